@@ -1,0 +1,51 @@
+# Telco churn MLOps platform. `make run` then `make test` is the whole set-up (see README.md).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# uv: the one on PATH, else a private copy bootstrapped from PyPI into .tools/
+UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
+VENV := $(CURDIR)/.venv
+PY := $(VENV)/bin/python
+CHURN := $(VENV)/bin/churn
+export UV_LINK_MODE ?= copy
+export PYTHONUNBUFFERED := 1
+
+.PHONY: help uv venv run test lint format typecheck data clean
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+uv: ## install uv from PyPI into .tools/ when it is missing
+	@if [ ! -x "$(UV)" ]; then \
+		echo ">> bootstrapping uv into .tools/"; \
+		python3 -m venv .tools && .tools/bin/pip install --quiet uv; \
+	fi
+
+$(VENV)/.synced: uv.lock pyproject.toml | uv
+	@echo ">> creating .venv from uv.lock"
+	$(UV) sync --frozen
+	@touch $@
+
+venv: $(VENV)/.synced ## create .venv from the lock file
+
+data: venv ## reproduce the default data with DVC (data/raw/telco_churn.csv)
+	$(VENV)/bin/dvc repro --quiet
+
+lint: venv ## ruff lint + format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+typecheck: venv ## mypy
+	$(VENV)/bin/mypy churn steps pipelines bentos frontends load_tests
+
+test: venv ## run the whole test suite
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+clean: ## remove generated outputs (keeps .venv)
+	rm -rf reports/*.html .pytest_cache .mypy_cache .ruff_cache
+
+-include mk/*.mk

@@ -1,0 +1,200 @@
+"""The single source of truth for what a Telco customer record is.
+
+Every other part (cleaning, the generator, the encoder, the API, the frontends, validation) reads the
+field names, kinds, categories and ranges from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+ID_COLUMN = "customerID"
+TARGET = "Churn"
+
+YES_NO = ("No", "Yes")
+NO_PHONE = "No phone service"
+NO_INTERNET = "No internet service"
+INTERNET_ADDONS = (
+    "OnlineSecurity",
+    "OnlineBackup",
+    "DeviceProtection",
+    "TechSupport",
+    "StreamingTV",
+    "StreamingMovies",
+)
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One input field: its kind and what values it may take."""
+
+    name: str
+    kind: Literal["categorical", "binary", "integer", "numeric"]
+    categories: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    description: str = ""
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.kind in ("integer", "numeric")
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "kind": self.kind, "description": self.description}
+        if self.categories:
+            out["categories"] = list(self.categories)
+        if self.minimum is not None:
+            out["minimum"] = self.minimum
+        if self.maximum is not None:
+            out["maximum"] = self.maximum
+        return out
+
+
+def _cat(name: str, categories: tuple[str, ...], description: str) -> Feature:
+    return Feature(name, "categorical", categories, description=description)
+
+
+FEATURES: tuple[Feature, ...] = (
+    _cat("gender", ("Female", "Male"), "Customer gender"),
+    Feature("SeniorCitizen", "binary", minimum=0, maximum=1, description="1 if 65 or older"),
+    _cat("Partner", YES_NO, "Has a partner"),
+    _cat("Dependents", YES_NO, "Has dependents"),
+    Feature("tenure", "integer", minimum=0, maximum=120, description="Months as a customer"),
+    _cat("PhoneService", YES_NO, "Has phone service"),
+    _cat("MultipleLines", (*YES_NO, NO_PHONE), "Has multiple phone lines"),
+    _cat("InternetService", ("DSL", "Fiber optic", "No"), "Internet service type"),
+    *(_cat(name, (*YES_NO, NO_INTERNET), f"Internet add-on: {name}") for name in INTERNET_ADDONS),
+    _cat("Contract", ("Month-to-month", "One year", "Two year"), "Contract term"),
+    _cat("PaperlessBilling", YES_NO, "Paperless billing"),
+    _cat(
+        "PaymentMethod",
+        (
+            "Bank transfer (automatic)",
+            "Credit card (automatic)",
+            "Electronic check",
+            "Mailed check",
+        ),
+        "Payment method",
+    ),
+    Feature("MonthlyCharges", "numeric", minimum=0, maximum=500, description="Monthly bill (USD)"),
+    Feature(
+        "TotalCharges", "numeric", minimum=0, maximum=100_000, description="Billed to date (USD)"
+    ),
+)
+
+FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
+FEATURES_BY_NAME: dict[str, Feature] = {f.name: f for f in FEATURES}
+CATEGORICAL = tuple(f.name for f in FEATURES if f.kind == "categorical")
+NUMERIC = tuple(f.name for f in FEATURES if f.is_numeric and f.kind != "binary")
+RAW_COLUMNS: tuple[str, ...] = (ID_COLUMN, *FEATURE_NAMES, TARGET)
+"""The 21 columns of the IBM Telco Customer Churn CSV, in its order."""
+
+RISK_BANDS = ((0.3, "low"), (0.6, "medium"), (1.01, "high"))
+
+assert len(FEATURES) == 19
+
+
+def risk_band(probability: float) -> str:
+    """low < 0.3 <= medium < 0.6 <= high."""
+    for upper, name in RISK_BANDS:
+        if probability < upper:
+            return name
+    return "high"
+
+
+def consistency_problems(record: dict[str, Any]) -> list[tuple[str, str]]:
+    """Cross-field rules of the Telco schema: add-ons exist only with the service they add to."""
+    problems: list[tuple[str, str]] = []
+    no_phone = record.get("PhoneService") == "No"
+    if no_phone != (record.get("MultipleLines") == NO_PHONE):
+        problems.append(
+            ("MultipleLines", f"must be '{NO_PHONE}' exactly when PhoneService is 'No'")
+        )
+    no_internet = record.get("InternetService") == "No"
+    for name in INTERNET_ADDONS:
+        if no_internet != (record.get(name) == NO_INTERNET):
+            problems.append(
+                (name, f"must be '{NO_INTERNET}' exactly when InternetService is 'No'")
+            )
+    return problems
+
+
+def schema_description() -> list[dict[str, Any]]:
+    return [f.describe() for f in FEATURES]
+
+
+YesNo = Literal["No", "Yes"]
+InternetAddon = Literal["No", "Yes", "No internet service"]
+
+EXAMPLE_RECORD: dict[str, Any] = {
+    "customerID": "7590-VHVEG",
+    "gender": "Female",
+    "SeniorCitizen": 0,
+    "Partner": "Yes",
+    "Dependents": "No",
+    "tenure": 1,
+    "PhoneService": "No",
+    "MultipleLines": "No phone service",
+    "InternetService": "DSL",
+    "OnlineSecurity": "No",
+    "OnlineBackup": "Yes",
+    "DeviceProtection": "No",
+    "TechSupport": "No",
+    "StreamingTV": "No",
+    "StreamingMovies": "No",
+    "Contract": "Month-to-month",
+    "PaperlessBilling": "Yes",
+    "PaymentMethod": "Electronic check",
+    "MonthlyCharges": 29.85,
+    "TotalCharges": 29.85,
+}
+
+
+class CustomerRecord(BaseModel):
+    """One customer, as the API, the frontends and batch scoring receive it."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=False,
+        json_schema_extra={"examples": [EXAMPLE_RECORD]},
+    )
+
+    customerID: str | None = Field(default=None, max_length=64, description="Customer id (optional)")
+    gender: Literal["Female", "Male"]
+    SeniorCitizen: Literal[0, 1]
+    Partner: YesNo
+    Dependents: YesNo
+    tenure: int = Field(ge=0, le=120, description="Months as a customer")
+    PhoneService: YesNo
+    MultipleLines: Literal["No", "Yes", "No phone service"]
+    InternetService: Literal["DSL", "Fiber optic", "No"]
+    OnlineSecurity: InternetAddon
+    OnlineBackup: InternetAddon
+    DeviceProtection: InternetAddon
+    TechSupport: InternetAddon
+    StreamingTV: InternetAddon
+    StreamingMovies: InternetAddon
+    Contract: Literal["Month-to-month", "One year", "Two year"]
+    PaperlessBilling: YesNo
+    PaymentMethod: Literal[
+        "Bank transfer (automatic)",
+        "Credit card (automatic)",
+        "Electronic check",
+        "Mailed check",
+    ]
+    MonthlyCharges: float = Field(ge=0, le=500, allow_inf_nan=False)
+    TotalCharges: float = Field(ge=0, le=100_000, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CustomerRecord:
+        problems = consistency_problems(self.model_dump())
+        if problems:
+            raise ValueError("; ".join(f"{field}: {msg}" for field, msg in problems))
+        return self
+
+    def features(self) -> dict[str, Any]:
+        """The 19 model inputs as a plain dict (no id)."""
+        return self.model_dump(exclude={"customerID"})
