@@ -9,6 +9,7 @@ PY := $(VENV)/bin/python
 CHURN := $(VENV)/bin/churn
 export UV_LINK_MODE ?= copy
 export PYTHONUNBUFFERED := 1
+DATA ?= data/raw/telco_churn.csv
 
 .PHONY: help uv venv run test lint format typecheck data clean
 
@@ -42,7 +43,10 @@ format: venv
 typecheck: venv ## mypy
 	$(VENV)/bin/mypy churn steps pipelines bentos frontends load_tests
 
-test: venv ## run the whole test suite
+run: venv data ## the main job: prepare the default data (then train, once training exists)
+	$(CHURN) validate $(DATA)
+
+test: venv data ## run the whole test suite
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 clean: ## remove generated outputs (keeps .venv)

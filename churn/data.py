@@ -114,14 +114,18 @@ def clean(raw: pd.DataFrame, *, require_target: bool = True) -> CleanResult:
         not_number = values.isna() & ~blank
         if not_number.any():
             violations.append(
-                Violation(feat.name, f"not a number: {_sample(col[not_number])}", int(not_number.sum()))
+                Violation(
+                    feat.name, f"not a number: {_sample(col[not_number])}", int(not_number.sum())
+                )
             )
         ok = values.notna()
         if feat.kind in ("integer", "binary"):
             frac = ok & (values != values.round())
             if frac.any():
                 violations.append(
-                    Violation(feat.name, f"not a whole number: {_sample(col[frac])}", int(frac.sum()))
+                    Violation(
+                        feat.name, f"not a whole number: {_sample(col[frac])}", int(frac.sum())
+                    )
                 )
         lo, hi = feat.minimum, feat.maximum
         out_of_range = ok & ((values < lo) | (values > hi) | ~np.isfinite(values))
@@ -140,13 +144,19 @@ def clean(raw: pd.DataFrame, *, require_target: bool = True) -> CleanResult:
         dup = df[ID_COLUMN].duplicated(keep=False) & (df[ID_COLUMN] != "")
         if dup.any():
             violations.append(
-                Violation(ID_COLUMN, f"duplicated ids: {_sample(df.loc[dup, ID_COLUMN])}", int(dup.sum()))
+                Violation(
+                    ID_COLUMN, f"duplicated ids: {_sample(df.loc[dup, ID_COLUMN])}", int(dup.sum())
+                )
             )
     if TARGET in df.columns:
         bad = ~df[TARGET].isin(["Yes", "No"])
         if bad.any():
             violations.append(
-                Violation(TARGET, f"labels must be Yes/No, found {_sample(df[TARGET][bad])}", int(bad.sum()))
+                Violation(
+                    TARGET,
+                    f"labels must be Yes/No, found {_sample(df[TARGET][bad])}",
+                    int(bad.sum()),
+                )
             )
         else:
             df[TARGET] = (df[TARGET] == "Yes").astype(np.int64)
@@ -166,14 +176,22 @@ def _consistency(df: pd.DataFrame) -> list[Violation]:
     bad = no_phone != (df["MultipleLines"] == NO_PHONE)
     if bad.any():
         out.append(
-            Violation("MultipleLines", f"must be '{NO_PHONE}' exactly when PhoneService is 'No'", int(bad.sum()))
+            Violation(
+                "MultipleLines",
+                f"must be '{NO_PHONE}' exactly when PhoneService is 'No'",
+                int(bad.sum()),
+            )
         )
     no_internet = df["InternetService"] == "No"
     for name in INTERNET_ADDONS:
         bad = no_internet != (df[name] == NO_INTERNET)
         if bad.any():
             out.append(
-                Violation(name, f"must be '{NO_INTERNET}' exactly when InternetService is 'No'", int(bad.sum()))
+                Violation(
+                    name,
+                    f"must be '{NO_INTERNET}' exactly when InternetService is 'No'",
+                    int(bad.sum()),
+                )
             )
     return out
 
@@ -193,12 +211,3 @@ def load_clean(path: str | Path, *, require_target: bool = True) -> pd.DataFrame
     if result.violations:
         raise SchemaError(result.violations, str(path))
     return result.frame
-
-
-def to_raw_csv(df: pd.DataFrame, path: str | Path) -> None:
-    """Write a typed frame back in the original CSV layout (Churn Yes/No, blank TotalCharges at tenure 0)."""
-    out = df.copy()
-    if TARGET in out.columns and out[TARGET].dtype != object:
-        out[TARGET] = np.where(out[TARGET] == 1, "Yes", "No")
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    out.to_csv(path, index=False)

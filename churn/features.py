@@ -45,7 +45,7 @@ _N_DENSE = len(NUMERIC_INPUTS)
 _LOG_POS = [NUMERIC_INPUTS.index(n) for n in LOG_INPUTS]
 
 
-class ChurnEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+class ChurnEncoder(TransformerMixin, BaseEstimator):
     """One-hot categories on the schema's fixed categories; log1p and standardise numbers."""
 
     def fit(self, X: pd.DataFrame, y: Any = None) -> ChurnEncoder:

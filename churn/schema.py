@@ -1,7 +1,7 @@
 """The single source of truth for what a Telco customer record is.
 
-Every other part (cleaning, the generator, the encoder, the API, the frontends, validation) reads the
-field names, kinds, categories and ranges from here.
+Every other part (cleaning, the generator, the encoder, the API, the frontends, validation)
+reads the field names, kinds, categories and ranges from here.
 """
 
 from __future__ import annotations
@@ -43,7 +43,11 @@ class Feature:
         return self.kind in ("integer", "numeric")
 
     def describe(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "kind": self.kind, "description": self.description}
+        out: dict[str, Any] = {
+            "name": self.name,
+            "kind": self.kind,
+            "description": self.description,
+        }
         if self.categories:
             out["categories"] = list(self.categories)
         if self.minimum is not None:
@@ -116,9 +120,7 @@ def consistency_problems(record: dict[str, Any]) -> list[tuple[str, str]]:
     no_internet = record.get("InternetService") == "No"
     for name in INTERNET_ADDONS:
         if no_internet != (record.get(name) == NO_INTERNET):
-            problems.append(
-                (name, f"must be '{NO_INTERNET}' exactly when InternetService is 'No'")
-            )
+            problems.append((name, f"must be '{NO_INTERNET}' exactly when InternetService is 'No'"))
     return problems
 
 
@@ -162,7 +164,9 @@ class CustomerRecord(BaseModel):
         json_schema_extra={"examples": [EXAMPLE_RECORD]},
     )
 
-    customerID: str | None = Field(default=None, max_length=64, description="Customer id (optional)")
+    customerID: str | None = Field(
+        default=None, max_length=64, description="Customer id (optional)"
+    )
     gender: Literal["Female", "Male"]
     SeniorCitizen: Literal[0, 1]
     Partner: YesNo

@@ -1,0 +1,3 @@
+from churn.cli import main
+
+raise SystemExit(main())

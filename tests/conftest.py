@@ -1,0 +1,66 @@
+"""Shared fixtures.
+
+Every test session gets its own ZenML, MLflow, BentoML and prediction-log stores under a
+temporary folder, so tests never touch a developer's state and parallel runs don't collide.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+REAL_DATA = REPO_ROOT.parent / "shared" / "data" / "telco_customer_churn.csv"
+
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="churn-tests-"))
+os.environ.setdefault("ZENML_CONFIG_PATH", str(_SESSION_DIR / "zenml"))
+os.environ.setdefault("BENTOML_HOME", str(_SESSION_DIR / "bentoml"))
+os.environ.setdefault("CHURN_MLFLOW_TRACKING_URI", f"sqlite:///{_SESSION_DIR / 'mlruns.db'}")
+os.environ.setdefault("CHURN_PREDICTION_DB", f"sqlite:///{_SESSION_DIR / 'predictions.db'}")
+os.environ.setdefault("CHURN_REPORTS_DIR", str(_SESSION_DIR / "reports"))
+os.environ.setdefault("ZENML_ANALYTICS_OPT_IN", "false")
+os.environ.setdefault("ZENML_LOGGING_VERBOSITY", "WARN")
+os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+
+@pytest.fixture(scope="session")
+def session_dir() -> Path:
+    return _SESSION_DIR
+
+
+@pytest.fixture(scope="session")
+def real_data_path() -> Path:
+    """The public IBM Telco data in ../shared/data; tests that need it skip, loudly, without it."""
+    if not REAL_DATA.exists():
+        pytest.skip(f"real data not present at {REAL_DATA}")
+    return REAL_DATA
+
+
+@pytest.fixture(scope="session")
+def real_frame(real_data_path: Path) -> pd.DataFrame:
+    from churn.data import load_clean
+
+    return load_clean(real_data_path)
+
+
+@pytest.fixture(scope="session")
+def synthetic_frame() -> pd.DataFrame:
+    from churn.generator import generate
+
+    return generate(7043, seed=1)
+
+
+@pytest.fixture()
+def workdir(tmp_path: Path) -> Iterator[Path]:
+    old = Path.cwd()
+    os.chdir(tmp_path)
+    try:
+        yield tmp_path
+    finally:
+        os.chdir(old)
