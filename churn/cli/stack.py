@@ -135,6 +135,21 @@ def interpolate(value: Any, context: Mapping[str, str], missing: set[str]) -> An
     return value
 
 
+def without_secrets(value: Any) -> Any:
+    """`value` with each `{{secret.key}}` replaced by a placeholder, for offline validation.
+
+    ZenML resolves secret references when a validator reads the field; offline we check the
+    shape of the config here and the existence of the secrets separately.
+    """
+    if isinstance(value, str):
+        return _SECRET_PATTERN.sub(lambda m: f"placeholder-{m.group(1)}-{m.group(2)}", value)
+    if isinstance(value, dict):
+        return {k: without_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_secrets(v) for v in value]
+    return value
+
+
 def _walk_strings(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value]
@@ -362,7 +377,7 @@ def check_component_config(spec: ComponentSpec, flavor_cls: type[Flavor]) -> lis
                 "{{secret.key}} reference"
             )
     try:
-        config_cls(**spec.config)
+        config_cls(**without_secrets(spec.config))
     except (ValidationError, ValueError) as exc:
         problems.append(f"{spec.type} '{spec.name}': invalid config: {exc}")
     return problems
@@ -384,7 +399,7 @@ def build_stack(spec: StackSpec) -> Any:
         kwargs[comp.type] = flavor.implementation_class(
             name=comp.name,
             id=uuid4(),
-            config=flavor.config_class(**comp.config),
+            config=flavor.config_class(**without_secrets(comp.config)),
             flavor=comp.flavor,
             type=_component_type(comp.type),
             user=None,
@@ -395,52 +410,65 @@ def build_stack(spec: StackSpec) -> Any:
 
 
 def check_secrets(spec: StackSpec, report: Report) -> None:
-    refs = spec.secret_references()
-    if not refs:
+    """Every referenced ZenML secret exists and has the referenced keys."""
+    wanted: dict[str, list[str]] = {}
+    for secret, key in spec.secret_references():
+        wanted.setdefault(secret, []).append(key)
+    if not wanted:
         return
     try:
         from zenml.client import Client
 
         client = Client()
+        for secret, keys in sorted(wanted.items()):
+            try:
+                values = client.get_secret(secret, allow_partial_name_match=False).secret_values
+            except KeyError:
+                values = None
+            absent = keys if values is None else [k for k in keys if k not in values]
+            if absent:
+                what = "does not exist" if values is None else f"lacks {', '.join(absent)}"
+                args = " ".join(f"--{k}=..." for k in absent)
+                report.problem(
+                    f"ZenML secret '{secret}' {what}: zenml secret create {secret} {args}"
+                )
     except Exception as exc:  # the store may be a server that is not running
         report.problem(f"cannot reach the ZenML store to check secrets: {exc}")
-        return
-    for secret, key in refs:
-        try:
-            values = client.get_secret(secret, allow_partial_name_match=False).secret_values
-        except KeyError:
-            report.problem(
-                f"ZenML secret '{secret}' does not exist: zenml secret create {secret} --{key}=..."
-            )
-            continue
-        if key not in values:
-            report.problem(f"ZenML secret '{secret}' has no key '{key}'")
 
 
-def check_stack(spec: StackSpec, missing_env: set[str], report: Report, secrets: bool) -> None:
-    for name in sorted(missing_env):
-        report.problem(f"environment variable {name} is not set")
-    importable = True
+def check_components(spec: StackSpec, report: Report) -> bool:
+    """Flavors, integration requirements and configs; True when the stack can be built."""
+    buildable = True
     for comp in spec.components:
         flavor_cls = find_flavor(comp.type, comp.flavor)
         if flavor_cls is None:
             report.problem(f"{comp.type} '{comp.name}': no ZenML flavor '{comp.flavor}'")
-            importable = False
+            buildable = False
             continue
         integration = flavor_integration(flavor_cls)
         reqs = missing_requirements(integration)
         if reqs:
             report.problem(
-                f"{comp.type} '{comp.name}' ({comp.flavor}): integration '{integration}' "
-                f"needs {', '.join(reqs)} (uv add {' '.join(r.split(' ')[0] for r in reqs)})"
+                f"{comp.type} '{comp.name}' ({comp.flavor}): ZenML integration '{integration}' "
+                f"needs packages that are not installed: {'; '.join(reqs)}"
             )
-            importable = False
-        for problem in check_component_config(comp, flavor_cls):
+            buildable = False
+        config_problems = check_component_config(comp, flavor_cls)
+        for problem in config_problems:
             report.problem(problem)
+        buildable = buildable and not config_problems
         report.info(f"checked {comp.type} '{comp.name}' ({comp.flavor})")
+    return buildable
+
+
+def check_stack(spec: StackSpec, missing_env: set[str], report: Report, secrets: bool) -> None:
+    """Everything `churn stack check` looks at, offline; problems go to the report."""
+    for name in sorted(missing_env):
+        report.problem(f"environment variable {name} is not set")
+    buildable = check_components(spec, report) and not missing_env
     if secrets:
         check_secrets(spec, report)
-    if missing_env or not importable or report.problems:
+    if not buildable:
         report.info("Stack.validate() skipped: fix the problems above first")
         return
     try:
