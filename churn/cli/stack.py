@@ -488,6 +488,18 @@ def _quiet_zenml() -> None:
     os.environ.setdefault("AUTO_OPEN_DASHBOARD", "false")
 
 
+def use_kubeconfig(path: Path) -> None:
+    """Point the kubernetes client at `path`, also when it was imported already.
+
+    `kubernetes.config.kube_config` reads $KUBECONFIG once, at import time.
+    """
+    os.environ["KUBECONFIG"] = str(path.resolve())
+    for name in ("kubernetes.config.kube_config", "kubernetes.config"):
+        module = sys.modules.get(name)
+        if module is not None:
+            module.KUBE_CONFIG_DEFAULT_LOCATION = os.environ["KUBECONFIG"]  # type: ignore[attr-defined]
+
+
 def cmd_apply(args: argparse.Namespace) -> int:
     try:
         spec, _ = load_stack(args.env, Path(args.stacks_dir))
@@ -525,7 +537,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         if not kubeconfig.is_file():
             print(f"error: kubeconfig {kubeconfig} does not exist", file=sys.stderr)
             return 1
-        os.environ["KUBECONFIG"] = str(kubeconfig.resolve())
+        use_kubeconfig(kubeconfig)
     report = Report()
     check_stack(spec, missing_env, report, secrets=not args.no_secrets)
     if report.problems:
