@@ -1,0 +1,82 @@
+"""Response models of the HTTP API (requests use `churn.schema.CustomerRecord`).
+
+Shapes are fixed by docs/CONTRACT.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from _bentoml_sdk.io_models import IODescriptor
+from pydantic import BaseModel, Field
+from starlette.responses import Response
+
+from churn.schema import EXAMPLE_RECORD
+
+MAX_BATCH_RECORDS = 1000
+RiskBand = Literal["low", "medium", "high"]
+
+
+class Prediction(BaseModel):
+    churn_probability: float = Field(ge=0, le=1, description="P(churn)")
+    churn: bool = Field(description="churn_probability >= threshold")
+    risk_band: RiskBand = Field(description="low < 0.3 <= medium < 0.6 <= high")
+    threshold: float = Field(description="the model's decision threshold")
+    model_version: str = Field(description="model version (ZenML version name)")
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "churn_probability": 0.62,
+                    "churn": True,
+                    "risk_band": "high",
+                    "threshold": 0.5,
+                    "model_version": "3",
+                }
+            ]
+        }
+    }
+
+
+class BatchPredictions(IODescriptor):
+    """`/predict_batch` output: the batcher hands back a list; this wraps it in the contract's shape."""
+
+    predictions: list[Prediction]
+    model_version: str
+
+    @classmethod
+    async def to_http_response(cls, obj: Any, serde: Any) -> Response:
+        if isinstance(obj, list):
+            version = obj[0].model_version if obj else ""
+            obj = cls(predictions=obj, model_version=version)
+        return await super().to_http_response(obj, serde)
+
+
+class Contribution(BaseModel):
+    feature: str
+    value: Any
+    contribution: float
+
+
+class Explanation(BaseModel):
+    churn_probability: float
+    base_value: float = Field(description="value at the training-mean customer (see method)")
+    method: str = Field(description="linear_log_odds (exact) or mean_occlusion (tree models)")
+    contributions: list[Contribution] = Field(description="sorted by |contribution|, descending")
+
+
+class ModelInfo(BaseModel):
+    model_name: str
+    model_version: str
+    mlflow_run_id: str | None
+    trained_at: str
+    model_type: str
+    threshold: float
+    metrics: dict[str, float]
+    candidates: list[dict[str, Any]]
+    features: list[dict[str, Any]]
+    bentoml_tag: str
+
+
+PREDICT_EXAMPLE = {"customer": EXAMPLE_RECORD}
