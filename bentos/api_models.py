@@ -40,7 +40,7 @@ class Prediction(BaseModel):
 
 
 class BatchPredictions(IODescriptor):
-    """`/predict_batch` output: the batcher hands back a list; this wraps it in the contract's shape."""
+    """`/predict_batch` output: wraps the list the batcher hands back in the contract shape."""
 
     predictions: list[Prediction]
     model_version: str

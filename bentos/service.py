@@ -6,11 +6,15 @@ by docs/CONTRACT.md; the design choices and measurements are in docs/serving.md.
 
 from __future__ import annotations
 
+import os
+import uuid
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import bentoml
 from pydantic import Field
 
+from bentos import metrics, middleware
 from bentos.api_models import (
     MAX_BATCH_RECORDS,
     BatchPredictions,
@@ -20,10 +24,16 @@ from bentos.api_models import (
     Prediction,
 )
 from bentos.model_loader import LoadedModel, load
-from churn.schema import CustomerRecord, risk_band, schema_description
+from bentos.prediction_log import PredictionLog
+from churn.schema import ID_COLUMN, CustomerRecord, risk_band, schema_description
 from churn.settings import get_settings
 
 SETTINGS = get_settings()
+WORKERS = int(os.environ.get("CHURN_SERVICE_WORKERS", "2"))
+BATCH_MAX_LATENCY_MS = int(os.environ.get("CHURN_BATCH_MAX_LATENCY_MS", "1000"))
+BATCH_MAX_SIZE = int(os.environ.get("CHURN_BATCH_MAX_SIZE", str(MAX_BATCH_RECORDS)))
+BATCHING = os.environ.get("CHURN_BATCHING", "on") != "off"
+MAX_IN_FLIGHT = int(os.environ.get("CHURN_MAX_IN_FLIGHT", "256"))
 
 CustomerList = Annotated[
     list[CustomerRecord],
@@ -33,8 +43,8 @@ CustomerList = Annotated[
 
 @bentoml.service(
     name=SETTINGS.bento_name,
-    workers=2,
-    traffic={"timeout": 10, "max_concurrency": 512},
+    workers=WORKERS,
+    traffic={"timeout": 30},
     logging={"access": {"enabled": False}},
 )
 class ChurnService:
@@ -43,27 +53,70 @@ class ChurnService:
     model_ref = bentoml.models.BentoModel(f"{SETTINGS.model_name}:latest")
 
     def __init__(self) -> None:
-        self.model: LoadedModel = load(self.model_ref)
+        self.model: LoadedModel | None = None
+        self.model = load(self.model_ref)
         card = self.model.card
         self.threshold = card.threshold
         self.version = card.model_version
+        self.info = self._model_info()
+        middleware.model_info_provider = lambda: self.info.model_dump(mode="json")
+        metrics.record_model(self.version, card.model_type, card.trained_at.timestamp())
+        self.log = PredictionLog(
+            SETTINGS.prediction_db,
+            on_written=metrics.log_written_total.inc,
+            on_backlog=metrics.log_backlog.set,
+        )
 
     def __is_ready__(self) -> bool:
-        return getattr(self, "model", None) is not None
+        return self.model is not None
+
+    @bentoml.on_shutdown
+    def close_prediction_log(self) -> None:
+        """Write every queued prediction before the worker exits."""
+        self.log.close()
 
     def _predictions(self, records: list[CustomerRecord]) -> list[Prediction]:
+        assert self.model is not None
         features = [r.features() for r in records]
-        probs = self.model.scorer.proba(features)
+        probs = self.model.scorer.proba(features).tolist()
+        decisions = [p >= self.threshold for p in probs]
+        self._log(records, features, probs, decisions)
+        metrics.record_predictions(probs, decisions)
         return [
             Prediction(
                 churn_probability=p,
-                churn=p >= self.threshold,
+                churn=d,
                 risk_band=risk_band(p),  # type: ignore[arg-type]
                 threshold=self.threshold,
                 model_version=self.version,
             )
-            for p in probs.tolist()
+            for p, d in zip(probs, decisions, strict=True)
         ]
+
+    def _log(
+        self,
+        records: list[CustomerRecord],
+        features: list[dict[str, Any]],
+        probs: list[float],
+        decisions: list[bool],
+    ) -> None:
+        now = datetime.now(UTC)
+        call_id = uuid.uuid4().hex
+        rows = [
+            {
+                **feats,
+                ID_COLUMN: rec.customerID,
+                "request_id": f"{call_id}-{i}" if len(records) > 1 else call_id,
+                "created_at": now,
+                "model_version": self.version,
+                "churn_probability": p,
+                "churn": d,
+            }
+            for i, (rec, feats, p, d) in enumerate(
+                zip(records, features, probs, decisions, strict=True)
+            )
+        ]
+        self.log.append(rows)
 
     @bentoml.api(route="/predict")
     async def predict(self, customer: CustomerRecord) -> Prediction:
@@ -72,9 +125,9 @@ class ChurnService:
 
     @bentoml.api(
         route="/predict_batch",
-        batchable=True,
-        max_batch_size=MAX_BATCH_RECORDS,
-        max_latency_ms=1000,
+        batchable=BATCHING,
+        max_batch_size=BATCH_MAX_SIZE,
+        max_latency_ms=BATCH_MAX_LATENCY_MS,
         output_spec=BatchPredictions,
     )
     async def predict_batch(self, customers: CustomerList) -> list[Prediction]:
@@ -84,6 +137,7 @@ class ChurnService:
     @bentoml.api(route="/explain")
     async def explain(self, customer: CustomerRecord) -> Explanation:
         """Churn probability and each input feature's contribution, largest magnitude first."""
+        assert self.model is not None
         exp = self.model.scorer.explain(customer.features())
         return Explanation(
             churn_probability=exp.churn_probability,
@@ -94,7 +148,13 @@ class ChurnService:
 
     @bentoml.api(route="/model_info")
     async def model_info(self) -> ModelInfo:
-        """Model name and version, MLflow run, training date, test metrics, threshold, schema."""
+        """Model name and version, MLflow run, training date, test metrics, threshold, schema.
+
+        Also served as `GET /model_info`."""
+        return self.info
+
+    def _model_info(self) -> ModelInfo:
+        assert self.model is not None
         card = self.model.card
         candidates: list[dict[str, Any]] = [c.model_dump(mode="json") for c in card.candidates]
         return ModelInfo(
@@ -109,3 +169,8 @@ class ChurnService:
             features=schema_description(),
             bentoml_tag=self.model.tag,
         )
+
+
+ChurnService.add_asgi_middleware(  # type: ignore[attr-defined]
+    middleware.ContractGuard, max_in_flight=MAX_IN_FLIGHT
+)

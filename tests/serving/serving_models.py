@@ -45,7 +45,10 @@ def save_model(
         metrics={"roc_auc": auc},
         candidates=[
             CandidateScore(
-                name="logreg", cv_roc_auc=auc, cv_roc_auc_std=0.0, fit_seconds=0.1,
+                name="logreg",
+                cv_roc_auc=auc,
+                cv_roc_auc_std=0.0,
+                fit_seconds=0.1,
                 mlflow_run_id="test-run-" + version,
             )
         ],
