@@ -8,13 +8,22 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from _bentoml_sdk.io_models import IODescriptor
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
-from churn.schema import EXAMPLE_RECORD
+from churn.schema import EXAMPLE_RECORD, CustomerRecord
 
 MAX_BATCH_RECORDS = 1000
 RiskBand = Literal["low", "medium", "high"]
+
+
+class Customer(CustomerRecord):
+    """`churn.schema.CustomerRecord`, with its example in OpenAPI 3.0's `example` key.
+
+    BentoML's OpenAPI generator rejects JSON Schema's `examples`, which the core model uses.
+    """
+
+    model_config = ConfigDict(title="CustomerRecord", json_schema_extra={"example": EXAMPLE_RECORD})
 
 
 class Prediction(BaseModel):
@@ -24,19 +33,17 @@ class Prediction(BaseModel):
     threshold: float = Field(description="the model's decision threshold")
     model_version: str = Field(description="model version (ZenML version name)")
 
-    model_config = {
-        "json_schema_extra": {
-            "examples": [
-                {
-                    "churn_probability": 0.62,
-                    "churn": True,
-                    "risk_band": "high",
-                    "threshold": 0.5,
-                    "model_version": "3",
-                }
-            ]
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "churn_probability": 0.62,
+                "churn": True,
+                "risk_band": "high",
+                "threshold": 0.5,
+                "model_version": "3",
+            }
         }
-    }
+    )
 
 
 class BatchPredictions(IODescriptor):
@@ -77,6 +84,3 @@ class ModelInfo(BaseModel):
     candidates: list[dict[str, Any]]
     features: list[dict[str, Any]]
     bentoml_tag: str
-
-
-PREDICT_EXAMPLE = {"customer": EXAMPLE_RECORD}

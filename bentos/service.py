@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -19,6 +20,7 @@ from bentos.api_models import (
     MAX_BATCH_RECORDS,
     BatchPredictions,
     Contribution,
+    Customer,
     Explanation,
     ModelInfo,
     Prediction,
@@ -36,7 +38,7 @@ BATCHING = os.environ.get("CHURN_BATCHING", "on") != "off"
 MAX_IN_FLIGHT = int(os.environ.get("CHURN_MAX_IN_FLIGHT", "256"))
 
 CustomerList = Annotated[
-    list[CustomerRecord],
+    list[Customer],
     Field(min_length=1, max_length=MAX_BATCH_RECORDS, description="1..1000 customer records"),
 ]
 
@@ -75,7 +77,7 @@ class ChurnService:
         """Write every queued prediction before the worker exits."""
         self.log.close()
 
-    def _predictions(self, records: list[CustomerRecord]) -> list[Prediction]:
+    def _predictions(self, records: Sequence[CustomerRecord]) -> list[Prediction]:
         assert self.model is not None
         features = [r.features() for r in records]
         probs = self.model.scorer.proba(features).tolist()
@@ -95,7 +97,7 @@ class ChurnService:
 
     def _log(
         self,
-        records: list[CustomerRecord],
+        records: Sequence[CustomerRecord],
         features: list[dict[str, Any]],
         probs: list[float],
         decisions: list[bool],
@@ -119,7 +121,7 @@ class ChurnService:
         self.log.append(rows)
 
     @bentoml.api(route="/predict")
-    async def predict(self, customer: CustomerRecord) -> Prediction:
+    async def predict(self, customer: Customer) -> Prediction:
         """Churn probability, decision at the model's threshold and risk band for one customer."""
         return self._predictions([customer])[0]
 
@@ -135,7 +137,7 @@ class ChurnService:
         return self._predictions(customers)
 
     @bentoml.api(route="/explain")
-    async def explain(self, customer: CustomerRecord) -> Explanation:
+    async def explain(self, customer: Customer) -> Explanation:
         """Churn probability and each input feature's contribution, largest magnitude first."""
         assert self.model is not None
         exp = self.model.scorer.explain(customer.features())
