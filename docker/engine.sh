@@ -28,6 +28,7 @@ engine_preflight() {
 engine_start() {
 	local dir="$1" data_root="${2:-$1/data}" i
 	mkdir -p "$dir/exec" "$data_root"
+	echo "$data_root" >"$dir/data-root"
 	if [ -s "$dir/docker.pid" ] && kill -0 "$(cat "$dir/docker.pid")" 2>/dev/null; then
 		echo "engine: already running (pid $(cat "$dir/docker.pid"))" >&2
 	else
@@ -76,8 +77,23 @@ engine_stop() {
 			kill -KILL "$pid" 2>/dev/null || true
 		fi
 	fi
+	engine_unmount "$dir"
 	rm -f "$dir/docker.pid" "$dir/dockerd.launcher.pid"
 	echo "engine: stopped (pid $pid)" >&2
+}
+
+engine_unmount() {
+	# dockerd leaves its data root bind-mounted on itself and a netns file under the exec root:
+	# unmount what is left under this engine's folders, deepest first.
+	local dir="$1" data_root="" mnt
+	[ -s "$dir/data-root" ] && data_root="$(cat "$dir/data-root")"
+	awk '{print $2}' /proc/mounts | sort -r | while read -r mnt; do
+		case "$mnt" in
+		"$dir"/* | "$dir" | "${data_root:-/nonexistent}" | "${data_root:-/nonexistent}"/*)
+			umount -l "$mnt" 2>/dev/null || true
+			;;
+		esac
+	done
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then

@@ -14,6 +14,7 @@ $CHURN_REPORTS_DIR/containers/smoke.json.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import secrets
@@ -118,8 +119,11 @@ def train_model(rows: int = 2000) -> tuple[Any, Any]:
         model_version="container-smoke-1",
         model_type="logistic_regression",
         threshold=0.5,
+        # BentoML refuses None in metadata: fill every optional field.
+        mlflow_run_id="container-smoke",
         trained_at=datetime.now(UTC),
         metrics={"train_accuracy": float(pipeline.score(X, y))},
+        data_md5=hashlib.md5(frame.to_csv(index=False).encode()).hexdigest(),
     )
     bentoml.sklearn.save_model(
         "telco_churn", pipeline, labels=card.labels(), metadata=card.to_metadata()
