@@ -34,7 +34,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     url = target_url(args.path, args.port_env, args.default_port)
     try:
-        with urllib.request.urlopen(url, timeout=args.timeout) as response:  # noqa: S310 (local URL)
+        with urllib.request.urlopen(url, timeout=args.timeout) as response:
             ok = 200 <= response.status < 300
     except (urllib.error.URLError, OSError) as exc:
         print(f"unhealthy: {url}: {exc}", file=sys.stderr)

@@ -66,8 +66,18 @@ def resolve(source: Path, blocks: dict[str, str]) -> list[str]:
         constraints = Path(tmp) / "constraints.txt"
         constraints.write_text("\n".join(b.split(" \\")[0] for b in blocks.values()) + "\n")
         out = subprocess.run(
-            ["uv", "pip", "compile", str(source), "-c", str(constraints), *TARGET]
-            + ["--no-header", "--no-annotate", "--quiet"],
+            [
+                "uv",
+                "pip",
+                "compile",
+                str(source),
+                "-c",
+                str(constraints),
+                *TARGET,
+                "--no-header",
+                "--no-annotate",
+                "--quiet",
+            ],
             cwd=REPO_ROOT,
             check=True,
             capture_output=True,

@@ -167,23 +167,66 @@ def image_builds(bento_tag: str, base_image: str) -> list[ImageBuild]:
             "churn-service",
             "churn-service:smoke",
             [
-                [sys.executable, "-m", "bentoml", "containerize", bento_tag, "-t", bento_raw]
-                + ["--backend", "docker", "--opt", "network=host"],
-                ["docker", "build", *host, "-f", "docker/bento/Dockerfile"]
-                + ["--build-arg", f"BENTO_IMAGE={bento_raw}", "-t", "churn-service:smoke", "docker"],
+                [
+                    sys.executable,
+                    "-m",
+                    "bentoml",
+                    "containerize",
+                    bento_tag,
+                    "-t",
+                    bento_raw,
+                    "--backend",
+                    "docker",
+                    "--opt",
+                    "network=host",
+                ],
+                [
+                    "docker",
+                    "build",
+                    *host,
+                    "-f",
+                    "docker/bento/Dockerfile",
+                    "--build-arg",
+                    f"BENTO_IMAGE={bento_raw}",
+                    "-t",
+                    "churn-service:smoke",
+                    "docker",
+                ],
             ],
         ),
         ImageBuild(
             "flask",
             "churn-flask:smoke",
-            [["docker", "build", *host, *base, "-f", "docker/flask.Dockerfile"]
-             + ["-t", "churn-flask:smoke", "."]],
+            [
+                [
+                    "docker",
+                    "build",
+                    *host,
+                    *base,
+                    "-f",
+                    "docker/flask.Dockerfile",
+                    "-t",
+                    "churn-flask:smoke",
+                    ".",
+                ]
+            ],
         ),
         ImageBuild(
             "streamlit",
             "churn-dashboard:smoke",
-            [["docker", "build", *host, *base, "-f", "docker/streamlit.Dockerfile"]
-             + ["-t", "churn-dashboard:smoke", "."]],
+            [
+                [
+                    "docker",
+                    "build",
+                    *host,
+                    *base,
+                    "-f",
+                    "docker/streamlit.Dockerfile",
+                    "-t",
+                    "churn-dashboard:smoke",
+                    ".",
+                ]
+            ],
         ),
     ]
 
@@ -251,7 +294,9 @@ def check_service(out: Outcome, url: str, pipeline: Any, frame: Any) -> None:
         f"HTTP {one.status_code}, container {got!r}, in-process {expected[0]!r}",
     )
     batch = requests.post(f"{url}/predict_batch", json={"customers": records}, timeout=60)
-    probs = [p["churn_probability"] for p in batch.json().get("predictions", [])] if batch.ok else []
+    probs = (
+        [p["churn_probability"] for p in batch.json().get("predictions", [])] if batch.ok else []
+    )
     worst = float(np.max(np.abs(np.asarray(probs) - expected))) if len(probs) == 20 else None
     out.check(
         "service /predict_batch (20 rows) equals the in-process pipeline",
@@ -272,7 +317,9 @@ def check_containers(out: Outcome, names: list[str]) -> None:
         uid = docker("exec", name, "id", "-u")
         out.check(f"{name} runs as a non-root user", uid != "0", f"uid {uid}")
     with ThreadPoolExecutor(len(names)) as pool:
-        statuses = dict(zip(names, pool.map(lambda n: wait_healthy(n, HEALTHY_TIMEOUT_S), names)))
+        statuses = dict(
+            zip(names, pool.map(lambda n: wait_healthy(n, HEALTHY_TIMEOUT_S), names), strict=True)
+        )
     for name, status in statuses.items():
         out.check(f"{name} HEALTHCHECK reports healthy", status == "healthy", status)
 
@@ -309,7 +356,13 @@ def smoke(workdir: Path, base_image: str, out: Outcome) -> None:
         bento_tag = build_bento(base_image, workdir)
     builds = image_builds(bento_tag, base_image)
     with out.timed("build the three images (in parallel)"), ThreadPoolExecutor(3) as pool:
-        seconds = dict(zip([b.name for b in builds], pool.map(lambda b: build_image(b, logs), builds)))
+        seconds = dict(
+            zip(
+                [b.name for b in builds],
+                pool.map(lambda b: build_image(b, logs), builds),
+                strict=True,
+            )
+        )
     out.images = image_figures(builds, seconds)
     for name, fig in out.images.items():
         print(f"  image {name}: {fig['size_mb']} MB, built in {fig['build_seconds']} s")
@@ -322,18 +375,27 @@ def smoke(workdir: Path, base_image: str, out: Outcome) -> None:
             run_container(
                 names[0],
                 "churn-service:smoke",
-                {"BENTOML_HOST": "127.0.0.1", "BENTOML_PORT": str(ports["service"]),
-                 "CHURN_SERVICE_WORKERS": "1"},
+                {
+                    "BENTOML_HOST": "127.0.0.1",
+                    "BENTOML_PORT": str(ports["service"]),
+                    "CHURN_SERVICE_WORKERS": "1",
+                },
             )
             common = {"HOST": "127.0.0.1", "CHURN_SERVICE_URL": service_url}
             run_container(
                 names[1],
                 "churn-flask:smoke",
-                {**common, "FLASK_PORT": str(ports["flask"]),
-                 "FLASK_SECRET_KEY": secrets.token_hex(16), "CHURN_UI_WORKERS": "1"},
+                {
+                    **common,
+                    "FLASK_PORT": str(ports["flask"]),
+                    "FLASK_SECRET_KEY": secrets.token_hex(16),
+                    "CHURN_UI_WORKERS": "1",
+                },
             )
             run_container(
-                names[2], "churn-dashboard:smoke", {**common, "STREAMLIT_PORT": str(ports["streamlit"])}
+                names[2],
+                "churn-dashboard:smoke",
+                {**common, "STREAMLIT_PORT": str(ports["streamlit"])},
             )
             wait_for(f"{service_url}/readyz", READY_TIMEOUT_S)
         out.check("service /readyz answers 200", True, service_url)
