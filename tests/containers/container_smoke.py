@@ -46,6 +46,7 @@ class Outcome:
     images: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def check(self, name: str, ok: bool, detail: str = "") -> bool:
+        ok = bool(ok)  # numpy booleans are not JSON
         self.checks.append((name, ok, detail))
         print(f"  [{'PASS' if ok else 'FAIL'}] {name}{': ' + detail if detail else ''}", flush=True)
         return ok
