@@ -34,7 +34,7 @@ engine_start() {
 	else
 		dockerd --bridge=none --iptables=false --ip-masq=false --ip-forward=false \
 			--data-root "$data_root" --exec-root "$dir/exec" --pidfile "$dir/docker.pid" \
-			--host "unix://$dir/docker.sock" >"$dir/dockerd.log" 2>&1 &
+			--host "unix://$dir/docker.sock" >"$dir/dockerd.log" 2>&1 9>&- &
 		echo $! >"$dir/dockerd.launcher.pid"
 	fi
 	export DOCKER_HOST="unix://$dir/docker.sock"

@@ -44,7 +44,8 @@ fi
 source "$REPO/docker/engine.sh"
 
 mkdir -p "$CACHE"
-# One run at a time per cache: two daemons must never share a data root.
+# One run at a time per cache: two daemons must never share a data root (engine.sh closes fd 9
+# for dockerd, so the lock is released when this script ends).
 exec 9>"$CACHE/.lock"
 flock -w 900 9 || skip "another container test holds $CACHE/.lock"
 
@@ -79,6 +80,6 @@ mkdir -p "$RUN_DIR/work"
 status=0
 PYTHONPATH="$REPO" "$PY" "$REPO/tests/containers/container_smoke.py" \
 	--workdir "$RUN_DIR/work" --base-image "$BASE_IMAGE" || status=$?
-# Keep the layer cache lean: drop images no tag points to any more (old Bento builds).
-docker image prune -f >/dev/null 2>&1 || true
+# No `docker image prune`: the legacy builder keeps a multi-stage build's first stage only as
+# untagged images, and those are the pip-install layers the next run reuses.
 exit "$status"
