@@ -84,7 +84,9 @@ class MonitoringConfig(BaseModel):
             if (kind == "numeric" and method in categorical_only) or (
                 kind == "categorical" and method in numeric_only
             ):
-                raise ValueError(f"per_column_method.{column}: {method!r} does not fit a {kind} column")
+                raise ValueError(
+                    f"per_column_method.{column}: {method!r} does not fit a {kind} column"
+                )
         return self
 
     def method_for(self, column: str) -> tuple[str, float]:
@@ -138,5 +140,7 @@ def load_run_config(path: Path, allowed_top_level: Iterable[str]) -> MonitoringC
         raise ConfigError(f"{path}: parameters must be a mapping")
     extra = sorted(set(params) - {"config"})
     if extra:
-        raise ConfigError(f"{path}: unknown parameter(s) {extra}; put settings under parameters.config")
+        raise ConfigError(
+            f"{path}: unknown parameter(s) {extra}; put settings under parameters.config"
+        )
     return parse_config(params.get("config"), str(path))

@@ -86,7 +86,9 @@ def decide(
         share = len(drifted) / len(columns) if columns else 0.0
     reasons: list[str] = []
     if share >= share_threshold:
-        moved = ", ".join(f"{c.column} ({c.method} {c.score:.3f} vs {c.threshold:g})" for c in drifted)
+        moved = ", ".join(
+            f"{c.column} ({c.method} {c.score:.3f} vs {c.threshold:g})" for c in drifted
+        )
         reasons.append(
             f"{len(drifted)} of {len(columns)} features drifted (share {share:.2f} >= "
             f"{share_threshold:g}): {moved}"

@@ -12,7 +12,9 @@ from typing import Literal
 
 from churn.schema import FEATURES_BY_NAME
 
-NumericMethod = Literal["wasserstein", "psi", "kl_div", "jensenshannon", "hellinger", "ks", "t_test"]
+NumericMethod = Literal[
+    "wasserstein", "psi", "kl_div", "jensenshannon", "hellinger", "ks", "t_test"
+]
 CategoricalMethod = Literal["jensenshannon", "psi", "kl_div", "hellinger", "chisquare", "z"]
 Method = NumericMethod | CategoricalMethod
 
