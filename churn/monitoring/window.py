@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import sqlalchemy as sa
 
-from churn.schema import FEATURE_NAMES, FEATURES
+from churn.schema import FEATURE_NAMES, FEATURES, ID_COLUMN
 
 TABLE = "prediction_log"
 LOG_COLUMNS = ("id", "created_at", "model_version", "churn_probability", *FEATURE_NAMES)
+OPTIONAL_COLUMNS = ("request_id", ID_COLUMN)
 
 
 class PredictionLogError(RuntimeError):
@@ -32,7 +33,8 @@ def read_window(db_url: str, rows: int, hours: float | None = None) -> pd.DataFr
         missing = [c for c in LOG_COLUMNS if c not in present]
         if missing:
             raise PredictionLogError(f"table {TABLE} at {db_url} lacks column(s) {missing}")
-        table = sa.table(TABLE, *(sa.column(c) for c in LOG_COLUMNS))
+        columns = [*LOG_COLUMNS, *(c for c in OPTIONAL_COLUMNS if c in present)]
+        table = sa.table(TABLE, *(sa.column(c) for c in columns))
         query = sa.select(table).order_by(table.c.id.desc()).limit(rows)
         if hours is not None:
             since = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=hours)
