@@ -8,6 +8,7 @@ import pandas as pd
 from zenml import log_metadata, step
 
 from churn.monitoring.config import parse_config
+from churn.monitoring.stattests import PREDICTION_COLUMN as PREDICTION
 from churn.monitoring.window import read_window
 from churn.settings import get_settings
 from steps.monitoring.production import (
@@ -16,8 +17,6 @@ from steps.monitoring.production import (
     production_version,
     reference_data,
 )
-
-PREDICTION = "prediction"
 
 
 @step(enable_cache=False)

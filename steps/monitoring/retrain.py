@@ -24,7 +24,7 @@ from churn.monitoring.config import MonitoringConfig, parse_config
 from churn.monitoring.export import drift_dir
 from churn.schema import ID_COLUMN, RAW_COLUMNS
 from churn.settings import REPO_ROOT
-from steps.monitoring.analyse import reports_dir
+from steps.monitoring.evaluate import reports_dir
 from steps.monitoring.production import REFERENCE_ARTIFACT, production_version
 
 TRAINING_PIPELINE = "pipelines.training.training_pipeline"

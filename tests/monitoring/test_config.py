@@ -35,7 +35,9 @@ def test_per_column_method_must_fit_the_column() -> None:
         parse_config({"per_column_method": {"Contract": "wasserstein"}})
     with pytest.raises(ConfigError, match="unknown feature"):
         parse_config({"per_column_threshold": {"Contrat": 0.2}})
-    cfg = parse_config({"per_column_method": {"tenure": "ks"}, "per_column_threshold": {"tenure": 0.01}})
+    cfg = parse_config(
+        {"per_column_method": {"tenure": "ks"}, "per_column_threshold": {"tenure": 0.01}}
+    )
     assert cfg.method_for("tenure") == ("ks", 0.01)
 
 
@@ -45,7 +47,7 @@ def test_top_level_typo_is_caught(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"unknown top-level key\(s\) \['paramters'\]"):
         load_run_config(path, ZENML_KEYS)
     path.write_text("parameters:\n  min_rows: 5\n")
-    with pytest.raises(ConfigError, match="put settings under parameters.config"):
+    with pytest.raises(ConfigError, match=r"put settings under parameters\.config"):
         load_run_config(path, ZENML_KEYS)
     path.write_text("parameters: [1, 2\n")
     with pytest.raises(ConfigError, match="not valid YAML"):

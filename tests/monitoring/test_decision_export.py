@@ -38,7 +38,7 @@ def test_no_drift_below_the_share() -> None:
 
 
 def test_drift_names_the_features_most_moved_first() -> None:
-    cols = _cols({"MonthlyCharges"}) + [ColumnDrift("tenure", "wasserstein", 0.25, 0.9, True)]
+    cols = [*_cols({"MonthlyCharges"}), ColumnDrift("tenure", "wasserstein", 0.25, 0.9, True)]
     decision = decide(cols, None, 0.05, 1500)
     assert decision.drift_detected is True
     assert decision.drifted_features == ["tenure", "MonthlyCharges"]

@@ -48,8 +48,13 @@ def _run(reference: pd.DataFrame, window: pd.DataFrame, model: Pipeline | None) 
     result = analyse(CFG, reference, window, ref_pred, cur_pred)
     assert "<html" in result.html[:2000].lower()
     assert result.quality["current_rows"] == len(window)
-    return decide(result.columns, result.prediction, CFG.drift_share_threshold, len(window),
-                  share=result.drift_share)
+    return decide(
+        result.columns,
+        result.prediction,
+        CFG.drift_share_threshold,
+        len(window),
+        share=result.drift_share,
+    )
 
 
 @pytest.mark.parametrize(("rows", "seed"), [(1000, 11), (2000, 12)])
@@ -73,7 +78,7 @@ def test_each_scenario_raises_drift_naming_what_moved(
 
 
 def test_no_false_alarm_against_a_real_data_reference(real_frame: pd.DataFrame) -> None:
-    """A model trained on the real IBM data, fed generator traffic: the generator is close enough."""
+    """A model trained on the real IBM data, fed generator traffic: no false alarm either."""
     reference = real_frame.sample(4000, random_state=0)
     decision = _run(reference, generate(1500, seed=31), None)
     assert decision.drift_detected is False, decision.reasons
