@@ -1,0 +1,80 @@
+"""The monitoring pipeline for real (local ZenML store) through `churn monitor`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from churn.cli import main
+from churn.generator import generate
+from churn.schema import FEATURE_NAMES
+from tests.monitoring.conftest import MonitoredModel, WriteConfig
+from tests.monitoring.helpers import write_log
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(900)]
+
+
+def _one_json_line(out: str) -> dict:
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert len(lines) == 1, f"stdout must be ONE JSON line, got: {out[:2000]}"
+    result: dict = json.loads(lines[0])
+    return result
+
+
+def test_no_production_model_is_a_clear_error(
+    write_config: WriteConfig, capfd: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["monitor", "--config", str(write_config(model_name="no_such_model"))]) == 1
+    out, err = capfd.readouterr()
+    assert out == ""
+    assert "no production version of model 'no_such_model'" in err
+    assert "Traceback" not in err
+
+
+def test_drifted_log_raises_drift_through_the_pipeline(
+    stub_production_model: MonitoredModel,
+    write_config: WriteConfig,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    from zenml.client import Client
+
+    db = f"sqlite:///{tmp_path / 'log.db'}"
+    live = generate(1200, seed=41, drift="contract_shift")
+    probs = stub_production_model.model.predict_proba(live[list(FEATURE_NAMES)])[:, 1]
+    write_log(db, live, probs, stub_production_model.version)
+    config = write_config(
+        model_name=stub_production_model.name,
+        prediction_db=db,
+        window_rows=1200,
+        min_rows=500,
+        reference_max_rows=3000,
+    )
+    assert main(["monitor", "--config", str(config)]) == 0
+    out, _ = capfd.readouterr()
+    result = _one_json_line(out)
+    assert result["drift_detected"] is True, result
+    assert {"Contract", "tenure"} <= set(result["drifted_features"])
+    assert result["n_rows"] == 1200
+    assert 0 < result["drift_share"] <= 1
+    report = Path(result["report_path"])
+    assert report.parent == tmp_path / "reports" / "drift" and report.stat().st_size > 100_000
+    assert any("predicted churn probability drifted" in r for r in result["reasons"])
+    assert result["retrain"] == {
+        "started": False,
+        "reason": "drift detected but retrain_on_drift is off",
+    }
+
+    metrics = (tmp_path / "reports" / "drift" / "metrics.prom").read_text()
+    assert "churn_drift_detected 1\n" in metrics
+    history = (tmp_path / "reports" / "drift" / "history.jsonl").read_text().splitlines()
+    assert json.loads(history[-1])["report_path"] == str(report)
+
+    run = Client().get_pipeline_run(result["run_id"])
+    assert run.run_metadata["drift"]["drifted_features"] == result["drifted_features"]
+    html = run.steps["detect_drift"].outputs["drift_report"][0].load()
+    assert type(html).__name__ == "HTMLString" and "Contract" in html
+    load_step = run.steps["load_reference"].run_metadata
+    assert load_step["production_version"] == stub_production_model.version
