@@ -61,9 +61,6 @@ class MonitoringConfig(BaseModel):
         default=None, description="newly labelled customers (Telco CSV with Churn) to train on"
     )
     training_config: Path = Path("configs/training.yaml")
-    training_data_parameter: str = Field(
-        default="data_path", description="the training pipeline parameter that takes the CSV path"
-    )
     retrain_timeout_s: int = Field(default=1800, ge=10)
     seed: int = 0
 

@@ -1,12 +1,13 @@
 """Retraining on drift: the training pipeline on fresh data, linked to the monitoring run.
 
-The training pipeline runs in its own process (`zenml pipeline run ...`): a pipeline started
+The training pipeline runs in its own process (`churn train`): a pipeline started
 inside a running step would share that step's context, and a child process can be bounded by a
 timeout. Its promotion rule then decides whether the new version replaces production.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess  # nosec B404 - runs our own training pipeline with a fixed argv
 import sys
@@ -15,7 +16,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
-import yaml
 from zenml import get_step_context, log_metadata, step
 
 from churn.data import load_clean
@@ -27,8 +27,6 @@ from churn.settings import REPO_ROOT
 from steps.monitoring.evaluate import reports_dir
 from steps.monitoring.production import REFERENCE_ARTIFACT, production_version
 
-TRAINING_PIPELINE = "pipelines.training.training_pipeline"
-
 
 def fresh_training_data(reference: pd.DataFrame, labelled_path: Path | None) -> pd.DataFrame:
     """The reference (training split) plus newly labelled rows; a re-labelled id keeps the new."""
@@ -39,28 +37,33 @@ def fresh_training_data(reference: pd.DataFrame, labelled_path: Path | None) -> 
     return data.drop_duplicates(subset=[ID_COLUMN], keep="last").reset_index(drop=True)
 
 
-def training_run_config(cfg: MonitoringConfig, data_path: Path, run_name: str) -> dict[str, Any]:
-    base_path = cfg.resolve_path(cfg.training_config)
-    base: dict[str, Any] = yaml.safe_load(base_path.read_text()) if base_path.exists() else {}
-    base = base or {}
-    base.setdefault("parameters", {})
-    base["parameters"][cfg.training_data_parameter] = str(data_path)
-    base["run_name"] = run_name
-    return base
-
-
-def run_training(config_path: Path, timeout_s: int) -> subprocess.CompletedProcess[str]:
-    zenml = Path(sys.executable).with_name("zenml")
-    argv = [str(zenml), "pipeline", "run", TRAINING_PIPELINE, "-c", str(config_path)]
+def run_training(cfg: MonitoringConfig, data_path: Path) -> subprocess.CompletedProcess[str]:
+    """`churn train --config <training config> --data <fresh CSV>`, in its own process."""
+    churn = Path(sys.executable).with_name("churn")
+    argv = [str(churn), "train", "--config", str(cfg.resolve_path(cfg.training_config))]
+    argv += ["--data", str(data_path)]
     return subprocess.run(  # nosec B603 - fixed argv, no shell
         argv,
         cwd=REPO_ROOT,
         env=os.environ.copy(),
         capture_output=True,
         text=True,
-        timeout=timeout_s,
+        timeout=cfg.retrain_timeout_s,
         check=False,
     )
+
+
+def training_run_name(stdout: str) -> str | None:
+    """`churn train` ends with one JSON line naming the pipeline run."""
+    for line in reversed(stdout.splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                name = json.loads(line).get("pipeline_run")
+            except json.JSONDecodeError:
+                continue
+            return str(name) if name else None
+    return None
 
 
 def promotion_metadata(run: Any) -> dict[str, Any]:
@@ -89,20 +92,16 @@ def retrain(cfg: MonitoringConfig, decision: dict[str, Any], monitoring_run: str
     version = production_version(cfg)
     reference = version.get_artifact(REFERENCE_ARTIFACT).load()
     data_path.write_text(to_csv_text(fresh_training_data(reference, labelled)))
-    run_name = f"training_retrain_{stamp}_{monitoring_run[:8]}"
-    config_path = folder / f"retrain_config_{stamp}.yaml"
-    config_path.write_text(yaml.safe_dump(training_run_config(cfg, data_path, run_name)))
     result: dict[str, Any] = {
         "started": True,
         "from_model_version": str(version.name),
-        "training_run_name": run_name,
         "data_path": str(data_path),
         "labelled_data_path": str(labelled) if labelled else None,
     }
     if labelled is None:
         result["warning"] = "no labelled_data_path: retraining on the reference data alone"
     try:
-        proc = run_training(config_path, cfg.retrain_timeout_s)
+        proc = run_training(cfg, data_path)
     except subprocess.TimeoutExpired:
         result.update(succeeded=False, error=f"training did not finish in {cfg.retrain_timeout_s}s")
         return result
@@ -110,7 +109,12 @@ def retrain(cfg: MonitoringConfig, decision: dict[str, Any], monitoring_run: str
     if proc.returncode != 0:
         result["error"] = (proc.stderr or proc.stdout)[-2000:]
         return result
+    run_name = training_run_name(proc.stdout)
+    if run_name is None:
+        result.update(succeeded=False, error="churn train printed no pipeline run name")
+        return result
     run = Client().get_pipeline_run(run_name)
+    result["training_run_name"] = run_name
     result["training_run_id"] = str(run.id)
     result["promotion"] = promotion_metadata(run)
     log_metadata(
