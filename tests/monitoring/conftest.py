@@ -30,8 +30,9 @@ def stub_production_model() -> MonitoredModel:
 
     name = "telco_churn_monitoring_stub"
     version = register_production_model(name)
-    model = Client().get_model_version(name, version).get_artifact("model").load()
-    return MonitoredModel(name, version, model)
+    artifact = Client().get_model_version(name, version).get_artifact("model")
+    assert artifact is not None, "the stand-in must store its model"
+    return MonitoredModel(name, version, artifact.load())
 
 
 WriteConfig = Callable[..., Path]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,7 +74,8 @@ def test_drifted_log_raises_drift_through_the_pipeline(
     assert json.loads(history[-1])["report_path"] == str(report)
 
     run = Client().get_pipeline_run(result["run_id"])
-    assert run.run_metadata["drift"]["drifted_features"] == result["drifted_features"]
+    drift: Any = run.run_metadata["drift"]
+    assert drift["drifted_features"] == result["drifted_features"]
     html = run.steps["detect_drift"].outputs["drift_report"][0].load()
     assert type(html).__name__ == "HTMLString" and "Contract" in html
     load_step = run.steps["load_reference"].run_metadata
