@@ -85,6 +85,7 @@ def analyse(
     current: pd.DataFrame,
     reference_prediction: pd.Series | None = None,
     current_prediction: pd.Series | None = None,
+    render_html: bool = True,
 ) -> DriftAnalysis:
     """Run the report and read the per-column results back from the snapshot."""
     with_prediction = reference_prediction is not None and current_prediction is not None
@@ -100,7 +101,7 @@ def analyse(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         snapshot = build_report(cfg, with_prediction).run(cur, ref)
-        html = snapshot.get_html_str(as_iframe=False)
+        html = snapshot.get_html_str(as_iframe=False) if render_html else ""
     metrics = snapshot.dict()["metrics"]
 
     columns: list[ColumnDrift] = []
