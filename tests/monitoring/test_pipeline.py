@@ -80,3 +80,27 @@ def test_drifted_log_raises_drift_through_the_pipeline(
     assert type(html).__name__ == "HTMLString" and "Contract" in html
     load_step = run.steps["load_reference"].run_metadata
     assert load_step["production_version"] == stub_production_model.version
+
+
+def test_fresh_training_data_is_reference_plus_labelled(tmp_path: Path) -> None:
+    from churn.generator import to_csv_text
+    from steps.monitoring.retrain import fresh_training_data
+
+    reference = generate(300, seed=1)
+    labelled = generate(50, seed=2, drift="price_rise")
+    labelled.loc[0, "customerID"] = reference.loc[5, "customerID"]  # a customer re-labelled
+    path = tmp_path / "labelled.csv"
+    path.write_text(to_csv_text(labelled))
+    fresh = fresh_training_data(reference, path)
+    assert len(fresh) == 349
+    row = fresh[fresh["customerID"] == reference.loc[5, "customerID"]]
+    assert len(row) == 1 and row["MonthlyCharges"].item() == labelled.loc[0, "MonthlyCharges"]
+    assert len(fresh_training_data(reference, None)) == 300
+
+
+def test_training_run_name_is_read_from_churn_train_output() -> None:
+    from steps.monitoring.retrain import training_run_name
+
+    out = 'log line\n{"pipeline_run": "training_pipeline-2026_11_26", "status": "completed"}\n'
+    assert training_run_name(out) == "training_pipeline-2026_11_26"
+    assert training_run_name("no json here\n{broken") is None
