@@ -53,7 +53,8 @@ class MonitoringConfig(BaseModel):
     prediction_method: NumericMethod = "wasserstein"
     prediction_threshold: float = Field(default=0.1, gt=0)
     model_artifact: str = Field(
-        default="model", description="artifact of the model version holding the sklearn pipeline"
+        default="churn_model",
+        description="artifact of the model version holding the sklearn pipeline",
     )
     reports_dir: Path | None = Field(default=None, description="default: settings.reports_dir")
     retrain_on_drift: bool = False

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from churn.monitoring.stattests import P_VALUE_METHODS
+
 
 @dataclass(frozen=True)
 class ColumnDrift:
@@ -56,6 +58,13 @@ class DriftDecision:
         )
 
 
+def severity(column: ColumnDrift) -> float:
+    """How far past its threshold a column is (>1 drifted), comparable across methods."""
+    if column.method in P_VALUE_METHODS:
+        return column.threshold / max(column.score, 1e-300)
+    return column.score / column.threshold
+
+
 def too_few_rows(n_rows: int, min_rows: int) -> DriftDecision:
     return DriftDecision(
         drift_detected=None,
@@ -81,7 +90,7 @@ def decide(
     `share` is Evidently's `DriftedColumnsCount` share when the caller has it; it is computed from
     `columns` otherwise (the two agree: same tests, same thresholds).
     """
-    drifted = sorted((c for c in columns if c.drifted), key=lambda c: -abs(c.score))
+    drifted = sorted((c for c in columns if c.drifted), key=severity, reverse=True)
     if share is None:
         share = len(drifted) / len(columns) if columns else 0.0
     reasons: list[str] = []

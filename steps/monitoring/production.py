@@ -52,10 +52,17 @@ def reference_data(version: Any, cfg: MonitoringConfig) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
+MODEL_ARTIFACTS = ("churn_model", "model")
+"""Where the training pipeline keeps the sklearn pipeline (tried after `model_artifact`)."""
+
+
 def production_model(version: Any, cfg: MonitoringConfig) -> Any | None:
-    """The sklearn pipeline of the version, or None when the artifact is not there."""
-    artifact = version.get_artifact(cfg.model_artifact)
-    return None if artifact is None else artifact.load()
+    """The sklearn pipeline of the version, or None when no model artifact is there."""
+    for name in dict.fromkeys((cfg.model_artifact, *MODEL_ARTIFACTS)):
+        artifact = version.get_artifact(name)
+        if artifact is not None:
+            return artifact.load()
+    return None
 
 
 def churn_probability(model: Any, features: pd.DataFrame) -> pd.Series:

@@ -30,7 +30,7 @@ def stub_production_model() -> MonitoredModel:
 
     name = "telco_churn_monitoring_stub"
     version = register_production_model(name)
-    artifact = Client().get_model_version(name, version).get_artifact("model")
+    artifact = Client().get_model_version(name, version).get_artifact("churn_model")
     assert artifact is not None, "the stand-in must store its model"
     return MonitoredModel(name, version, artifact.load())
 

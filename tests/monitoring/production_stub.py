@@ -1,4 +1,4 @@
-"""A stand-in for the training pipeline: a promoted version with `reference_data` and `model`."""
+"""A stand-in for the training pipeline: a promoted version with `reference_data`, `churn_model`."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from churn.schema import FEATURE_NAMES, TARGET
 @step(enable_cache=False)
 def stub_train(
     rows: int, seed: int
-) -> tuple[Annotated[pd.DataFrame, "reference_data"], Annotated[Pipeline, "model"]]:
+) -> tuple[Annotated[pd.DataFrame, "reference_data"], Annotated[Pipeline, "churn_model"]]:
     data = generate(rows, seed=seed)
     model = Pipeline([("encode", ChurnEncoder()), ("model", LogisticRegression(max_iter=500))])
     model.fit(data[list(FEATURE_NAMES)], data[TARGET])

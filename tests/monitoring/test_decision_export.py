@@ -30,6 +30,15 @@ def test_score_direction_depends_on_the_method() -> None:
     assert is_drifted("ks", 0.01, 0.05) and not is_drifted("ks", 0.2, 0.05)
 
 
+def test_features_are_ordered_by_how_far_past_their_threshold() -> None:
+    cols = [
+        ColumnDrift("tenure", "wasserstein", 0.25, 0.30, True),  # 1.2x
+        ColumnDrift("Contract", "jensenshannon", 0.15, 0.30, True),  # 2x
+        ColumnDrift("x", "ks", 0.05, 0.001, True),  # 50x
+    ]
+    assert decide(cols, None, 0.05, 10).drifted_features == ["x", "Contract", "tenure"]
+
+
 def test_no_drift_below_the_share() -> None:
     decision = decide(_cols(set()), None, 0.05, 1500)
     assert decision.drift_detected is False

@@ -22,9 +22,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 CFG = MonitoringConfig(reference_max_rows=4000)
 MOVED = {
     "price_rise": {"MonthlyCharges"},
-    "contract_shift": {"Contract", "tenure"},
+    "contract_shift": {"Contract"},  # tenure follows (0.26-0.37 vs 0.25), not asserted
     "fiber_surge": {"InternetService", "MonthlyCharges"},
 }
+DEMOGRAPHICS = {"gender", "SeniorCitizen", "Partner", "Dependents"}
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +75,9 @@ def test_each_scenario_raises_drift_naming_what_moved(
     decision = _run(reference, generate(1500, seed=21, drift=scenario), model)
     assert decision.drift_detected is True
     assert MOVED[scenario] <= set(decision.drifted_features), decision.reasons
-    assert decision.drifted_features[0] in MOVED[scenario] | {"TotalCharges"}
+    assert not set(decision.drifted_features) & DEMOGRAPHICS, "no scenario moves these"
+    if scenario == "price_rise":  # only the bill moved
+        assert set(decision.drifted_features) <= {"MonthlyCharges", "TotalCharges"}
 
 
 def test_no_false_alarm_against_a_real_data_reference(real_frame: pd.DataFrame) -> None:
