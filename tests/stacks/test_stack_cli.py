@@ -98,6 +98,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
         "apply2": ({}, ["apply", "local", "--repo-root", str(root), *sd]),
         "apply_changed": ({}, ["apply", "local-changed", "--repo-root", str(root), *sd]),
         "check_local": ({}, ["check", "local", *sd]),
+        "check_staging_before": ({}, ["check", "staging", *sd]),
+        "apply_staging": ({}, ["apply", "staging", "--repo-root", str(root), *sd]),
+        "check_staging": ({}, ["check", "staging", *sd]),
         "check_k8s_noenv": ({}, ["check", "kubernetes", *sd]),
         "check_k8s": (k8s_env, ["check", "kubernetes", "--kubeconfig", str(kubeconfig), *sd]),
         "probe_absent": (
@@ -163,6 +166,19 @@ def test_check_local_is_valid(runs: dict[str, dict[str, Any]]) -> None:
     check = runs["check_local"]
     assert check["code"] == 0, check["out"]
     assert "Stack.validate(): stack 'churn-local' is valid" in check["out"]
+
+
+def test_staging_apply_generates_the_tracking_token(runs: dict[str, dict[str, Any]]) -> None:
+    before = runs["check_staging_before"]
+    assert before["code"] == 1
+    assert "ZenML secret 'churn-staging-mlflow' is missing" in before["out"]
+    applied = runs["apply_staging"]
+    assert applied["code"] == 0, applied["out"]
+    assert "created secret 'churn-staging-mlflow' (token: random values)" in applied["out"]
+    assert "activated stack 'churn-staging'" in applied["out"]
+    after = runs["check_staging"]
+    assert after["code"] == 0, after["out"]
+    assert "Stack.validate(): stack 'churn-staging' is valid" in after["out"]
 
 
 def test_check_kubernetes_lists_unset_variables(runs: dict[str, dict[str, Any]]) -> None:

@@ -91,6 +91,18 @@ def test_no_literal_credentials_in_stack_files() -> None:
         ({"components": {}}, "string 'name'"),
         ({"name": "x", "components": {"orchestrator": {"name": "o", "flavor": "local"}}}, "needs"),
         ({"name": "x", "components": {"orchestrater": {}}}, "unknown component types"),
+        ({"name": "x", "componets": {}}, "'components' must be"),
+        (
+            {
+                "name": "x",
+                "generated_secrets": {"s": "token"},
+                "components": {
+                    "orchestrator": {"name": "o", "flavor": "local"},
+                    "artifact_store": {"name": "a", "flavor": "local"},
+                },
+            },
+            "generated_secrets",
+        ),
         (
             {
                 "name": "x",
@@ -106,6 +118,14 @@ def test_no_literal_credentials_in_stack_files() -> None:
 def test_parse_stack_rejects_bad_files(raw: dict[str, object], message: str) -> None:
     with pytest.raises(stack_cli.StackFileError, match=message):
         stack_cli.parse_stack(raw, "bad")
+
+
+def test_staging_generates_its_tracking_token() -> None:
+    spec, _ = stack_cli.load_stack("staging", environ={})
+    assert spec.generated_secrets == (("churn-staging-mlflow", ("token",)),)
+    tracker = next(c for c in spec.components if c.type == "experiment_tracker")
+    assert tracker.config["tracking_uri"] == "http://127.0.0.1:5050"
+    assert tracker.config["tracking_token"] == "{{churn-staging-mlflow.token}}"
 
 
 def test_stack_files_are_plain_yaml_mappings() -> None:
