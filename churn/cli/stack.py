@@ -481,7 +481,7 @@ def check_secrets(spec: StackSpec, report: Report) -> None:
         report.problem(f"cannot reach the ZenML store to check secrets: {exc}")
 
 
-def check_components(spec: StackSpec, report: Report) -> bool:
+def check_components(spec: StackSpec, report: Report, verbose: bool = True) -> bool:
     """Flavors, integration requirements and configs; True when the stack can be built."""
     buildable = True
     for comp in spec.components:
@@ -502,7 +502,8 @@ def check_components(spec: StackSpec, report: Report) -> bool:
         for problem in config_problems:
             report.problem(problem)
         buildable = buildable and not config_problems
-        report.info(f"checked {comp.type} '{comp.name}' ({comp.flavor})")
+        if verbose:
+            report.info(f"checked {comp.type} '{comp.name}' ({comp.flavor})")
     return buildable
 
 
@@ -554,6 +555,10 @@ def cmd_apply(args: argparse.Namespace) -> int:
     _quiet_zenml()
     from zenml.client import Client
 
+    precheck = Report()
+    if not check_components(spec, precheck, verbose=False):
+        print(f"error: stack '{spec.name}' not applied; see `churn stack check {args.env}`")
+        return 1
     root = Path(args.repo_root).resolve()
     if ensure_repository(root):
         print(f"initialised ZenML repository at {root}")
@@ -562,6 +567,9 @@ def cmd_apply(args: argparse.Namespace) -> int:
         changed = apply_stack(Client(root=root), spec, report)
     except StackFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # ZenML store / validation errors: one clear line, exit 1
+        print(f"error: applying stack '{spec.name}' failed: {type(exc).__name__}: {exc}")
         return 1
     if changed:
         print(f"stack '{spec.name}' applied and active")

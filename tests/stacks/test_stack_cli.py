@@ -63,10 +63,13 @@ _DRIVER = textwrap.dedent(
 
     results = []
     for env, argv in json.loads(sys.argv[1]):
+        saved = dict(os.environ)
         os.environ.update(env)
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
             code = main(argv)
+        os.environ.clear()
+        os.environ.update(saved)
         results.append({"argv": argv, "code": code, "out": out.getvalue()})
     print("RESULTS=" + json.dumps(results))
     """
@@ -98,6 +101,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
         "apply2": ({}, ["apply", "local", "--repo-root", str(root), *sd]),
         "apply_changed": ({}, ["apply", "local-changed", "--repo-root", str(root), *sd]),
         "check_local": ({}, ["check", "local", *sd]),
+        "apply_k8s_missing_pkgs": (k8s_env, ["apply", "kubernetes", "--repo-root", str(root), *sd]),
         "check_staging_before": ({}, ["check", "staging", *sd]),
         "apply_staging": ({}, ["apply", "staging", "--repo-root", str(root), *sd]),
         "check_staging": ({}, ["check", "staging", *sd]),
@@ -160,6 +164,15 @@ def test_apply_updates_a_changed_config_in_place(runs: dict[str, dict[str, Any]]
     assert changed["code"] == 0
     assert "updated experiment_tracker 'churn-local-mlflow': experiment_name" in changed["out"]
     assert "created" not in changed["out"]
+
+
+def test_apply_refuses_a_stack_that_does_not_check(runs: dict[str, dict[str, Any]]) -> None:
+    result = runs["apply_k8s_missing_pkgs"]
+    if not stack_cli.missing_requirements("s3"):
+        pytest.skip("the s3 integration is installed here: nothing is missing")
+    assert result["code"] == 1
+    assert "ZenML integration 's3' needs packages" in result["out"]
+    assert "not applied" in result["out"] and "created" not in result["out"]
 
 
 def test_check_local_is_valid(runs: dict[str, dict[str, Any]]) -> None:
