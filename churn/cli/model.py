@@ -6,6 +6,7 @@ ZenML, MLflow and BentoML are imported inside the handlers only (see churn/cli/_
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -84,12 +85,10 @@ def model_status(limit: int = 10) -> dict[str, Any]:
     name = get_settings().model_name
     production = production_version(name)
     versions: list[Any] = []
-    try:
+    with contextlib.suppress(KeyError):
         versions = list(
             Client().list_model_versions(model_name_or_id=name, sort_by="desc:number", size=limit)
         )
-    except KeyError:
-        pass
     return {
         "model": name,
         "production": _version_summary(production) if production else None,
