@@ -7,6 +7,7 @@ Run it with `make train` / `churn train` (which validate the run config strictly
 
 from __future__ import annotations
 
+import datetime as dt
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -89,10 +90,36 @@ def training_pipeline(
     package(model, model_card, promoted)
 
 
+class TrainingFailed(RuntimeError):
+    """A step failed; the message names the step and its error (e.g. the data problems)."""
+
+
+def failure_summary(started_after: Any) -> str:
+    """The failed steps of the latest training run, with their error messages."""
+    from zenml.client import Client
+
+    runs = Client().list_pipeline_runs(
+        pipeline_name="training_pipeline", sort_by="desc:created", size=1
+    )
+    if not runs.items or runs.items[0].created < started_after:
+        return "the pipeline did not start"
+    run = runs.items[0]
+    lines = [f"pipeline run {run.name} failed:"]
+    for name, step_run in run.steps.items():
+        if str(step_run.status.value) == "failed":
+            info = step_run.exception_info
+            message = info.message if info and info.message else "see the step logs"
+            lines.append(f"step {name}: {message}")
+    return "\n".join(lines)
+
+
 def run_training(
     config_path: str | Path = DEFAULT_CONFIG, data_path: str | Path | None = None
 ) -> Any:
-    """Validate the run config strictly, then run the pipeline; returns the pipeline run."""
+    """Validate the run config strictly, then run the pipeline; returns the pipeline run.
+
+    Raises `ConfigError` for a bad config and `TrainingFailed` naming the failed step and why.
+    """
     config = load_run_config(config_path)
     if data_path is not None:
         config.parameters = validate_params(
@@ -102,7 +129,14 @@ def run_training(
     with tempfile.TemporaryDirectory(prefix="churn-train-") as tmp:
         resolved = Path(tmp) / "run_config.yaml"
         resolved.write_text(yaml.safe_dump(config.model_dump(mode="json", exclude_none=True)))
-        return training_pipeline.with_options(config_path=str(resolved))()
+        started = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(seconds=5)
+        try:
+            run = training_pipeline.with_options(config_path=str(resolved))()
+        except Exception as exc:
+            raise TrainingFailed(failure_summary(started)) from exc
+    if run is not None and str(run.status.value) != "completed":
+        raise TrainingFailed(failure_summary(started))
+    return run
 
 
 def prepare_mlflow_experiment() -> None:

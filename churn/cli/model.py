@@ -51,12 +51,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         return _error(str(exc))
     if args.data is not None and not args.data.exists():
         return _error(f"no such data file: {args.data}")
-    from pipelines.training import run_training
+    from pipelines.training import TrainingFailed, run_training
 
     try:
         run = run_training(args.config, args.data)
-    except Exception as exc:  # the step logs hold the details; the user gets the summary
-        return _error(f"training failed: {exc}")
+    except (ConfigError, TrainingFailed) as exc:
+        return _error(str(exc))
     print(json.dumps({"pipeline_run": run.name, "status": str(run.status)}, default=str))
     return 0
 

@@ -14,8 +14,9 @@ import pandas as pd
 from zenml import get_step_context, log_metadata, save_artifact, step
 from zenml.types import HTMLString
 
-from churn.data import SchemaError, Violation, clean
+from churn.data import SchemaError, Violation
 from churn.settings import get_settings
+from churn.training.validation import contract_violations
 from steps.data.quality import quality_report
 
 logger = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ def summary(violations: list[Violation], failed_checks: list[str]) -> str:
 
 @step(enable_cache=False)
 def validate(raw_data: pd.DataFrame) -> Annotated[pd.DataFrame, "customers"]:
-    result = clean(raw_data, require_target=True)
+    result = contract_violations(raw_data)
     missing_cols = any(v.problem == "missing column" for v in result.violations)
     quality = quality_report(raw_data)
     report_path = _write_report(quality.html)
