@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 from zenml import Model, pipeline
+from zenml.enums import StackComponentType
 
 from churn.settings import get_settings
 from churn.training.config import load_run_config, validate_params
@@ -106,7 +107,7 @@ def failure_summary(started_after: Any) -> str:
     run = runs.items[0]
     lines = [f"pipeline run {run.name} failed:"]
     for name, step_run in run.steps.items():
-        if str(step_run.status.value) == "failed":
+        if str(getattr(step_run.status, "value", step_run.status)) == "failed":
             info = step_run.exception_info
             message = info.message if info and info.message else "see the step logs"
             lines.append(f"step {name}: {message}")
@@ -125,6 +126,7 @@ def run_training(
         config.parameters = validate_params(
             {**config.parameters.model_dump(), "data_path": str(data_path)}
         )
+    check_stack()
     prepare_mlflow_experiment()
     with tempfile.TemporaryDirectory(prefix="churn-train-") as tmp:
         resolved = Path(tmp) / "run_config.yaml"
@@ -134,9 +136,21 @@ def run_training(
             run = training_pipeline.with_options(config_path=str(resolved))()
         except Exception as exc:
             raise TrainingFailed(failure_summary(started)) from exc
-    if run is not None and str(run.status.value) != "completed":
+    if run is not None and str(getattr(run.status, "value", run.status)) != "completed":
         raise TrainingFailed(failure_summary(started))
     return run
+
+
+def check_stack() -> None:
+    """The steps log to the stack's MLflow experiment tracker: say how to get one if missing."""
+    from zenml.client import Client
+
+    stack = Client().active_stack_model
+    if not stack.components.get(StackComponentType.EXPERIMENT_TRACKER):
+        raise TrainingFailed(
+            f"the active ZenML stack {stack.name!r} has no experiment tracker; apply the local "
+            "stack first: `make stack-local` (churn stack apply local)"
+        )
 
 
 def prepare_mlflow_experiment() -> None:

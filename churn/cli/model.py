@@ -66,7 +66,7 @@ def _version_summary(version: Any) -> dict[str, Any]:
     return {
         "version": version.name,
         "number": version.number,
-        "stage": str(version.stage.value) if version.stage else None,
+        "stage": str(getattr(version.stage, "value", version.stage)) if version.stage else None,
         "created": str(version.created),
         "model_type": meta.get("model_type"),
         "threshold": meta.get("threshold"),

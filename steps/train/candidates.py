@@ -54,7 +54,7 @@ def train_candidates(
     grids: dict[str, dict[str, list[Any]]],
     cv_folds: int,
     seed: int,
-) -> tuple[Annotated[Pipeline, "model"], Annotated[dict, "candidates"]]:
+) -> tuple[Annotated[Pipeline, "churn_model"], Annotated[dict, "candidates"]]:
     """The best candidate by CV ROC-AUC (never the test split), and every candidate's scores."""
     summaries = []
     results = []
