@@ -96,7 +96,10 @@ def pipeline_seconds(config_path: Path, data: Path) -> dict[str, Any]:
     meta = run.steps["train_candidates"].run_metadata
     search = meta.get("search_seconds", {})
     fitting = float(sum(search.values())) if isinstance(search, dict) else 0.0
-    run_seconds = (run.end_time - run.start_time).total_seconds() if run.end_time else wall
+    if run.end_time and run.start_time:
+        run_seconds = (run.end_time - run.start_time).total_seconds()
+    else:
+        run_seconds = wall
     return {
         "wall_incl_client": wall,
         "pipeline_run": run_seconds,

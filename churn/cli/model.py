@@ -128,7 +128,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         f"(threshold {threshold:.2f}) -> {args.out}",
         file=sys.stderr,
     )
-    if problems:
+    if not problems.empty:
         errors_path = args.out.with_suffix(".errors.csv")
         problems.to_csv(errors_path, index=False)
         print(
