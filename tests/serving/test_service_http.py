@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import bentoml
@@ -213,3 +216,20 @@ def test_metrics_show_custom_and_batching_metrics(
     ):
         assert any(line.startswith(name) for line in lines), name
     assert _value(lines, "bentoml_service_adaptive_batch_size_count") >= 1
+
+
+@pytest.mark.slow
+def test_contract_fuzzing_finds_no_server_error(service: RunningService, session_dir: Path) -> None:
+    cli = Path(sys.executable).with_name("schemathesis")
+    cmd = [
+        str(cli), "run", f"{service.url}/docs.json",
+        "--checks", "not_a_server_error",
+        "--max-examples", "10",
+        "--seed", "42",
+        "--request-timeout", "20",
+        "--report", "junit",
+        "--report-dir", str(session_dir / "fuzz"),
+    ]  # fmt: skip
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=500)
+    assert run.returncode == 0, run.stdout[-4000:]
+    assert "passed" in run.stdout and "/predict_batch" in run.stdout
