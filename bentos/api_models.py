@@ -17,11 +17,10 @@ MAX_BATCH_RECORDS = 1000
 RiskBand = Literal["low", "medium", "high"]
 
 
+# `churn.schema.CustomerRecord` with its example under OpenAPI 3.0's `example` key: BentoML's
+# OpenAPI generator fails on JSON Schema's `examples`, which the core model uses.
 class Customer(CustomerRecord):
-    """`churn.schema.CustomerRecord`, with its example in OpenAPI 3.0's `example` key.
-
-    BentoML's OpenAPI generator rejects JSON Schema's `examples`, which the core model uses.
-    """
+    """One Telco customer: the 19 model inputs (customerID optional)."""
 
     model_config = ConfigDict(title="CustomerRecord", json_schema_extra={"example": EXAMPLE_RECORD})
 
