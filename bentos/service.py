@@ -36,6 +36,8 @@ BATCH_MAX_LATENCY_MS = int(os.environ.get("CHURN_BATCH_MAX_LATENCY_MS", "1000"))
 BATCH_MAX_SIZE = int(os.environ.get("CHURN_BATCH_MAX_SIZE", str(MAX_BATCH_RECORDS)))
 BATCHING = os.environ.get("CHURN_BATCHING", "on") != "off"
 MAX_IN_FLIGHT = int(os.environ.get("CHURN_MAX_IN_FLIGHT", "256"))
+TRACE_API = os.environ.get("CHURN_TRACE_API", "off") == "on"
+"""OpenTelemetry spans for API calls; off by default (no exporter here, and they cost CPU)."""
 
 CustomerList = Annotated[
     list[Customer],
@@ -48,6 +50,7 @@ CustomerList = Annotated[
     workers=WORKERS,
     traffic={"timeout": 30},
     logging={"access": {"enabled": False}},
+    tracing={"excluded_urls": [] if TRACE_API else [".*"]},
 )
 class ChurnService:
     """Churn probability, decision, risk band and explanations for Telco customers."""
