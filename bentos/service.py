@@ -27,7 +27,7 @@ from bentos.api_models import (
 )
 from bentos.model_loader import LoadedModel, load
 from bentos.prediction_log import PredictionLog
-from churn.schema import ID_COLUMN, CustomerRecord, risk_band, schema_description
+from churn.schema import CustomerRecord, risk_band, schema_description
 from churn.settings import get_settings
 
 SETTINGS = get_settings()
@@ -82,44 +82,39 @@ class ChurnService:
 
     def _predictions(self, records: Sequence[CustomerRecord]) -> list[Prediction]:
         assert self.model is not None
-        features = [r.features() for r in records]
-        probs = self.model.scorer.proba(features).tolist()
+        # validated pydantic fields as plain dicts (model_dump costs ~20 µs a record);
+        # the encoder ignores customerID, the prediction log keeps it
+        fields = [r.__dict__ for r in records]
+        probs = self.model.scorer.proba(fields).tolist()
         decisions = [p >= self.threshold for p in probs]
-        self._log(records, features, probs, decisions)
+        self._log(fields, probs, decisions)
         metrics.record_predictions(probs, decisions)
+        build = Prediction.model_construct  # values are ours and already valid
         return [
-            Prediction(
+            build(
                 churn_probability=p,
                 churn=d,
-                risk_band=risk_band(p),  # type: ignore[arg-type]
+                risk_band=risk_band(p),
                 threshold=self.threshold,
                 model_version=self.version,
             )
             for p, d in zip(probs, decisions, strict=True)
         ]
 
-    def _log(
-        self,
-        records: Sequence[CustomerRecord],
-        features: list[dict[str, Any]],
-        probs: list[float],
-        decisions: list[bool],
-    ) -> None:
+    def _log(self, fields: list[dict[str, Any]], probs: list[float], decisions: list[bool]) -> None:
         now = datetime.now(UTC)
         call_id = uuid.uuid4().hex
+        single = len(fields) == 1
         rows = [
             {
-                **feats,
-                ID_COLUMN: rec.customerID,
-                "request_id": f"{call_id}-{i}" if len(records) > 1 else call_id,
+                **rec,
+                "request_id": call_id if single else f"{call_id}-{i}",
                 "created_at": now,
                 "model_version": self.version,
                 "churn_probability": p,
                 "churn": d,
             }
-            for i, (rec, feats, p, d) in enumerate(
-                zip(records, features, probs, decisions, strict=True)
-            )
+            for i, (rec, p, d) in enumerate(zip(fields, probs, decisions, strict=True))
         ]
         self.log.append(rows)
 
