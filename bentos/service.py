@@ -80,7 +80,8 @@ class ChurnService:
         """Write every queued prediction before the worker exits."""
         self.log.close()
 
-    def _predictions(self, records: Sequence[CustomerRecord]) -> list[Prediction]:
+    def _predictions(self, records: Sequence[CustomerRecord]) -> list[dict[str, Any]]:
+        """Prediction dicts in the contract's shape, logged and counted."""
         assert self.model is not None
         # validated pydantic fields as plain dicts (model_dump costs ~20 µs a record);
         # the encoder ignores customerID, the prediction log keeps it
@@ -89,15 +90,14 @@ class ChurnService:
         decisions = [p >= self.threshold for p in probs]
         self._log(fields, probs, decisions)
         metrics.record_predictions(probs, decisions)
-        build = Prediction.model_construct  # values are ours and already valid
         return [
-            build(
-                churn_probability=p,
-                churn=d,
-                risk_band=risk_band(p),
-                threshold=self.threshold,
-                model_version=self.version,
-            )
+            {
+                "churn_probability": p,
+                "churn": d,
+                "risk_band": risk_band(p),
+                "threshold": self.threshold,
+                "model_version": self.version,
+            }
             for p, d in zip(probs, decisions, strict=True)
         ]
 
@@ -121,7 +121,7 @@ class ChurnService:
     @bentoml.api(route="/predict")
     async def predict(self, customer: Customer) -> Prediction:
         """Churn probability, decision at the model's threshold and risk band for one customer."""
-        return self._predictions([customer])[0]
+        return Prediction.model_construct(**self._predictions([customer])[0])
 
     @bentoml.api(
         route="/predict_batch",
@@ -130,7 +130,7 @@ class ChurnService:
         max_latency_ms=BATCH_MAX_LATENCY_MS,
         output_spec=BatchPredictions,
     )
-    async def predict_batch(self, customers: CustomerList) -> list[Prediction]:
+    async def predict_batch(self, customers: CustomerList) -> list[dict[str, Any]]:
         """One prediction per record, in order (1..1000 records; concurrent requests are merged)."""
         return self._predictions(customers)
 
