@@ -129,7 +129,20 @@ class ChurnClient:
         return self._post("predict", {"customer": customer})
 
     def predict_batch(self, customers: Sequence[dict[str, Any]]) -> dict[str, Any]:
-        return self._post("predict_batch", {"customers": list(customers)})
+        """`{"predictions": [...], "model_version": ...}`; a bare list answer is wrapped so."""
+        response = self._request("POST", "predict_batch", json={"customers": list(customers)})
+        try:
+            data = response.json()
+        except ValueError as exc:
+            raise ServiceUnavailable(
+                "the service answered with something that is not JSON"
+            ) from exc
+        if isinstance(data, list):
+            version = data[0].get("model_version", "") if data and isinstance(data[0], dict) else ""
+            data = {"predictions": data, "model_version": version}
+        if not isinstance(data, dict) or len(data.get("predictions", ())) != len(customers):
+            raise ServiceUnavailable("the service answered the batch with an unexpected shape")
+        return data
 
     def predict_many(
         self,
@@ -154,7 +167,13 @@ class ChurnClient:
         return self._post("explain", {"customer": customer})
 
     def model_info(self) -> dict[str, Any]:
-        return self._json(self._request("GET", "model_info"))
+        """`GET /model_info` (the contract); a service exposing it as POST only is tolerated."""
+        try:
+            return self._json(self._request("GET", "model_info"))
+        except ServiceRejected as exc:
+            if exc.status != 405:
+                raise
+            return self._post("model_info", {})
 
     def metrics_text(self) -> str:
         return self._request("GET", "metrics").text
@@ -162,9 +181,7 @@ class ChurnClient:
     def is_ready(self) -> bool:
         """True when `/readyz` answers 200 within the timeout; never raises."""
         try:
-            response = self.session.get(
-                f"{self.base_url}/readyz", timeout=min(self.timeout_s, 3.0)
-            )
+            response = self.session.get(f"{self.base_url}/readyz", timeout=min(self.timeout_s, 3.0))
         except requests.RequestException:
             self._observe("readyz", "unavailable")
             return False
@@ -181,7 +198,9 @@ class ChurnClient:
         try:
             data = response.json()
         except ValueError as exc:
-            raise ServiceUnavailable("the service answered with something that is not JSON") from exc
+            raise ServiceUnavailable(
+                "the service answered with something that is not JSON"
+            ) from exc
         if not isinstance(data, dict):
             raise ServiceUnavailable("the service answered with an unexpected JSON shape")
         return data
@@ -245,5 +264,6 @@ def client_from_settings(observer: CallObserver | None = None) -> ChurnClient:
     from churn.settings import Settings
 
     settings = Settings()
-    return ChurnClient(settings.service_url, timeout_s=settings.request_timeout_s, observer=observer)
-
+    return ChurnClient(
+        settings.service_url, timeout_s=settings.request_timeout_s, observer=observer
+    )

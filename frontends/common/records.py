@@ -54,7 +54,7 @@ def _coerce(name: str, value: str, tenure: str) -> Any:
     """Turn one CSV cell into what the schema expects; unparseable values stay for pydantic."""
     value = value.strip()
     feat = FEATURES_BY_NAME.get(name)
-    if feat is None or not feat.is_numeric and feat.kind != "binary":
+    if feat is None or (not feat.is_numeric and feat.kind != "binary"):
         return value if value or name != ID_COLUMN else None
     if name == "TotalCharges" and value == "" and tenure.strip() == "0":
         return 0.0
@@ -92,7 +92,7 @@ def parse_frame(raw: pd.DataFrame) -> ParsedCustomers:
 
 
 def parse_csv(data: bytes, *, max_rows: int) -> ParsedCustomers:
-    """Parse uploaded CSV bytes; raise `UploadError` with a readable reason for file-level faults."""
+    """Parse uploaded CSV bytes; raise `UploadError` with a readable reason for file faults."""
     if not data.strip():
         raise UploadError("the file is empty")
     try:

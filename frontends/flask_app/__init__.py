@@ -54,9 +54,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(bp)
     limiter = Limiter(get_remote_address, app=app, storage_uri="memory://")
     for endpoint in RATE_LIMITED:
-        app.view_functions[endpoint] = limiter.limit(
-            lambda: str(app.config["RATE_LIMIT"]), methods=["POST"]
-        )(app.view_functions[endpoint])
+        limited = limiter.limit(lambda: str(app.config["RATE_LIMIT"]), methods=["POST"])
+        app.view_functions[endpoint] = limited(app.view_functions[endpoint])  # type: ignore[assignment]
     metrics.init_app(app)
     limiter.exempt(app.view_functions["metrics"])
     register_error_handlers(app)

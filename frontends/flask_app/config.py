@@ -1,4 +1,4 @@
-"""The Flask app's configuration, read from the environment (and `churn.settings` for shared names)."""
+"""The Flask app's configuration, from the environment (and `churn.settings` for shared names)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def _env(name: str, default: str) -> str:
 
 
 def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Flask config from env vars; `overrides` (tests) win. Raises `ConfigError` on unsafe setups."""
+    """Flask config from env vars; `overrides` (tests) win. `ConfigError` on unsafe setups."""
     settings = Settings()
     overrides = dict(overrides or {})
     mode = str(overrides.pop("MODE", _env("CHURN_UI_ENV", PRODUCTION))).lower()
@@ -45,7 +45,9 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": int(max_upload_mb * 1024 * 1024),
         "MAX_UPLOAD_ROWS": int(_env("CHURN_UI_MAX_ROWS", "20000")),
         "RATE_LIMIT": _env("CHURN_UI_RATE_LIMIT", "60 per minute"),
-        "BATCH_DIR": Path(_env("CHURN_UI_BATCH_DIR", str(Path(tempfile.gettempdir()) / "churn-ui"))),
+        "BATCH_DIR": Path(
+            _env("CHURN_UI_BATCH_DIR", str(Path(tempfile.gettempdir()) / "churn-ui"))
+        ),
         "BATCH_TTL_S": int(_env("CHURN_UI_BATCH_TTL_S", "3600")),
         "RESULT_ROWS_SHOWN": 200,
         "WTF_CSRF_TIME_LIMIT": 3600,

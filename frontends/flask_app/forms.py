@@ -35,7 +35,11 @@ def _field_for(feat: Feature) -> Field:
         )
     if feat.kind == "binary":
         return SelectField(
-            label, choices=BINARY_CHOICES, coerce=int, validators=[InputRequired()], description=desc
+            label,
+            choices=BINARY_CHOICES,
+            coerce=int,
+            validators=[InputRequired()],
+            description=desc,
         )
     bounds = NumberRange(min=feat.minimum, max=feat.maximum)
     render = {"min": feat.minimum, "max": feat.maximum}

@@ -12,7 +12,7 @@ errorlog = "-"
 loglevel = "info"
 
 
-def child_exit(server, worker):  # type: ignore[no-untyped-def]
+def child_exit(server, worker):
     """Drop a dead worker's Prometheus files (multiprocess mode)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess

@@ -1,4 +1,4 @@
-"""gunicorn entry point: `gunicorn -c frontends/flask_app/gunicorn.conf.py frontends.flask_app.wsgi:app`."""
+"""gunicorn entry point (`frontends.flask_app.wsgi:app`, see gunicorn.conf.py beside it)."""
 
 from frontends.flask_app import create_app
 
