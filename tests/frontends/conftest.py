@@ -26,7 +26,15 @@ def _service_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def service_url(session_dir: Path) -> Iterator[str]:
-    """URL of a running churn service (real BentoML, loopback)."""
+    """URL of a running churn service (real BentoML, loopback).
+
+    `CHURN_TEST_SERVICE_URL` reuses a service already started by hand (for quick local iteration;
+    it must serve `frontend_servers.save_test_model()`'s model).
+    """
+    running = os.environ.get("CHURN_TEST_SERVICE_URL")
+    if running:
+        yield running
+        return
     workdir = _service_dir()
     if not (workdir / "bentos" / "service.py").is_file():
         pytest.skip(f"no bentos/service.py in {workdir} yet (the serving part is not merged)")

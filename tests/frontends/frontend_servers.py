@@ -90,9 +90,16 @@ def save_test_model(rows: int = 3000, seed: int = 3) -> str:
         metrics={"roc_auc": round(auc, 4), "recall": 0.71, "precision": 0.55},
         candidates=[
             CandidateScore(
-                name=name, cv_roc_auc=score, cv_roc_auc_std=0.01, fit_seconds=1.5, mlflow_run_id=name
+                name=name,
+                cv_roc_auc=score,
+                cv_roc_auc_std=0.01,
+                fit_seconds=1.5,
+                mlflow_run_id=name,
             )
-            for name, score in (("logistic_regression", auc), ("hist_gradient_boosting", auc - 0.01))
+            for name, score in (
+                ("logistic_regression", auc),
+                ("hist_gradient_boosting", auc - 0.01),
+            )
         ],
         data_md5="frontend-test",
     )

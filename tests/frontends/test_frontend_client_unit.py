@@ -10,7 +10,9 @@ import requests
 from frontends.common.client import ChurnClient, FieldError, parse_rejection
 
 
-def _response(status: int, body: object, headers: dict[str, str] | None = None) -> requests.Response:
+def _response(
+    status: int, body: object, headers: dict[str, str] | None = None
+) -> requests.Response:
     r = requests.Response()
     r.status_code = status
     r._content = json.dumps(body).encode() if not isinstance(body, bytes) else body

@@ -82,7 +82,7 @@ def _show(scored: pd.DataFrame) -> None:
             y=alt.Y("customers:Q"),
         )
         .transform_calculate(end="datum.probability + 0.05"),
-        use_container_width=True,
+        width="stretch",
     )
 
     st.subheader("Churn by segment")
@@ -100,7 +100,7 @@ def _show(scored: pd.DataFrame) -> None:
                 tooltip=["segment", "customers", "expected_churn_rate", "revenue_at_risk"],
             )
         )
-        tab.altair_chart(chart, use_container_width=True)
+        tab.altair_chart(chart, width="stretch")
         tab.dataframe(table, hide_index=True)
 
 

@@ -107,7 +107,7 @@ def render() -> None:
         if st.button("Use as baseline", key="set_baseline"):
             st.session_state["whatif_baseline"] = prediction["churn_probability"]
         st.subheader("Drivers")
-        st.altair_chart(_drivers_chart(explanation["contributions"]), use_container_width=True)
+        st.altair_chart(_drivers_chart(explanation["contributions"]), width="stretch")
         st.caption(f"method: {explanation.get('method', '')}")
 
 

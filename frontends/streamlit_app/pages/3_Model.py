@@ -33,7 +33,7 @@ def _candidates(info: dict[str, Any]) -> None:
             y=alt.Y("name:N", sort="-x", title=None),
             tooltip=list(candidates.columns.intersection(["name", "cv_roc_auc", "cv_roc_auc_std"])),
         ),
-        use_container_width=True,
+        width="stretch",
     )
     st.dataframe(candidates.drop(columns=["best_params"], errors="ignore"), hide_index=True)
 

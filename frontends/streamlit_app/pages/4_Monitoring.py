@@ -39,7 +39,7 @@ def _drift() -> None:
         )
     )
     rule = alt.Chart(pd.DataFrame({"y": [threshold]})).mark_rule(strokeDash=[4, 4]).encode(y="y:Q")
-    st.altair_chart(line + rule, use_container_width=True)
+    st.altair_chart(line + rule, width="stretch")
     drifted = last.get("drifted_features")
     if isinstance(drifted, list) and drifted:
         st.write("Drifted in the latest run: " + ", ".join(map(str, drifted)))
@@ -70,6 +70,16 @@ def _live() -> None:
     c2.metric("Request rate", f"{sum(rates.values()):.1f}/s" if rates else "measuring…")
     errors = sum(snap.errors.values())
     c3.metric("5xx answers", f"{errors:,.0f}")
+    if snap.requests:
+        served = pd.DataFrame(
+            {"endpoint": list(snap.requests), "requests": list(snap.requests.values())}
+        )
+        st.altair_chart(
+            alt.Chart(served)
+            .mark_bar()
+            .encode(x=alt.X("requests:Q"), y=alt.Y("endpoint:N", sort="-x", title=None)),
+            width="stretch",
+        )
     latency = pd.DataFrame(service_metrics.latency_table(snap, old))
     if not latency.empty:
         st.write("Latency percentiles (ms, over the last interval)")
@@ -83,7 +93,7 @@ def _live() -> None:
         )
         st.altair_chart(
             alt.Chart(mix).mark_arc().encode(theta="predictions:Q", color="decision:N"),
-            use_container_width=False,
+            width="content",
         )
     st.caption(f"Refreshed every {REFRESH_S} s from {client().base_url}/metrics")
 
