@@ -12,9 +12,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 import frontend_servers as servers
+import pytest
 
 SERVICE_CLASS = "bentos.service:ChurnService"
 STARTUP_TIMEOUT_S = 180

@@ -1,4 +1,4 @@
-"""Row-by-row checking of uploaded customer CSVs (shared by the Flask batch page and the dashboard)."""
+"""Row-by-row checking of uploaded customer CSVs (Flask batch page and dashboard)."""
 
 from __future__ import annotations
 

@@ -11,9 +11,9 @@ TEXT = """\
 bentoml_service_request_total{endpoint="/predict",http_response_code="200",service_name="s"} 90
 bentoml_service_request_total{endpoint="/predict",http_response_code="503",service_name="s"} 10
 # TYPE bentoml_service_request_duration_seconds histogram
-bentoml_service_request_duration_seconds_bucket{endpoint="/predict",http_response_code="200",le="0.01"} 50
-bentoml_service_request_duration_seconds_bucket{endpoint="/predict",http_response_code="200",le="0.1"} 90
-bentoml_service_request_duration_seconds_bucket{endpoint="/predict",http_response_code="200",le="+Inf"} 100
+bentoml_service_request_duration_seconds_bucket{endpoint="/predict",le="0.01"} 50
+bentoml_service_request_duration_seconds_bucket{endpoint="/predict",le="0.1"} 90
+bentoml_service_request_duration_seconds_bucket{endpoint="/predict",le="+Inf"} 100
 bentoml_service_request_duration_seconds_count{endpoint="/predict",http_response_code="200"} 100
 bentoml_service_request_duration_seconds_sum{endpoint="/predict",http_response_code="200"} 2.0
 # TYPE bentoml_service_adaptive_batch_size histogram

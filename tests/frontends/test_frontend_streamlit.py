@@ -7,9 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
-
 from frontend_servers import REPO_ROOT
+from streamlit.testing.v1 import AppTest
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 

@@ -69,9 +69,10 @@ def _drivers_chart(contributions: list[dict[str, Any]]) -> alt.Chart:
         .mark_bar()
         .encode(
             x=alt.X("contribution:Q"),
-            y=alt.Y("label:N", sort=None, title=None),
+            y=alt.Y("label:N", sort=None, title=None, axis=alt.Axis(labelLimit=260)),
             color=alt.Color(
                 "effect:N",
+                legend=alt.Legend(orient="bottom", title=None),
                 scale=alt.Scale(
                     domain=["raises risk", "lowers risk"], range=["#d92d20", "#039855"]
                 ),
@@ -96,7 +97,7 @@ def render() -> None:
         st.metric(
             "Churn probability",
             percent(prediction["churn_probability"]),
-            delta=f"{delta:+.1f} pts vs. baseline",
+            delta=f"{delta:+.1f} pts vs. baseline" if abs(delta) >= 0.05 else None,
             delta_color="inverse",
         )
         verdict = "will churn" if prediction["churn"] else "will stay"
