@@ -9,6 +9,7 @@ PY := $(VENV)/bin/python
 CHURN := $(VENV)/bin/churn
 export UV_LINK_MODE ?= copy
 export PYTHONUNBUFFERED := 1
+export PATH := $(VENV)/bin:$(PATH)
 DATA ?= data/raw/telco_churn.csv
 
 .PHONY: help uv venv run test lint format typecheck data clean

@@ -2,17 +2,46 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-CHURN = [sys.executable, "-m", "churn.cli"]  # the console script, minus PATH lookup
+from churn.cli import main
+
+CHURN = Path(sys.executable).with_name("churn")
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CHURN, *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+    """Call the CLI in process (fast); one test below runs the installed console script."""
+    out, err = io.StringIO(), io.StringIO()
+    old = Path.cwd()
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as exc:  # argparse errors
+                code = int(exc.code or 0)
+    finally:
+        os.chdir(old)
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
+
+
+def test_installed_console_script_runs(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [str(CHURN), "generate", "--rows", "50", "--seed", "3", "--out", "s.csv"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert len((tmp_path / "s.csv").read_text().splitlines()) == 51
 
 
 def test_generate_twice_same_file_and_validate_accepts(tmp_path: Path) -> None:

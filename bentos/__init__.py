@@ -1,0 +1,1 @@
+"""The BentoML service that serves the churn model (see docs/serving.md)."""

@@ -1,0 +1,59 @@
+"""The service's own Prometheus metrics (names fixed by docs/CONTRACT.md).
+
+Created through `bentoml.metrics`, so that they live in BentoML's multiprocess registry and show
+up at `/metrics` beside BentoML's request-latency and adaptive-batch-size metrics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import bentoml
+
+PROBABILITY_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0)
+
+predictions_total = bentoml.metrics.Counter(
+    name="churn_predictions",
+    documentation="Served predictions by decision",
+    labelnames=["decision"],
+)
+probability = bentoml.metrics.Histogram(
+    name="churn_probability",
+    documentation="Served churn probabilities",
+    buckets=PROBABILITY_BUCKETS,
+)
+model_info = bentoml.metrics.Gauge(
+    name="churn_model_info",
+    documentation="The loaded model (value is always 1)",
+    labelnames=["model_version", "model_type"],
+    multiprocess_mode="livemax",
+)
+model_trained_timestamp = bentoml.metrics.Gauge(
+    name="churn_model_trained_timestamp_seconds",
+    documentation="When the loaded model was trained (Unix time)",
+    multiprocess_mode="livemax",
+)
+log_backlog = bentoml.metrics.Gauge(
+    name="churn_prediction_log_backlog",
+    documentation="Predictions waiting to be written to the prediction log",
+    multiprocess_mode="livesum",
+)
+log_written_total = bentoml.metrics.Counter(
+    name="churn_prediction_log_written",
+    documentation="Predictions written to the prediction log",
+)
+
+
+def record_model(version: str, model_type: str, trained_timestamp: float) -> None:
+    model_info.labels(model_version=version, model_type=model_type).set(1)
+    model_trained_timestamp.set(trained_timestamp)
+
+
+def record_predictions(probabilities: Sequence[float], decisions: Sequence[bool]) -> None:
+    churned = sum(decisions)
+    if churned:
+        predictions_total.labels(decision="churn").inc(churned)
+    if len(decisions) - churned:
+        predictions_total.labels(decision="stay").inc(len(decisions) - churned)
+    for p in probabilities:
+        probability.observe(p)

@@ -1,0 +1,178 @@
+"""`churn_service`: the BentoML service in front of the latest `telco_churn` model.
+
+Run it with `make serve` (or `bentoml serve bentos.service:ChurnService`). API shapes are fixed
+by docs/CONTRACT.md; the design choices and measurements are in docs/serving.md.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import bentoml
+from pydantic import Field
+
+from bentos import metrics, middleware
+from bentos.api_models import (
+    MAX_BATCH_RECORDS,
+    BatchPredictions,
+    Contribution,
+    Customer,
+    Explanation,
+    ModelInfo,
+    Prediction,
+)
+from bentos.model_loader import LoadedModel, load
+from bentos.prediction_log import PredictionLog
+from churn.schema import ID_COLUMN, CustomerRecord, risk_band, schema_description
+from churn.settings import get_settings
+
+SETTINGS = get_settings()
+WORKERS = int(os.environ.get("CHURN_SERVICE_WORKERS", "2"))
+BATCH_MAX_LATENCY_MS = int(os.environ.get("CHURN_BATCH_MAX_LATENCY_MS", "1000"))
+BATCH_MAX_SIZE = int(os.environ.get("CHURN_BATCH_MAX_SIZE", str(MAX_BATCH_RECORDS)))
+BATCHING = os.environ.get("CHURN_BATCHING", "on") != "off"
+MAX_IN_FLIGHT = int(os.environ.get("CHURN_MAX_IN_FLIGHT", "256"))
+
+CustomerList = Annotated[
+    list[Customer],
+    Field(min_length=1, max_length=MAX_BATCH_RECORDS, description="1..1000 customer records"),
+]
+
+
+@bentoml.service(
+    name=SETTINGS.bento_name,
+    workers=WORKERS,
+    traffic={"timeout": 30},
+    logging={"access": {"enabled": False}},
+)
+class ChurnService:
+    """Churn probability, decision, risk band and explanations for Telco customers."""
+
+    model_ref = bentoml.models.BentoModel(f"{SETTINGS.model_name}:latest")
+
+    def __init__(self) -> None:
+        self.model: LoadedModel | None = None
+        self.model = load(self.model_ref)
+        card = self.model.card
+        self.threshold = card.threshold
+        self.version = card.model_version
+        self.info = self._model_info()
+        middleware.model_info_provider = lambda: self.info.model_dump(mode="json")
+        metrics.record_model(self.version, card.model_type, card.trained_at.timestamp())
+        self.log = PredictionLog(
+            SETTINGS.prediction_db,
+            on_written=metrics.log_written_total.inc,
+            on_backlog=metrics.log_backlog.set,
+        )
+
+    def __is_ready__(self) -> bool:
+        return self.model is not None
+
+    @bentoml.on_shutdown
+    def close_prediction_log(self) -> None:
+        """Write every queued prediction before the worker exits."""
+        self.log.close()
+
+    def _predictions(self, records: Sequence[CustomerRecord]) -> list[Prediction]:
+        assert self.model is not None
+        features = [r.features() for r in records]
+        probs = self.model.scorer.proba(features).tolist()
+        decisions = [p >= self.threshold for p in probs]
+        self._log(records, features, probs, decisions)
+        metrics.record_predictions(probs, decisions)
+        return [
+            Prediction(
+                churn_probability=p,
+                churn=d,
+                risk_band=risk_band(p),  # type: ignore[arg-type]
+                threshold=self.threshold,
+                model_version=self.version,
+            )
+            for p, d in zip(probs, decisions, strict=True)
+        ]
+
+    def _log(
+        self,
+        records: Sequence[CustomerRecord],
+        features: list[dict[str, Any]],
+        probs: list[float],
+        decisions: list[bool],
+    ) -> None:
+        now = datetime.now(UTC)
+        call_id = uuid.uuid4().hex
+        rows = [
+            {
+                **feats,
+                ID_COLUMN: rec.customerID,
+                "request_id": f"{call_id}-{i}" if len(records) > 1 else call_id,
+                "created_at": now,
+                "model_version": self.version,
+                "churn_probability": p,
+                "churn": d,
+            }
+            for i, (rec, feats, p, d) in enumerate(
+                zip(records, features, probs, decisions, strict=True)
+            )
+        ]
+        self.log.append(rows)
+
+    @bentoml.api(route="/predict")
+    async def predict(self, customer: Customer) -> Prediction:
+        """Churn probability, decision at the model's threshold and risk band for one customer."""
+        return self._predictions([customer])[0]
+
+    @bentoml.api(
+        route="/predict_batch",
+        batchable=BATCHING,
+        max_batch_size=BATCH_MAX_SIZE,
+        max_latency_ms=BATCH_MAX_LATENCY_MS,
+        output_spec=BatchPredictions,
+    )
+    async def predict_batch(self, customers: CustomerList) -> list[Prediction]:
+        """One prediction per record, in order (1..1000 records; concurrent requests are merged)."""
+        return self._predictions(customers)
+
+    @bentoml.api(route="/explain")
+    async def explain(self, customer: Customer) -> Explanation:
+        """Churn probability and each input feature's contribution, largest magnitude first."""
+        assert self.model is not None
+        exp = self.model.scorer.explain(customer.features())
+        return Explanation(
+            churn_probability=exp.churn_probability,
+            base_value=exp.base_value,
+            method=exp.method,
+            contributions=[Contribution(**vars(c)) for c in exp.contributions],
+        )
+
+    @bentoml.api(route="/model_info")
+    async def model_info(self) -> ModelInfo:
+        """Model name and version, MLflow run, training date, test metrics, threshold, schema.
+
+        Also served as `GET /model_info`."""
+        return self.info
+
+    def _model_info(self) -> ModelInfo:
+        assert self.model is not None
+        card = self.model.card
+        candidates: list[dict[str, Any]] = [c.model_dump(mode="json") for c in card.candidates]
+        return ModelInfo(
+            model_name=card.model_name,
+            model_version=card.model_version,
+            mlflow_run_id=card.mlflow_run_id,
+            trained_at=card.trained_at.isoformat(),
+            model_type=card.model_type,
+            threshold=card.threshold,
+            metrics=card.metrics,
+            candidates=candidates,
+            features=schema_description(),
+            bentoml_tag=self.model.tag,
+        )
+
+
+ChurnService.add_asgi_middleware(  # type: ignore[attr-defined]
+    middleware.ContractGuard, max_in_flight=MAX_IN_FLIGHT
+)
