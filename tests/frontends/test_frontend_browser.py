@@ -5,8 +5,6 @@ served for real on loopback, in front of the real churn service. Screenshots go 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -224,7 +222,13 @@ def test_person_opens_each_dashboard_page_and_sees_its_chart(
     page = browser.new_page()  # type: ignore[attr-defined]
     page.goto(f"{streamlit_url}/{path}")
     if path == "At_risk":
-        page.get_by_role("button", name="Draw and score").click(timeout=60_000)
+        draw = page.get_by_role("button", name="Draw and score")
+        draw.wait_for(timeout=90_000)  # the first visit imports the page's modules
+        rows = page.locator('[data-testid="stNumberInput"] input').first
+        rows.fill("400")
+        rows.press("Enter")
+        page.wait_for_timeout(500)
+        draw.click()
     page.get_by_text(STREAMLIT_PAGES[path]).first.wait_for(timeout=90_000)
     chart = page.locator('[data-testid="stVegaLiteChart"]').first
     chart.wait_for(timeout=90_000)
@@ -270,42 +274,6 @@ def test_dashboard_with_the_service_stopped_shows_a_message_not_a_traceback(
         page.get_by_text("unreachable").first.wait_for(timeout=90_000)
         _no_traceback(page)
         page.screenshot(path=str(screenshots / "streamlit_service_down.png"), full_page=True)
-        page.close()
-    finally:
-        servers.stop(proc)
-
-
-def test_flask_with_the_service_stopped_shows_the_503_page(
-    browser: object, dead_url: str, session_dir: Path, screenshots: Path
-) -> None:
-    port = servers.free_port()
-    log = session_dir / f"gunicorn-down-{port}.log"
-    gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
-    conf = servers.REPO_ROOT / "frontends" / "flask_app" / "gunicorn.conf.py"
-    env = {
-        "FLASK_PORT": str(port),
-        "FLASK_SECRET_KEY": "x",
-        "CHURN_SERVICE_URL": dead_url,
-        "CHURN_UI_WORKERS": "1",
-    }
-    proc = servers.start(
-        [gunicorn, "-c", str(conf), "frontends.flask_app.wsgi:app"],
-        cwd=servers.REPO_ROOT,
-        log=log,
-        env={**os.environ, **env},
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        servers.wait_http(f"{url}/healthz", 60, proc, log)
-        page = browser.new_page()  # type: ignore[attr-defined]
-        page.goto(f"{url}/score")
-        page.click("#score-button")
-        page.wait_for_selector("#error")
-        assert "unavailable" in page.inner_text("#error")
-        _no_traceback(page)
-        page.screenshot(path=str(screenshots / "flask_service_down.png"), full_page=True)
-        page.goto(f"{url}/")
-        assert page.inner_text("#service-status") == "not ready"
         page.close()
     finally:
         servers.stop(proc)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import re
+import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -197,11 +199,19 @@ def test_service_down_gives_friendly_503_and_the_app_keeps_running(
     }
 
 
-def test_slow_service_gives_503(service_url: str, tmp_path: Path) -> None:
-    app = _app(service_url, tmp_path, SERVICE_TIMEOUT_S=0.0005)
-    response = app.test_client().post("/score", data=EXAMPLE_RECORD)
+def test_hung_service_gives_503_after_the_timeout(tmp_path: Path) -> None:
+    """A server that accepts connections but never answers (a hung service)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(8)  # the kernel completes the handshake; nobody ever reads or answers
+        url = f"http://127.0.0.1:{hung.getsockname()[1]}"
+        app = _app(url, tmp_path, SERVICE_TIMEOUT_S=0.5)
+        started = time.monotonic()
+        response = app.test_client().post("/score", data=EXAMPLE_RECORD)
+        elapsed = time.monotonic() - started
     assert response.status_code == 503
-    assert "did not answer within" in _text(response)
+    assert "did not answer within 0.5 s" in _text(response)
+    assert elapsed < 5  # no retry on a read timeout
 
 
 def test_scoring_is_rate_limited(service_url: str, tmp_path: Path) -> None:

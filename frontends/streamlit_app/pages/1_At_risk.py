@@ -32,7 +32,7 @@ def _load_customers() -> pd.DataFrame | None:
                 st.dataframe(pd.DataFrame([vars(p) for p in parsed.problems]), hide_index=True)
         return pd.DataFrame(parsed.records) if parsed.records else None
     cols = st.columns(3)
-    rows = cols[0].number_input("Customers", 10, MAX_ROWS, 2000, step=500, key="rows")
+    rows = cols[0].number_input("Number of customers", 10, MAX_ROWS, 2000, step=500, key="rows")
     seed = cols[1].number_input("Seed", 0, 10_000, 7, key="seed")
     drift = cols[2].selectbox("Customer base", list(DRIFTS), key="drift")
     if st.button("Draw and score", key="draw", type="primary"):
