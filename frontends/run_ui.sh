@@ -20,8 +20,15 @@ wait_for() {  # url seconds name
 if ready "$CHURN_SERVICE_URL/readyz"; then
   echo ">> churn service already running at $CHURN_SERVICE_URL"
 else
-  echo ">> starting the churn service (make serve); log: $RUN_DIR/service.log"
-  setsid make --no-print-directory serve >"$RUN_DIR/service.log" 2>&1 &
+  if make -n serve >/dev/null 2>&1; then
+    echo ">> starting the churn service (make serve); log: $RUN_DIR/service.log"
+    setsid make --no-print-directory serve >"$RUN_DIR/service.log" 2>&1 &
+  else  # no serve target yet: run the service directly on the URL's port
+    port="${CHURN_SERVICE_URL##*:}"; port="${port%%/*}"
+    echo ">> starting the churn service (bentoml serve, port $port); log: $RUN_DIR/service.log"
+    PORT="$port" setsid .venv/bin/bentoml serve bentos.service:ChurnService \
+      --host 127.0.0.1 --port "$port" >"$RUN_DIR/service.log" 2>&1 &
+  fi
   pids+=($!)
   wait_for "$CHURN_SERVICE_URL/readyz" 180 "the churn service"
 fi
