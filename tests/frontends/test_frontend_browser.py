@@ -241,39 +241,3 @@ def test_person_opens_each_dashboard_page_and_sees_its_chart(
     assert page.locator('[data-testid="stException"]').count() == 0
     page.screenshot(path=str(screenshots / f"streamlit_{path.lower()}.png"), full_page=True)
     page.close()
-
-
-def test_dashboard_with_the_service_stopped_shows_a_message_not_a_traceback(
-    browser: object, dead_url: str, session_dir: Path, screenshots: Path
-) -> None:
-    port = servers.free_port()
-    log = session_dir / f"streamlit-down-{port}.log"
-    streamlit = str(Path(sys.executable).with_name("streamlit"))
-    app = servers.REPO_ROOT / "frontends" / "streamlit_app" / "Home.py"
-    proc = servers.start(
-        [
-            streamlit,
-            "run",
-            str(app),
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=servers.REPO_ROOT,
-        log=log,
-        env={"CHURN_SERVICE_URL": dead_url},
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        servers.wait_http(f"{url}/_stcore/health", 90, proc, log)
-        page = browser.new_page()  # type: ignore[attr-defined]
-        page.goto(f"{url}/Model")
-        page.get_by_text("unreachable").first.wait_for(timeout=90_000)
-        _no_traceback(page)
-        page.screenshot(path=str(screenshots / "streamlit_service_down.png"), full_page=True)
-        page.close()
-    finally:
-        servers.stop(proc)
