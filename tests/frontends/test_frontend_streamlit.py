@@ -149,3 +149,22 @@ def test_pages_explain_an_unreachable_service_without_a_traceback(down: str, pag
         assert "unreachable" in at.warning[0].value
     elif page == "pages/4_Monitoring.py":
         assert "unreachable" in _texts(at)
+
+
+@pytest.mark.slow
+def test_model_page_lists_the_latest_mlflow_runs(
+    up: str, reports: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mlflow
+
+    uri = f"sqlite:///{reports / 'mlruns.db'}"
+    monkeypatch.setenv("CHURN_MLFLOW_TRACKING_URI", uri)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_experiment("telco_churn")
+    for name, auc in (("logistic_regression", 0.84), ("random_forest", 0.83)):
+        with mlflow.start_run(run_name=name):
+            mlflow.log_metric("cv_roc_auc", auc)
+    at = run("pages/3_Model.py")
+    runs = at.dataframe[1].value
+    assert set(runs["runName"]) == {"logistic_regression", "random_forest"}
+    assert sorted(runs["cv_roc_auc"]) == [0.83, 0.84]

@@ -27,10 +27,12 @@ def _candidates(info: dict[str, Any]) -> None:
         return
     st.altair_chart(
         alt.Chart(candidates)
-        .mark_bar()
+        .mark_bar(clip=True)
         .encode(
-            x=alt.X("cv_roc_auc:Q", title="cross-validated ROC AUC", scale=alt.Scale(zero=False)),
-            y=alt.Y("name:N", sort="-x", title=None),
+            x=alt.X(
+                "cv_roc_auc:Q", title="cross-validated ROC AUC", scale=alt.Scale(domain=[0.5, 1])
+            ),
+            y=alt.Y("name:N", sort="-x", title=None, axis=alt.Axis(labelLimit=240)),
             tooltip=list(candidates.columns.intersection(["name", "cv_roc_auc", "cv_roc_auc_std"])),
         ),
         width="stretch",
@@ -60,7 +62,7 @@ def render() -> None:
     info = call_service(client().model_info)
     st.write(
         f"**{info['model_name']}** version **{info['model_version']}** · {info['model_type']} · "
-        f"trained {info['trained_at']}"
+        f"trained {str(info['trained_at'])[:16].replace('T', ' ')} UTC"
     )
     metrics = {"threshold": info["threshold"], **(info.get("metrics") or {})}
     cols = st.columns(min(len(metrics), 6))
