@@ -230,6 +230,6 @@ def test_contract_fuzzing_finds_no_server_error(service: RunningService, session
         "--report", "junit",
         "--report-dir", str(session_dir / "fuzz"),
     ]  # fmt: skip
-    run = subprocess.run(cmd, capture_output=True, text=True, timeout=500)
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=500, cwd=session_dir)
     assert run.returncode == 0, run.stdout[-4000:]
     assert "passed" in run.stdout and "/predict_batch" in run.stdout
