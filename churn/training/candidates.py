@@ -16,7 +16,12 @@ from churn.training.engineered import EncodedInteractions
 
 DEFAULT_GRIDS: dict[str, dict[str, list[Any]]] = {
     "logistic_regression": {"C": [0.03, 0.1, 0.3, 1.0]},
-    "random_forest": {"n_estimators": [200], "min_samples_leaf": [5, 10], "max_features": [0.3]},
+    "random_forest": {
+        "n_estimators": [100],
+        "min_samples_leaf": [10, 20],
+        "max_features": [0.3],
+        "max_samples": [0.5],
+    },
     "hist_gradient_boosting": {
         "learning_rate": [0.05],
         "max_depth": [3],
