@@ -1,4 +1,4 @@
-# Serving: the BentoML service `churn_service` (docs/serving.md).
+# Serving: the BentoML service `churn_service` (docs/serving.md). `make bento` is in training.mk.
 SERVE_PORT := $(or $(PORT),3000)
 SERVICE_URL := $(or $(CHURN_SERVICE_URL),http://127.0.0.1:$(SERVE_PORT))
 LOAD_USERS ?= 32
@@ -7,7 +7,7 @@ LOAD_DURATION ?= 30s
 BENTOML := $(VENV)/bin/bentoml
 REPORTS := $(or $(CHURN_REPORTS_DIR),reports)
 
-.PHONY: serve serve-dev bento bento-requirements load-test benchmark-serving test-serving
+.PHONY: serve serve-dev bento-requirements load-test benchmark-serving test-serving
 
 serve: venv ## serve the latest Bento `churn_service` on 127.0.0.1:$PORT (default 3000)
 	@$(BENTOML) get churn_service:latest >/dev/null 2>&1 || { \
@@ -16,9 +16,6 @@ serve: venv ## serve the latest Bento `churn_service` on 127.0.0.1:$PORT (defaul
 
 serve-dev: venv ## serve bentos/service.py from the working tree (latest telco_churn model)
 	BENTOML_DO_NOT_TRACK=True $(BENTOML) serve bentos.service:ChurnService --host 127.0.0.1 --port $(SERVE_PORT)
-
-bento: venv ## build the Bento `churn_service` from bentofile.yaml (needs a telco_churn model)
-	BENTOML_DO_NOT_TRACK=True $(BENTOML) build
 
 bento-requirements: ## re-export bentos/requirements.txt from uv.lock
 	$(UV) export --frozen --no-dev --no-hashes --no-emit-project -o bentos/requirements.txt
