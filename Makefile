@@ -44,8 +44,10 @@ format: venv
 typecheck: venv ## mypy
 	$(VENV)/bin/mypy churn steps pipelines bentos frontends load_tests
 
-run: venv data ## the main job: prepare the default data (then train, once training exists)
+run: venv data ## the main job: register the local stack, then train, promote and package on DATA
 	$(CHURN) validate $(DATA)
+	$(MAKE) --no-print-directory stack-local
+	$(MAKE) --no-print-directory train DATA=$(DATA)
 
 test: venv data ## run the whole test suite
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

@@ -33,7 +33,7 @@ class ModelCard(BaseModel):
     data_md5: str | None = None
 
     def to_metadata(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        return self.model_dump(mode="json", exclude_none=True)
 
     @classmethod
     def from_metadata(cls, metadata: dict[str, Any]) -> ModelCard:

@@ -194,7 +194,7 @@ class CustomerRecord(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> CustomerRecord:
-        problems = consistency_problems(self.model_dump())
+        problems = consistency_problems(self.__dict__)
         if problems:
             raise ValueError("; ".join(f"{field}: {msg}" for field, msg in problems))
         return self

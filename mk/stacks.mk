@@ -5,6 +5,7 @@ STAGING_MLFLOW_PORT ?= 5050
 STAGING_ZENML_PORT ?= 8237
 ZENML_GLOBAL_CONFIG = $${ZENML_CONFIG_PATH:-$$HOME/.config/zenml}
 export ZENML_ANALYTICS_OPT_IN ?= false
+export ZENML_AUTO_OPEN_DASHBOARD ?= false
 
 .PHONY: stack-local stack-staging stack-kubernetes stack-check staging-up staging-down staging-status
 
@@ -27,17 +28,23 @@ staging-up: venv ## start MLflow server + local ZenML server on 127.0.0.1 (PID f
 		echo ">> MLflow server already running (pid $$(cat $(STAGING_DIR)/mlflow.pid))"; \
 	else \
 		echo ">> starting MLflow server on 127.0.0.1:$(STAGING_MLFLOW_PORT)"; \
-		nohup $(VENV)/bin/mlflow server --host 127.0.0.1 --port $(STAGING_MLFLOW_PORT) --workers 1 \
+		MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false setsid nohup $(VENV)/bin/mlflow server --host 127.0.0.1 --port $(STAGING_MLFLOW_PORT) --workers 1 \
 			--backend-store-uri sqlite:///$(STAGING_DIR)/mlflow.db \
 			--artifacts-destination $(STAGING_DIR)/mlartifacts \
 			> $(STAGING_DIR)/mlflow.log 2>&1 & echo $$! > $(STAGING_DIR)/mlflow.pid; \
 	fi
-	@for i in $$(seq 60); do \
+	@for i in $$(seq 180); do \
 		curl -fsS http://127.0.0.1:$(STAGING_MLFLOW_PORT)/health >/dev/null 2>&1 && break; sleep 1; \
 	done; curl -fsS http://127.0.0.1:$(STAGING_MLFLOW_PORT)/health >/dev/null \
 		|| { echo "MLflow server did not start: see $(STAGING_DIR)/mlflow.log"; exit 1; }
 	@echo ">> MLflow tracking server: http://127.0.0.1:$(STAGING_MLFLOW_PORT)"
-	$(VENV)/bin/zenml login --local --ip-address 127.0.0.1 --port $(STAGING_ZENML_PORT)
+	@# `zenml login --local` gives the daemon 30 s; on a busy machine it needs longer: wait, retry.
+	@$(VENV)/bin/zenml login --local --ip-address 127.0.0.1 --port $(STAGING_ZENML_PORT) \
+		|| { echo ">> ZenML server still starting; waiting for /health"; \
+		     for i in $$(seq 180); do \
+		       curl -fsS http://127.0.0.1:$(STAGING_ZENML_PORT)/health >/dev/null 2>&1 && break; sleep 1; \
+		     done; \
+		     $(VENV)/bin/zenml login --local --ip-address 127.0.0.1 --port $(STAGING_ZENML_PORT); }
 	@pidfile=$$(find "$(ZENML_GLOBAL_CONFIG)" -path '*zen_server*' -name '*.pid' 2>/dev/null | head -1); \
 		if [ -n "$$pidfile" ]; then cp "$$pidfile" $(STAGING_DIR)/zenml.pid; fi
 	@echo ">> ZenML server: http://127.0.0.1:$(STAGING_ZENML_PORT) (pid $$(cat $(STAGING_DIR)/zenml.pid 2>/dev/null))"
@@ -48,7 +55,11 @@ staging-down: ## stop the staging MLflow and ZenML servers started by staging-up
 		pidfile=$(STAGING_DIR)/$$name.pid; \
 		if [ -f $$pidfile ]; then \
 			pid=$$(cat $$pidfile); \
-			if kill -0 $$pid 2>/dev/null; then echo ">> stopping $$name (pid $$pid)"; kill $$pid; fi; \
+			if kill -0 $$pid 2>/dev/null; then \
+				echo ">> stopping $$name (pid $$pid)"; kill -- -$$pid 2>/dev/null || kill $$pid; \
+				for i in $$(seq 30); do kill -0 $$pid 2>/dev/null || break; sleep 1; done; \
+				if kill -0 $$pid 2>/dev/null; then kill -9 -- -$$pid 2>/dev/null || kill -9 $$pid; fi; \
+			fi; \
 			rm -f $$pidfile; \
 		fi; \
 	done

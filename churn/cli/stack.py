@@ -70,6 +70,9 @@ class StackSpec:
     env: str
     description: str
     components: tuple[ComponentSpec, ...]
+    # ZenML secrets that `apply` creates with random values when missing (e.g. a token for a
+    # tracking server on loopback that ignores it); {secret name: [keys]}.
+    generated_secrets: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def secret_references(self) -> list[tuple[str, str]]:
         """All `{{secret.key}}` references in the component configs, as (secret, key)."""
@@ -175,6 +178,9 @@ def parse_stack(raw: Any, env: str) -> StackSpec:
     components = raw.get("components")
     if not isinstance(components, dict) or not components:
         raise StackFileError(f"{env}: 'components' must be a non-empty mapping")
+    extra_top = sorted(set(raw) - {"name", "description", "components", "generated_secrets"})
+    if extra_top:
+        raise StackFileError(f"{env}: unknown top-level keys {extra_top}")
     unknown = sorted(set(components) - set(COMPONENT_TYPES))
     if unknown:
         raise StackFileError(f"{env}: unknown component types {unknown}; use {COMPONENT_TYPES}")
@@ -197,7 +203,20 @@ def parse_stack(raw: Any, env: str) -> StackSpec:
         env=env,
         description=str(raw.get("description", "")),
         components=tuple(specs),
+        generated_secrets=parse_generated_secrets(raw.get("generated_secrets"), env),
     )
+
+
+def parse_generated_secrets(raw: Any, env: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    if raw is None:
+        return ()
+    valid = isinstance(raw, dict) and all(
+        isinstance(keys, list) and keys and all(isinstance(k, str) for k in keys)
+        for keys in raw.values()
+    )
+    if not valid:
+        raise StackFileError(f"{env}: 'generated_secrets' must map secret names to lists of keys")
+    return tuple((str(name), tuple(keys)) for name, keys in raw.items())
 
 
 def load_stack(
@@ -278,9 +297,31 @@ def apply_component(client: Client, spec: ComponentSpec, report: Report) -> bool
     return True
 
 
+def apply_generated_secrets(client: Client, spec: StackSpec, report: Report) -> bool:
+    """Create the spec's generated secrets (random values) or add missing keys; True if changed."""
+    import secrets
+
+    changed = False
+    for name, keys in spec.generated_secrets:
+        try:
+            existing = client.get_secret(name, allow_partial_name_match=False).secret_values
+        except KeyError:
+            client.create_secret(name, {k: secrets.token_hex(16) for k in keys})
+            report.info(f"created secret '{name}' ({', '.join(keys)}: random values)")
+            changed = True
+            continue
+        absent = [k for k in keys if k not in existing]
+        if absent:
+            new_values = {k: secrets.token_hex(16) for k in absent}
+            client.update_secret(name, add_or_update_values=new_values)
+            report.info(f"added {', '.join(absent)} to secret '{name}'")
+            changed = True
+    return changed
+
+
 def apply_stack(client: Client, spec: StackSpec, report: Report) -> bool:
     """Create or update the components and the stack, then activate it; True when changed."""
-    changed = False
+    changed = apply_generated_secrets(client, spec, report)
     for comp in spec.components:
         changed |= apply_component(client, comp, report)
     wanted = {comp.type: comp.name for comp in spec.components}
@@ -426,7 +467,11 @@ def check_secrets(spec: StackSpec, report: Report) -> None:
             except KeyError:
                 values = None
             absent = keys if values is None else [k for k in keys if k not in values]
-            if absent:
+            if absent and secret in dict(spec.generated_secrets):
+                report.problem(
+                    f"ZenML secret '{secret}' is missing: `churn stack apply` creates it"
+                )
+            elif absent:
                 what = "does not exist" if values is None else f"lacks {', '.join(absent)}"
                 args = " ".join(f"--{k}=..." for k in absent)
                 report.problem(
@@ -436,7 +481,7 @@ def check_secrets(spec: StackSpec, report: Report) -> None:
         report.problem(f"cannot reach the ZenML store to check secrets: {exc}")
 
 
-def check_components(spec: StackSpec, report: Report) -> bool:
+def check_components(spec: StackSpec, report: Report, verbose: bool = True) -> bool:
     """Flavors, integration requirements and configs; True when the stack can be built."""
     buildable = True
     for comp in spec.components:
@@ -457,7 +502,8 @@ def check_components(spec: StackSpec, report: Report) -> bool:
         for problem in config_problems:
             report.problem(problem)
         buildable = buildable and not config_problems
-        report.info(f"checked {comp.type} '{comp.name}' ({comp.flavor})")
+        if verbose:
+            report.info(f"checked {comp.type} '{comp.name}' ({comp.flavor})")
     return buildable
 
 
@@ -485,7 +531,7 @@ def check_stack(spec: StackSpec, missing_env: set[str], report: Report, secrets:
 def _quiet_zenml() -> None:
     os.environ.setdefault("ZENML_ANALYTICS_OPT_IN", "false")
     os.environ.setdefault("ZENML_LOGGING_VERBOSITY", "WARN")
-    os.environ.setdefault("AUTO_OPEN_DASHBOARD", "false")
+    os.environ.setdefault("ZENML_AUTO_OPEN_DASHBOARD", "false")
 
 
 def use_kubeconfig(path: Path) -> None:
@@ -509,6 +555,10 @@ def cmd_apply(args: argparse.Namespace) -> int:
     _quiet_zenml()
     from zenml.client import Client
 
+    precheck = Report()
+    if not check_components(spec, precheck, verbose=False):
+        print(f"error: stack '{spec.name}' not applied; see `churn stack check {args.env}`")
+        return 1
     root = Path(args.repo_root).resolve()
     if ensure_repository(root):
         print(f"initialised ZenML repository at {root}")
@@ -517,6 +567,9 @@ def cmd_apply(args: argparse.Namespace) -> int:
         changed = apply_stack(Client(root=root), spec, report)
     except StackFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # ZenML store / validation errors: one clear line, exit 1
+        print(f"error: applying stack '{spec.name}' failed: {type(exc).__name__}: {exc}")
         return 1
     if changed:
         print(f"stack '{spec.name}' applied and active")

@@ -1,8 +1,8 @@
 """Serving fixtures: a churn model in the isolated BentoML store and the real service on loopback.
 
 `served_model` fits a LogisticRegression pipeline on the real data (synthetic when absent) the way
-the training pipeline does. To run these tests against the pipeline-trained model, make
-`served_model` return the `trained_model` fixture's BentoML model instead.
+the training pipeline does. With `CHURN_SERVING_MODEL=trained` it uses the pipeline-trained model
+instead (the `trained_model` fixture of the `tests.fixtures.training` plugin).
 """
 
 from __future__ import annotations
@@ -31,7 +31,11 @@ def serving_frame() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="session")
-def served_model(serving_frame: pd.DataFrame) -> bentoml.Model:
+def served_model(request: pytest.FixtureRequest, serving_frame: pd.DataFrame) -> bentoml.Model:
+    """The model the service will load as `telco_churn:latest`."""
+    if os.environ.get("CHURN_SERVING_MODEL") == "trained":
+        trained = request.getfixturevalue("trained_model")
+        return bentoml.models.get(trained.bento_model_tag)
     return save_model(serving_frame)
 
 

@@ -29,10 +29,12 @@ def test_concurrent_appends_are_all_written_after_close(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'log.db'}"
     written: list[int] = []
     log = PredictionLog(url, on_written=written.append)
-    threads = [
-        threading.Thread(target=lambda k=k: [log.append([_row(k * 1000 + i)]) for i in range(250)])
-        for k in range(8)
-    ]
+
+    def writer(k: int) -> None:
+        for i in range(250):
+            log.append([_row(k * 1000 + i)])
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(8)]
     for t in threads:
         t.start()
     for t in threads:

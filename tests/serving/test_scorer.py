@@ -17,13 +17,18 @@ from churn.schema import FEATURE_NAMES
 ESTIMATORS = {
     "logreg": lambda: LogisticRegression(max_iter=1000),
     "forest": lambda: RandomForestClassifier(n_estimators=30, max_depth=8, random_state=0),
-    "hgb": lambda: HistGradientBoostingClassifier(max_iter=60, random_state=0),
+    "hgb": lambda: HistGradientBoostingClassifier(max_iter=30, random_state=0),
 }
 
 
-@pytest.fixture(scope="module", params=sorted(ESTIMATORS))
-def pipeline(request: pytest.FixtureRequest, serving_frame: pd.DataFrame) -> Pipeline:
-    return fit_pipeline(serving_frame, ESTIMATORS[request.param]())
+@pytest.fixture(scope="module")
+def fitted(serving_frame: pd.DataFrame) -> dict[str, Pipeline]:
+    return {name: fit_pipeline(serving_frame, make()) for name, make in ESTIMATORS.items()}
+
+
+@pytest.fixture(params=sorted(ESTIMATORS))
+def pipeline(request: pytest.FixtureRequest, fitted: dict[str, Pipeline]) -> Pipeline:
+    return fitted[request.param]
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
@@ -60,8 +65,10 @@ def test_explanation_covers_every_feature_sorted(
     assert {c.feature: c.value for c in exp.contributions} == record
 
 
-def test_linear_contributions_add_up_to_the_log_odds(serving_frame: pd.DataFrame) -> None:
-    scorer = Scorer(fit_pipeline(serving_frame))
+def test_linear_contributions_add_up_to_the_log_odds(
+    fitted: dict[str, Pipeline], serving_frame: pd.DataFrame
+) -> None:
+    scorer = Scorer(fitted["logreg"])
     for record in _records(serving_frame.sample(20, random_state=2)):
         exp = scorer.explain(record)
         assert exp.method == "linear_log_odds"
@@ -69,8 +76,8 @@ def test_linear_contributions_add_up_to_the_log_odds(serving_frame: pd.DataFrame
         assert total == pytest.approx(float(logit(exp.churn_probability)), abs=1e-9)
 
 
-def test_occlusion_for_trees(serving_frame: pd.DataFrame) -> None:
-    scorer = Scorer(fit_pipeline(serving_frame, ESTIMATORS["hgb"]()))
+def test_occlusion_for_trees(fitted: dict[str, Pipeline], serving_frame: pd.DataFrame) -> None:
+    scorer = Scorer(fitted["hgb"])
     exp = scorer.explain(_records(serving_frame.iloc[[3]])[0])
     assert exp.method == "mean_occlusion"
     assert 0 <= exp.base_value <= 1

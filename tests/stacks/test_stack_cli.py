@@ -63,10 +63,13 @@ _DRIVER = textwrap.dedent(
 
     results = []
     for env, argv in json.loads(sys.argv[1]):
+        saved = dict(os.environ)
         os.environ.update(env)
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
             code = main(argv)
+        os.environ.clear()
+        os.environ.update(saved)
         results.append({"argv": argv, "code": code, "out": out.getvalue()})
     print("RESULTS=" + json.dumps(results))
     """
@@ -98,6 +101,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
         "apply2": ({}, ["apply", "local", "--repo-root", str(root), *sd]),
         "apply_changed": ({}, ["apply", "local-changed", "--repo-root", str(root), *sd]),
         "check_local": ({}, ["check", "local", *sd]),
+        "apply_k8s_missing_pkgs": (k8s_env, ["apply", "kubernetes", "--repo-root", str(root), *sd]),
+        "check_staging_before": ({}, ["check", "staging", *sd]),
+        "apply_staging": ({}, ["apply", "staging", "--repo-root", str(root), *sd]),
+        "check_staging": ({}, ["check", "staging", *sd]),
         "check_k8s_noenv": ({}, ["check", "kubernetes", *sd]),
         "check_k8s": (k8s_env, ["check", "kubernetes", "--kubeconfig", str(kubeconfig), *sd]),
         "probe_absent": (
@@ -159,10 +166,32 @@ def test_apply_updates_a_changed_config_in_place(runs: dict[str, dict[str, Any]]
     assert "created" not in changed["out"]
 
 
+def test_apply_refuses_a_stack_that_does_not_check(runs: dict[str, dict[str, Any]]) -> None:
+    result = runs["apply_k8s_missing_pkgs"]
+    if not stack_cli.missing_requirements("s3"):
+        pytest.skip("the s3 integration is installed here: nothing is missing")
+    assert result["code"] == 1
+    assert "ZenML integration 's3' needs packages" in result["out"]
+    assert "not applied" in result["out"] and "created" not in result["out"]
+
+
 def test_check_local_is_valid(runs: dict[str, dict[str, Any]]) -> None:
     check = runs["check_local"]
     assert check["code"] == 0, check["out"]
     assert "Stack.validate(): stack 'churn-local' is valid" in check["out"]
+
+
+def test_staging_apply_generates_the_tracking_token(runs: dict[str, dict[str, Any]]) -> None:
+    before = runs["check_staging_before"]
+    assert before["code"] == 1
+    assert "ZenML secret 'churn-staging-mlflow' is missing" in before["out"]
+    applied = runs["apply_staging"]
+    assert applied["code"] == 0, applied["out"]
+    assert "created secret 'churn-staging-mlflow' (token: random values)" in applied["out"]
+    assert "activated stack 'churn-staging'" in applied["out"]
+    after = runs["check_staging"]
+    assert after["code"] == 0, after["out"]
+    assert "Stack.validate(): stack 'churn-staging' is valid" in after["out"]
 
 
 def test_check_kubernetes_lists_unset_variables(runs: dict[str, dict[str, Any]]) -> None:

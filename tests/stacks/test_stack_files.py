@@ -77,7 +77,10 @@ def test_kubernetes_credentials_are_secret_references() -> None:
 
 
 def test_no_literal_credentials_in_stack_files() -> None:
-    sensitive = re.compile(r"(key|secret|password|token|username)\s*:\s*(.+)", re.I)
+    # a YAML key ending in a credential word, with a value on the same line
+    sensitive = re.compile(
+        r"^\s*-?\s*[\w-]*(key|secret|password|token|username)\s*:\s*(\S.*)", re.I
+    )
     for path in (REPO / "stacks").glob("*.yaml"):
         for line in path.read_text().splitlines():
             match = sensitive.search(line.split("#")[0])
@@ -91,6 +94,18 @@ def test_no_literal_credentials_in_stack_files() -> None:
         ({"components": {}}, "string 'name'"),
         ({"name": "x", "components": {"orchestrator": {"name": "o", "flavor": "local"}}}, "needs"),
         ({"name": "x", "components": {"orchestrater": {}}}, "unknown component types"),
+        ({"name": "x", "componets": {}}, "'components' must be"),
+        (
+            {
+                "name": "x",
+                "generated_secrets": {"s": "token"},
+                "components": {
+                    "orchestrator": {"name": "o", "flavor": "local"},
+                    "artifact_store": {"name": "a", "flavor": "local"},
+                },
+            },
+            "generated_secrets",
+        ),
         (
             {
                 "name": "x",
@@ -106,6 +121,14 @@ def test_no_literal_credentials_in_stack_files() -> None:
 def test_parse_stack_rejects_bad_files(raw: dict[str, object], message: str) -> None:
     with pytest.raises(stack_cli.StackFileError, match=message):
         stack_cli.parse_stack(raw, "bad")
+
+
+def test_staging_generates_its_tracking_token() -> None:
+    spec, _ = stack_cli.load_stack("staging", environ={})
+    assert spec.generated_secrets == (("churn-staging-mlflow", ("token",)),)
+    tracker = next(c for c in spec.components if c.type == "experiment_tracker")
+    assert tracker.config["tracking_uri"] == "http://127.0.0.1:5050"
+    assert tracker.config["tracking_token"] == "{{churn-staging-mlflow.token}}"
 
 
 def test_stack_files_are_plain_yaml_mappings() -> None:

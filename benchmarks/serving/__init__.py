@@ -1,0 +1,1 @@
+"""Helpers for benchmarks/serving_benchmark.py."""

@@ -1,0 +1,103 @@
+"""A closed-loop HTTP load generator on aiohttp (cheap on CPU, unlike httpx's async client)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import aiohttp
+import numpy as np
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    requests: int
+    errors: int
+    seconds: float
+    rps: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def summarise(latencies: list[float], errors: int, seconds: float) -> LoadResult:
+    ms = np.asarray(latencies, dtype=float) * 1000 if latencies else np.zeros(1)
+    p50, p95, p99 = np.percentile(ms, [50, 95, 99])
+    return LoadResult(
+        requests=len(latencies),
+        errors=errors,
+        seconds=seconds,
+        rps=len(latencies) / seconds,
+        p50_ms=float(p50),
+        p95_ms=float(p95),
+        p99_ms=float(p99),
+    )
+
+
+async def _closed_loop(
+    url: str, body: Callable[[int], Any], users: int, seconds: float, warmup: float
+) -> LoadResult:
+    latencies: list[float] = []
+    errors = 0
+    connector = aiohttp.TCPConnector(limit=users, force_close=False)
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        start = time.perf_counter()
+        measure_from = start + warmup
+        stop_at = measure_from + seconds
+
+        async def user(uid: int) -> None:
+            nonlocal errors
+            i = uid
+            while (now := time.perf_counter()) < stop_at:
+                try:
+                    async with session.post(url, json=body(i)) as resp:
+                        await resp.read()
+                        ok = resp.status == 200
+                except (TimeoutError, aiohttp.ClientError):
+                    ok = False
+                done = time.perf_counter()
+                if now >= measure_from:
+                    if ok:
+                        latencies.append(done - now)
+                    else:
+                        errors += 1
+                i += users
+
+        await asyncio.gather(*(user(u) for u in range(users)))
+    return summarise(latencies, errors, seconds)
+
+
+def closed_loop(
+    url: str, body: Callable[[int], Any], users: int, seconds: float, warmup: float = 1.0
+) -> LoadResult:
+    """`users` clients each sending the next request as soon as the last one answered."""
+    return asyncio.run(_closed_loop(url, body, users, seconds, warmup))
+
+
+def sequential(url: str, body: Any, count: int) -> LoadResult:
+    """`count` requests one after another (latency of big batches)."""
+
+    async def run() -> LoadResult:
+        latencies: list[float] = []
+        errors = 0
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+            t0 = time.perf_counter()
+            for _ in range(count + 1):
+                start = time.perf_counter()
+                async with session.post(url, json=body) as resp:
+                    await resp.read()
+                    ok = resp.status == 200
+                if start == t0 or not ok:  # first request is warm-up
+                    errors += 0 if ok else 1
+                    continue
+                latencies.append(time.perf_counter() - start)
+            return summarise(latencies, errors, time.perf_counter() - t0)
+
+    return asyncio.run(run())

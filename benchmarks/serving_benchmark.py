@@ -1,0 +1,258 @@
+"""Serving benchmark, all on this machine in one run (load generator included):
+
+- the BentoML service with adaptive batching (as shipped),
+- the same service without batching (`CHURN_BATCHING=off`),
+- the tutorial baseline: Flask's server calling `predict_proba` on a one-row DataFrame.
+
+Single records go both ways: `/predict` (direct) and `/predict_batch` with one record (merged by
+the batcher). Every scenario is repeated (round-robin across targets) and the medians are printed
+with ratios against the Flask baseline. Results: $CHURN_REPORTS_DIR/serving_benchmark.json.
+
+    python benchmarks/serving_benchmark.py [--users 32] [--seconds 8] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from benchmarks.serving.loadgen import LoadResult, closed_loop, sequential  # noqa: E402
+from benchmarks.serving.model import ensure_model  # noqa: E402
+from bentos.launcher import RunningService, free_port, start_service  # noqa: E402
+from churn.generator import generate  # noqa: E402
+from churn.schema import FEATURE_NAMES, ID_COLUMN  # noqa: E402
+from churn.settings import get_settings  # noqa: E402
+
+METRICS = ("rps", "p50_ms", "p95_ms", "p99_ms", "server_cpu_ms", "loadgen_cpu_ms")
+
+
+@dataclass
+class Scenario:
+    name: str
+    target: str
+    path: str
+    single: bool  # True: {"customer": r}; False: {"customers": [r]}
+    runs: list[LoadResult] = field(default_factory=list)
+    cpu: list[dict[str, float]] = field(default_factory=list)
+
+    def median(self, metric: str) -> float:
+        if metric in ("server_cpu_ms", "loadgen_cpu_ms"):
+            return statistics.median(c[metric] for c in self.cpu)
+        return statistics.median(getattr(r, metric) for r in self.runs)
+
+    def capacity(self, cores: float = 2.0) -> float:
+        """Requests/s the measured CPU cost allows on `cores` dedicated cores (server + loadgen)."""
+        per_request_ms = self.median("server_cpu_ms") + self.median("loadgen_cpu_ms")
+        return 1000.0 * cores / per_request_ms
+
+    def errors(self) -> int:
+        return sum(r.errors for r in self.runs)
+
+
+def customers(rows: int = 2000) -> list[dict[str, Any]]:
+    frame = generate(rows, seed=5)[[ID_COLUMN, *FEATURE_NAMES]]
+    return list(json.loads(frame.to_json(orient="records")))
+
+
+def start_flask(port: int, log: Path) -> subprocess.Popen[bytes]:
+    script = REPO_ROOT / "benchmarks" / "serving" / "naive_flask.py"
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, str(script), str(port)], cwd=REPO_ROOT, env=env,
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2):
+                return proc
+        except OSError:
+            time.sleep(0.5)
+    proc.terminate()
+    raise TimeoutError(f"naive Flask did not start: {log.read_text()[-2000:]}")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and all its children."""
+    root = psutil.Process(pid)
+    total = 0.0
+    for proc in [root, *root.children(recursive=True)]:
+        try:
+            t = proc.cpu_times()
+            total += t.user + t.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def worker_memory_mb(service: RunningService) -> list[float]:
+    """Resident memory of each BentoML worker process."""
+    root = psutil.Process(service.process.pid)
+    workers = [
+        p for p in root.children(recursive=True) if "worker.service" in " ".join(p.cmdline())
+    ]
+    return [round(p.memory_info().rss / 2**20, 1) for p in workers]
+
+
+def big_batch_latency(url: str, records: list[dict[str, Any]], count: int) -> LoadResult:
+    return sequential(f"{url}/predict_batch", {"customers": records[:1000]}, count)
+
+
+def print_table(scenarios: list[Scenario], baseline: Scenario) -> None:
+    print(
+        f"\n{'scenario':<52}{'req/s':>7}{'p50':>7}{'p95':>7}{'p99':>7}{'err':>5}{'x flask':>8}"
+        f"{'srv cpu':>9}{'gen cpu':>9}{'cap/2c':>8}{'x flask':>8}"
+    )
+    for s in scenarios:
+        ratio = s.median("rps") / baseline.median("rps")
+        cap_ratio = s.capacity() / baseline.capacity()
+        print(
+            f"{s.name:<52}{s.median('rps'):>7.0f}{s.median('p50_ms'):>7.1f}"
+            f"{s.median('p95_ms'):>7.1f}{s.median('p99_ms'):>7.1f}{s.errors():>5}{ratio:>8.1f}"
+            f"{s.median('server_cpu_ms'):>9.2f}{s.median('loadgen_cpu_ms'):>9.2f}"
+            f"{s.capacity():>8.0f}{cap_ratio:>8.1f}"
+        )
+    print(
+        "srv/gen cpu: CPU ms per request of the server process tree / the load generator; "
+        "cap/2c: req/s that CPU cost allows on 2 dedicated cores"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--batch-requests", type=int, default=15)
+    args = parser.parse_args()
+
+    scratch = Path(tempfile.mkdtemp(prefix="serving-bench-"))
+    tag = ensure_model()
+    pool = customers()
+    load_before = os.getloadavg()
+    print(f"model {tag}; load average before: {load_before}; scratch {scratch}")
+
+    common = {"CHURN_SERVICE_WORKERS": str(args.workers)}
+    services = {
+        "batching": start_service(
+            {**common, "CHURN_PREDICTION_DB": f"sqlite:///{scratch}/a.db"},
+            log_path=scratch / "batching.log",
+        ),
+        "no-batching": start_service(
+            {**common, "CHURN_BATCHING": "off", "CHURN_PREDICTION_DB": f"sqlite:///{scratch}/b.db"},
+            log_path=scratch / "no-batching.log",
+        ),
+    }
+    flask_port = free_port()
+    flask = start_flask(flask_port, scratch / "flask.log")
+    urls = {name: s.url for name, s in services.items()}
+    urls["flask"] = f"http://127.0.0.1:{flask_port}"
+    pids = {name: s.process.pid for name, s in services.items()}
+    pids["flask"] = flask.pid
+    try:
+        time.sleep(3)
+        memory = {name: worker_memory_mb(s) for name, s in services.items()}
+        scenarios = [
+            Scenario("bentoml+batching  POST /predict (direct)", "batching", "/predict", True),
+            Scenario(
+                "bentoml+batching  POST /predict_batch [1] (batcher)",
+                "batching",
+                "/predict_batch",
+                False,
+            ),
+            Scenario("bentoml no batch  POST /predict (direct)", "no-batching", "/predict", True),
+            Scenario(
+                "bentoml no batch  POST /predict_batch [1]", "no-batching", "/predict_batch", False
+            ),
+            Scenario("naive flask       POST /predict (DataFrame)", "flask", "/predict", True),
+        ]
+        for rep in range(args.repeats):
+            for s in scenarios:
+
+                def body(i: int, s: Scenario = s) -> Any:
+                    rec = pool[i % len(pool)]
+                    return {"customer": rec} if s.single else {"customers": [rec]}
+
+                server_before = tree_cpu_seconds(pids[s.target])
+                gen_before = time.process_time()
+                result = closed_loop(urls[s.target] + s.path, body, args.users, args.seconds)
+                gen_cpu = time.process_time() - gen_before
+                server_cpu = tree_cpu_seconds(pids[s.target]) - server_before
+                done = max(result.requests + result.errors, 1) * (1 + 1 / args.seconds)
+                s.runs.append(result)
+                s.cpu.append(
+                    {
+                        "server_cpu_ms": 1000 * server_cpu / done,
+                        "loadgen_cpu_ms": 1000 * gen_cpu / done,
+                    }
+                )
+                print(f"  run {rep + 1}: {s.name:<52} {result.rps:7.0f} req/s "
+                      f"p99 {result.p99_ms:6.1f} ms err {result.errors}")  # fmt: skip
+        batch = {
+            name: big_batch_latency(urls[name], pool, args.batch_requests)
+            for name in ("batching", "no-batching")
+        }
+    finally:
+        for running in services.values():
+            running.stop()
+        flask.terminate()
+        flask.wait(30)
+
+    baseline = scenarios[-1]
+    print_table(scenarios, baseline)
+    print("\n/predict_batch with 1,000 records (sequential):")
+    for name, r in batch.items():
+        print(f"  {name:<12} median {r.p50_ms:6.1f} ms  p95 {r.p95_ms:6.1f} ms  errors {r.errors}")
+    print(f"\nidle RSS per worker (MB): {memory}")
+    load_after = os.getloadavg()
+    print(f"load average before {load_before}, after {load_after} (2 cores, shared machine)")
+
+    report = {
+        "users": args.users,
+        "seconds": args.seconds,
+        "repeats": args.repeats,
+        "workers": args.workers,
+        "model": tag,
+        "load_average_before": load_before,
+        "load_average_after": load_after,
+        "scenarios": [
+            {
+                "name": s.name,
+                **{m: s.median(m) for m in METRICS},
+                "errors": s.errors(),
+                "ratio_vs_flask": s.median("rps") / baseline.median("rps"),
+                "capacity_2_cores": s.capacity(),
+                "capacity_ratio_vs_flask": s.capacity() / baseline.capacity(),
+                "runs": [r.as_dict() for r in s.runs],
+            }
+            for s in scenarios
+        ],
+        "batch_1000": {name: r.as_dict() for name, r in batch.items()},
+        "idle_worker_rss_mb": memory,
+    }
+    out_dir = Path(get_settings().reports_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "serving_benchmark.json").write_text(json.dumps(report, indent=2))
+    print(f"wrote {out_dir / 'serving_benchmark.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""`churn train`, `churn model status`, `churn predict`, `churn rollback`.
+
+ZenML, MLflow and BentoML are imported inside the handlers only (see churn/cli/__init__.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+DEFAULT_CONFIG = Path("configs/training.yaml")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    train = subparsers.add_parser("train", help="run the training pipeline (config checked first)")
+    train.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="training run config")
+    train.add_argument("--data", type=Path, help="training CSV (overrides the config's data_path)")
+    train.set_defaults(func=cmd_train)
+
+    model = subparsers.add_parser("model", help="the model versions (ZenML Model Control Plane)")
+    model_sub = model.add_subparsers(dest="model_command", metavar="SUBCOMMAND")
+    model_sub.required = True
+    status = model_sub.add_parser("status", help="production version and latest versions as JSON")
+    status.add_argument("--limit", type=int, default=10, help="how many latest versions to list")
+    status.set_defaults(func=cmd_status)
+
+    predict = subparsers.add_parser("predict", help="score a CSV offline with the production model")
+    predict.add_argument("path", type=Path, help="customers CSV (Telco schema; Churn optional)")
+    predict.add_argument("--out", type=Path, required=True, help="output CSV")
+    predict.set_defaults(func=cmd_predict)
+
+    rollback = subparsers.add_parser("rollback", help="put the previous production version back")
+    rollback.set_defaults(func=cmd_rollback)
+
+
+def _error(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from churn.training.config import ConfigError, load_run_config
+
+    try:
+        load_run_config(args.config)  # fail fast, before importing ZenML
+    except ConfigError as exc:
+        return _error(str(exc))
+    if args.data is not None and not args.data.exists():
+        return _error(f"no such data file: {args.data}")
+    from pipelines.training import TrainingFailed, run_training
+
+    try:
+        run = run_training(args.config, args.data)
+    except (ConfigError, TrainingFailed) as exc:
+        return _error(str(exc))
+    print(json.dumps({"pipeline_run": run.name, "status": str(run.status)}, default=str))
+    return 0
+
+
+def _version_summary(version: Any) -> dict[str, Any]:
+    meta = version.run_metadata
+    return {
+        "version": version.name,
+        "number": version.number,
+        "stage": str(getattr(version.stage, "value", version.stage)) if version.stage else None,
+        "created": str(version.created),
+        "model_type": meta.get("model_type"),
+        "threshold": meta.get("threshold"),
+        "test_metrics": meta.get("test_metrics"),
+        "promotion": meta.get("promotion"),
+        "mlflow_model_version": meta.get("mlflow_model_version"),
+    }
+
+
+def model_status(limit: int = 10) -> dict[str, Any]:
+    from zenml.client import Client
+
+    from churn.settings import get_settings
+    from steps.promote.registry import production_version
+
+    name = get_settings().model_name
+    production = production_version(name)
+    versions: list[Any] = []
+    with contextlib.suppress(KeyError):
+        versions = list(
+            Client().list_model_versions(model_name_or_id=name, sort_by="desc:number", size=limit)
+        )
+    return {
+        "model": name,
+        "production": _version_summary(production) if production else None,
+        "versions": [_version_summary(v) for v in versions],
+    }
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    print(json.dumps(model_status(args.limit), indent=2, default=str))
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from churn.training.scoring import ScoringInputError, split_valid_rows
+
+    if not args.path.exists():
+        return _error(f"no such file: {args.path}")
+    try:
+        valid, problems = split_valid_rows(args.path)
+    except ScoringInputError as exc:
+        return _error(str(exc))
+    from churn.settings import get_settings
+    from steps.promote.registry import card_of, load_pipeline, production_version
+
+    production = production_version(get_settings().model_name)
+    if production is None:
+        return _error("no production model yet: run `make train` first")
+    pipeline = load_pipeline(production)
+    threshold = card_of(production).threshold
+    from churn.training.scoring import score
+
+    scored = score(pipeline, valid, threshold)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    scored.to_csv(args.out, index=False)
+    print(
+        f"scored {len(scored)} rows with {get_settings().model_name} version {production.name} "
+        f"(threshold {threshold:.2f}) -> {args.out}",
+        file=sys.stderr,
+    )
+    if not problems.empty:
+        errors_path = args.out.with_suffix(".errors.csv")
+        problems.to_csv(errors_path, index=False)
+        print(
+            f"{len(problems)} row(s) failed validation and were not scored (see {errors_path}):",
+            file=sys.stderr,
+        )
+        for row in problems.head(20).itertuples(index=False):
+            print(f"  - line {row.line}: {row.problems}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from steps.promote.registry import RollbackError, rollback
+
+    try:
+        result = rollback()
+    except RollbackError as exc:
+        return _error(str(exc))
+    print(json.dumps(result, indent=2, default=str))
+    return 0

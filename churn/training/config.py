@@ -1,0 +1,97 @@
+"""The training run config (`configs/training*.yaml`), validated strictly.
+
+ZenML silently ignores unknown top-level keys of a run config, so a typo such as `paramters:` would
+train with the defaults. `load_run_config` rejects unknown keys anywhere we own, naming them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from churn.settings import get_settings
+
+CANDIDATE_NAMES = ("logistic_regression", "random_forest", "hist_gradient_boosting")
+
+
+class ConfigError(ValueError):
+    """The run config is not valid; the message names each bad key."""
+
+
+class TrainingParams(BaseModel):
+    """The `parameters:` of the training pipeline."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    data_path: str = Field(default_factory=lambda: str(get_settings().default_data))
+    test_size: float = Field(default=0.2, gt=0.05, lt=0.5)
+    seed: int = 42
+    cv_folds: int = Field(default=5, ge=2, le=20)
+    min_improvement: float = Field(default=0.002, ge=0, le=1)
+    offer_cost: float = Field(default=50.0, gt=0)
+    saved_customer_value: float = Field(default=150.0, gt=0)
+    grids: dict[str, dict[str, list[Any]]] = Field(default_factory=dict)
+
+    @field_validator("grids")
+    @classmethod
+    def _known_candidates(cls, grids: dict[str, dict[str, list[Any]]]) -> dict:
+        unknown = sorted(set(grids) - set(CANDIDATE_NAMES))
+        if unknown:
+            raise ValueError(f"unknown candidates {unknown}; known: {list(CANDIDATE_NAMES)}")
+        for name, grid in grids.items():
+            empty = [k for k, v in grid.items() if not v]
+            if empty:
+                raise ValueError(f"{name}: empty value list for {empty}")
+        return grids
+
+
+class RunConfigFile(BaseModel):
+    """The top level of a ZenML run config, restricted to the keys this project uses."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enable_cache: bool | None = None
+    enable_artifact_metadata: bool | None = None
+    enable_step_logs: bool | None = None
+    run_name: str | None = None
+    parameters: TrainingParams = Field(default_factory=TrainingParams)
+    settings: dict[str, Any] = Field(default_factory=dict)
+    steps: dict[str, Any] = Field(default_factory=dict)
+    extra: dict[str, Any] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list)
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "<top>"
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        lines.append(f"  - {loc}: {msg}")
+    return "\n".join(lines)
+
+
+def validate_params(values: dict[str, Any], source: str = "parameters") -> TrainingParams:
+    try:
+        return TrainingParams.model_validate(values)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid training {source}:\n{_describe(exc)}") from None
+
+
+def load_run_config(path: str | Path) -> RunConfigFile:
+    """Read and strictly validate a training run config file."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"no such run config: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping")
+    try:
+        return RunConfigFile.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid run config {path}:\n{_describe(exc)}") from None

@@ -1,0 +1,1 @@
+"""User-facing frontends (Flask ops UI, Streamlit dashboard); they reach the model by HTTP."""

@@ -1,0 +1,1 @@
+"""Pieces both frontends share: the service client, CSV row checking, Prometheus text parsing."""

@@ -1,0 +1,120 @@
+"""Reading an uploaded customer CSV row by row: the valid rows get scored, the others get a reason.
+
+Each row is checked with `churn.schema.CustomerRecord` (the same model the service uses), so a row
+the frontend accepts is a row the service accepts.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from pydantic import ValidationError
+
+from churn.schema import FEATURE_NAMES, FEATURES_BY_NAME, ID_COLUMN, TARGET, CustomerRecord
+
+
+class UploadError(ValueError):
+    """The file as a whole cannot be read as customers (not a CSV, missing columns, too big)."""
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    line: int
+    """Line number in the file (the header is line 1)."""
+    customer_id: str
+    reason: str
+
+
+@dataclass
+class ParsedCustomers:
+    records: list[dict[str, Any]] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
+    problems: list[RowProblem] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+
+
+def validation_messages(exc: ValidationError) -> list[tuple[str, str]]:
+    """(field, message) pairs from a pydantic error; field is '' for cross-field rules."""
+    out: list[tuple[str, str]] = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ())]
+        msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+        out.append((loc[-1] if loc else "", msg))
+    return out
+
+
+def describe_problems(exc: ValidationError) -> str:
+    return "; ".join(f"{f}: {m}" if f else m for f, m in validation_messages(exc))
+
+
+def _coerce(name: str, value: str, tenure: str) -> Any:
+    """Turn one CSV cell into what the schema expects; unparseable values stay for pydantic."""
+    value = value.strip()
+    feat = FEATURES_BY_NAME.get(name)
+    if feat is None or (not feat.is_numeric and feat.kind != "binary"):
+        return value if value or name != ID_COLUMN else None
+    if name == "TotalCharges" and value == "" and tenure.strip() == "0":
+        return 0.0
+    if value == "":
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    if feat.kind in ("integer", "binary") and number.is_integer():
+        return int(number)
+    return number
+
+
+def parse_frame(raw: pd.DataFrame) -> ParsedCustomers:
+    """Check every row of a string frame in the Telco layout."""
+    missing = [c for c in FEATURE_NAMES if c not in raw.columns]
+    if missing:
+        raise UploadError(f"missing columns: {', '.join(missing)}")
+    known = {*FEATURE_NAMES, ID_COLUMN, TARGET}
+    out = ParsedCustomers(ignored_columns=[c for c in raw.columns if c not in known])
+    columns = [c for c in (ID_COLUMN, *FEATURE_NAMES) if c in raw.columns]
+    for i, row in enumerate(raw[columns].astype(str).to_dict("records")):
+        line = i + 2
+        tenure = row.get("tenure", "")
+        candidate = {name: _coerce(name, row[name], tenure) for name in columns}
+        try:
+            record = CustomerRecord.model_validate(candidate)
+        except ValidationError as exc:
+            out.problems.append(RowProblem(line, row.get(ID_COLUMN, ""), describe_problems(exc)))
+            continue
+        out.records.append(record.model_dump(exclude_none=True))
+        out.lines.append(line)
+    return out
+
+
+def parse_csv(data: bytes, *, max_rows: int) -> ParsedCustomers:
+    """Parse uploaded CSV bytes; raise `UploadError` with a readable reason for file faults."""
+    if not data.strip():
+        raise UploadError("the file is empty")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UploadError("the file is not UTF-8 text; upload a CSV file") from exc
+    try:
+        raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise UploadError(f"the file is not a readable CSV ({exc})") from exc
+    if raw.empty:
+        raise UploadError("the file has a header but no customer rows")
+    if len(raw) > max_rows:
+        raise UploadError(f"the file has {len(raw):,} rows; the limit is {max_rows:,}")
+    raw.columns = [str(c).strip() for c in raw.columns]
+    return parse_frame(raw)
+
+
+def records_from_frame(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """Typed generator output -> JSON-ready records (plain Python types, schema-checked)."""
+    columns = [c for c in (ID_COLUMN, *FEATURE_NAMES) if c in df.columns]
+    return [
+        CustomerRecord.model_validate(row).model_dump(exclude_none=True)
+        for row in df[columns].to_dict("records")
+    ]

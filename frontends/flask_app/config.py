@@ -1,0 +1,61 @@
+"""The Flask app's configuration, from the environment (and `churn.settings` for shared names)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from churn.settings import Settings
+
+PRODUCTION = "production"
+
+
+class ConfigError(RuntimeError):
+    """The app refuses to start with this configuration."""
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default).strip()
+
+
+def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Flask config from env vars; `overrides` (tests) win. `ConfigError` on unsafe setups."""
+    settings = Settings()
+    overrides = dict(overrides or {})
+    mode = str(overrides.pop("MODE", _env("CHURN_UI_ENV", PRODUCTION))).lower()
+    secret = overrides.pop("SECRET_KEY", None) or os.environ.get("FLASK_SECRET_KEY", "")
+    if not secret:
+        if mode == PRODUCTION:
+            raise ConfigError(
+                "FLASK_SECRET_KEY is not set: the UI refuses to start in production mode without "
+                "a secret key (set it, or CHURN_UI_ENV=development for a throw-away key)"
+            )
+        secret = secrets.token_hex(32)
+    max_upload_mb = float(_env("CHURN_UI_MAX_UPLOAD_MB", "5"))
+    config: dict[str, Any] = {
+        "MODE": mode,
+        "SECRET_KEY": secret,
+        "SERVICE_URL": settings.service_url,
+        "SERVICE_TIMEOUT_S": settings.request_timeout_s,
+        "SERVICE_RETRIES": int(_env("CHURN_UI_SERVICE_RETRIES", "2")),
+        "MAX_BATCH_RECORDS": settings.max_batch_records,
+        "MAX_CONTENT_LENGTH": int(max_upload_mb * 1024 * 1024),
+        "MAX_UPLOAD_ROWS": int(_env("CHURN_UI_MAX_ROWS", "20000")),
+        "RATE_LIMIT": _env("CHURN_UI_RATE_LIMIT", "60 per minute"),
+        "BATCH_DIR": Path(
+            _env("CHURN_UI_BATCH_DIR", str(Path(tempfile.gettempdir()) / "churn-ui"))
+        ),
+        "BATCH_TTL_S": int(_env("CHURN_UI_BATCH_TTL_S", "3600")),
+        "RESULT_ROWS_SHOWN": 200,
+        "WTF_CSRF_TIME_LIMIT": 3600,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _env("CHURN_UI_SECURE_COOKIES", "false").lower() == "true",
+        "PROPAGATE_EXCEPTIONS": False,
+        "DEBUG": False,
+    }
+    config.update(overrides)
+    return config

@@ -1,0 +1,55 @@
+"""Reading the monitoring outputs: `reports/drift/history.jsonl` and the HTML drift reports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+HISTORY_FIELDS = ("timestamp", "drift_detected", "drift_share", "drifted_features", "n_rows")
+
+
+def drift_dir(reports_dir: Path) -> Path:
+    return reports_dir / "drift"
+
+
+def load_history(reports_dir: Path) -> pd.DataFrame:
+    """One row per monitoring run, oldest first; an empty frame when there are no runs yet.
+
+    Lines that are not valid JSON objects (a half-written last line) are skipped.
+    """
+    path = drift_dir(reports_dir) / "history.jsonl"
+    rows: list[dict[str, Any]] = []
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                item = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(item, dict) and "timestamp" in item and "drift_share" in item:
+                rows.append(item)
+    if not rows:
+        return pd.DataFrame(columns=[*HISTORY_FIELDS, "report_path"])
+    frame = pd.DataFrame(rows)
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True, errors="coerce")
+    frame["drift_share"] = pd.to_numeric(frame["drift_share"], errors="coerce")
+    frame = frame.dropna(subset=["timestamp", "drift_share"])
+    return frame.sort_values("timestamp").reset_index(drop=True)
+
+
+def latest_report(reports_dir: Path, history: pd.DataFrame) -> Path | None:
+    """The report the latest history entry names, else the newest HTML file in reports/drift/."""
+    folder = drift_dir(reports_dir)
+    if not history.empty and "report_path" in history.columns:
+        named = history.iloc[-1]["report_path"]
+        if isinstance(named, str) and named:
+            path = Path(named)
+            for candidate in (path, folder / path.name, reports_dir.parent / path):
+                if candidate.is_file():
+                    return candidate
+    reports = (
+        sorted(folder.glob("*.html"), key=lambda p: p.stat().st_mtime) if folder.is_dir() else []
+    )
+    return reports[-1] if reports else None

@@ -1,0 +1,34 @@
+# Serving: the BentoML service `churn_service` (docs/serving.md). `make bento` is in training.mk.
+SERVE_PORT := $(or $(PORT),3000)
+SERVICE_URL := $(or $(CHURN_SERVICE_URL),http://127.0.0.1:$(SERVE_PORT))
+LOAD_USERS ?= 32
+LOAD_SPAWN_RATE ?= 16
+LOAD_DURATION ?= 30s
+BENTOML := $(VENV)/bin/bentoml
+REPORTS := $(or $(CHURN_REPORTS_DIR),reports)
+
+.PHONY: serve serve-dev bento-requirements load-test benchmark-serving test-serving
+
+serve: venv ## serve the latest Bento `churn_service` on 127.0.0.1:$PORT (default 3000)
+	@$(BENTOML) get churn_service:latest >/dev/null 2>&1 || { \
+		echo "no Bento 'churn_service' yet: train (make run) or build one (make bento)"; exit 1; }
+	BENTOML_DO_NOT_TRACK=True $(BENTOML) serve churn_service:latest --host 127.0.0.1 --port $(SERVE_PORT)
+
+serve-dev: venv ## serve bentos/service.py from the working tree (latest telco_churn model)
+	BENTOML_DO_NOT_TRACK=True $(BENTOML) serve bentos.service:ChurnService --host 127.0.0.1 --port $(SERVE_PORT)
+
+bento-requirements: ## re-export bentos/requirements.txt from uv.lock
+	$(UV) export --frozen --no-dev --no-hashes --no-emit-project -o bentos/requirements.txt
+
+load-test: venv ## Locust, headless, against $CHURN_SERVICE_URL; fails when load_tests/slo.yaml breaks
+	@mkdir -p $(REPORTS)
+	$(VENV)/bin/locust -f load_tests/locustfile.py --headless --only-summary \
+		--host $(SERVICE_URL) -u $(LOAD_USERS) -r $(LOAD_SPAWN_RATE) -t $(LOAD_DURATION) \
+		--csv $(REPORTS)/load_test --html $(REPORTS)/load_test.html --exit-code-on-error 0
+	$(PY) load_tests/check_slo.py $(REPORTS)/load_test_stats.csv load_tests/slo.yaml
+
+benchmark-serving: venv ## service (batching on/off) vs naive Flask, same machine, medians of runs
+	$(PY) benchmarks/serving_benchmark.py
+
+test-serving: venv ## the serving tests (starts real services on loopback, ~5 min on 2 busy cores)
+	$(VENV)/bin/pytest tests/serving -q

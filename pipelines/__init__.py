@@ -1,0 +1,1 @@
+"""ZenML pipelines: training (pipelines/training.py) and monitoring (pipelines/monitoring.py)."""

@@ -1,0 +1,28 @@
+"""The monitoring pipeline: reference vs. live window -> drift report -> decision -> retrain.
+
+zenml pipeline run pipelines.monitoring.monitoring_pipeline -c configs/monitoring.yaml
+churn monitor                      # the same, once, printing the decision as one JSON line
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zenml import pipeline
+
+from churn.monitoring.config import parse_config
+from steps.monitoring.analyse import detect_drift
+from steps.monitoring.load import load_live_window, load_reference
+from steps.monitoring.retrain import retrain_on_drift
+
+
+@pipeline(enable_cache=False)
+def monitoring_pipeline(config: dict[str, Any] | None = None) -> None:
+    """`config` is `churn.monitoring.config.MonitoringConfig`, validated before any step runs."""
+    config = parse_config(config).model_dump(mode="json", exclude_unset=True) if config else {}
+    reference, version = load_reference(config=config)
+    window = load_live_window(config=config, production_version_name=version)
+    _, decision = detect_drift(
+        config=config, reference=reference, window=window, production_version_name=version
+    )
+    retrain_on_drift(config=config, decision=decision)

@@ -1,0 +1,171 @@
+"""The training pipeline: ingest -> validate -> split -> train candidates -> threshold -> evaluate
+-> promote -> package.
+
+Run it with `make train` / `churn train` (which validate the run config strictly first), or
+`zenml pipeline run pipelines.training.training_pipeline -c configs/training.yaml`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+from zenml import Model, pipeline
+from zenml.enums import StackComponentType
+
+from churn.settings import get_settings
+from churn.training.config import load_run_config, validate_params
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "training.yaml"
+
+
+@pipeline(
+    model=Model(
+        name=get_settings().model_name,
+        version=None,
+        description="Telco customer churn classifier (ZenML is the source of truth for stages)",
+        tags=["churn"],
+    ),
+    enable_cache=False,
+    settings={"experiment_tracker.mlflow": {"experiment_name": get_settings().mlflow_experiment}},
+)
+def training_pipeline(
+    data_path: str = str(get_settings().default_data),
+    test_size: float = 0.2,
+    seed: int = 42,
+    cv_folds: int = 5,
+    min_improvement: float = 0.002,
+    offer_cost: float = 50.0,
+    saved_customer_value: float = 150.0,
+    grids: dict[str, dict[str, list[Any]]] | None = None,
+) -> None:
+    from steps.data.ingest import ingest
+    from steps.data.split import split
+    from steps.data.validate import validate
+    from steps.package.bento import package
+    from steps.promote.promote import promote
+    from steps.train.candidates import train_candidates
+    from steps.train.evaluate import evaluate
+    from steps.train.threshold import select_threshold
+
+    # The check at pipeline start: the same strict model the config loader uses.
+    params = validate_params(
+        {
+            "data_path": data_path,
+            "test_size": test_size,
+            "seed": seed,
+            "cv_folds": cv_folds,
+            "min_improvement": min_improvement,
+            "offer_cost": offer_cost,
+            "saved_customer_value": saved_customer_value,
+            "grids": grids or {},
+        }
+    )
+    raw_data, data_md5 = ingest(data_path=params.data_path)
+    customers = validate(raw_data)
+    reference_data, test_data = split(customers, test_size=params.test_size, seed=params.seed)
+    model, candidates = train_candidates(
+        reference_data, grids=params.grids, cv_folds=params.cv_folds, seed=params.seed
+    )
+    threshold = select_threshold(
+        model,
+        reference_data,
+        cv_folds=params.cv_folds,
+        seed=params.seed,
+        offer_cost=params.offer_cost,
+        saved_customer_value=params.saved_customer_value,
+    )
+    test_metrics = evaluate(model, test_data, threshold)
+    promoted, model_card = promote(
+        model,
+        test_data,
+        test_metrics,
+        candidates,
+        threshold,
+        data_md5,
+        min_improvement=params.min_improvement,
+    )
+    package(model, model_card, promoted)
+
+
+class TrainingFailed(RuntimeError):
+    """A step failed; the message names the step and its error (e.g. the data problems)."""
+
+
+def failure_summary(started_after: Any) -> str:
+    """The failed steps of the latest training run, with their error messages."""
+    from zenml.client import Client
+
+    runs = Client().list_pipeline_runs(
+        pipeline_name="training_pipeline", sort_by="desc:created", size=1
+    )
+    if not runs.items or runs.items[0].created < started_after:
+        return "the pipeline did not start"
+    run = runs.items[0]
+    lines = [f"pipeline run {run.name} failed:"]
+    for name, step_run in run.steps.items():
+        if str(getattr(step_run.status, "value", step_run.status)) == "failed":
+            info = step_run.exception_info
+            message = info.message if info and info.message else "see the step logs"
+            lines.append(f"step {name}: {message}")
+    return "\n".join(lines)
+
+
+def run_training(
+    config_path: str | Path = DEFAULT_CONFIG, data_path: str | Path | None = None
+) -> Any:
+    """Validate the run config strictly, then run the pipeline; returns the pipeline run.
+
+    Raises `ConfigError` for a bad config and `TrainingFailed` naming the failed step and why.
+    """
+    config = load_run_config(config_path)
+    if data_path is not None:
+        config.parameters = validate_params(
+            {**config.parameters.model_dump(), "data_path": str(data_path)}
+        )
+    check_stack()
+    prepare_mlflow_experiment()
+    with tempfile.TemporaryDirectory(prefix="churn-train-") as tmp:
+        resolved = Path(tmp) / "run_config.yaml"
+        resolved.write_text(yaml.safe_dump(config.model_dump(mode="json", exclude_none=True)))
+        started = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(seconds=5)
+        try:
+            run = training_pipeline.with_options(config_path=str(resolved))()
+        except Exception as exc:
+            raise TrainingFailed(failure_summary(started)) from exc
+    if run is not None and str(getattr(run.status, "value", run.status)) != "completed":
+        raise TrainingFailed(failure_summary(started))
+    return run
+
+
+def check_stack() -> None:
+    """The steps log to the stack's MLflow experiment tracker: say how to get one if missing."""
+    from zenml.client import Client
+
+    stack = Client().active_stack_model
+    if not stack.components.get(StackComponentType.EXPERIMENT_TRACKER):
+        raise TrainingFailed(
+            f"the active ZenML stack {stack.name!r} has no experiment tracker; apply the local "
+            "stack first: `make stack-local` (churn stack apply local)"
+        )
+
+
+def prepare_mlflow_experiment() -> None:
+    """Create the MLflow experiment with its artifacts beside the tracking database.
+
+    Otherwise MLflow puts artifacts under ./mlruns of whatever the working directory is.
+    """
+    import mlflow
+
+    settings = get_settings()
+    uri = settings.mlflow_tracking_uri
+    mlflow.set_tracking_uri(uri)
+    if mlflow.get_experiment_by_name(settings.mlflow_experiment) is None:
+        location = None
+        if uri.startswith("sqlite:///"):
+            db = Path(uri.removeprefix("sqlite:///"))
+            location = (db.parent / "mlartifacts").resolve().as_uri()
+        mlflow.create_experiment(settings.mlflow_experiment, artifact_location=location)

@@ -1,0 +1,1 @@
+"""ZenML steps, grouped by stage: data/, train/, promote/, package/ (and monitoring/)."""

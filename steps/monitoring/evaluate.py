@@ -1,0 +1,61 @@
+"""One monitoring evaluation, without ZenML: decide, write the report, the metrics and history."""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from churn.monitoring.config import MonitoringConfig
+from churn.monitoring.decision import DriftDecision, decide, too_few_rows
+from churn.monitoring.export import append_history, report_path, write_metrics
+from churn.monitoring.stattests import PREDICTION_COLUMN as PREDICTION
+from churn.settings import get_settings
+
+
+def reports_dir(cfg: MonitoringConfig) -> Path:
+    return cfg.reports_dir or get_settings().reports_dir
+
+
+def evaluate(
+    cfg: MonitoringConfig,
+    reference: pd.DataFrame,
+    window: pd.DataFrame,
+    production_version_name: str | None = None,
+) -> tuple[DriftDecision, str]:
+    """Decide, write the report, the metrics textfile and the history line; return the HTML."""
+    from steps.monitoring.evidently_report import analyse  # Evidently only when there is data
+
+    now = datetime.now(UTC)
+    if len(window) < cfg.min_rows:
+        decision = too_few_rows(len(window), cfg.min_rows)
+        page = f"<html><body><p>{html.escape(decision.reasons[0])}</p></body></html>"
+    else:
+        with_pred = cfg.check_prediction_drift and PREDICTION in reference.columns
+        analysis = analyse(
+            cfg,
+            reference,
+            window,
+            reference[PREDICTION] if with_pred else None,
+            window[PREDICTION] if with_pred else None,
+        )
+        decision = decide(
+            analysis.columns,
+            analysis.prediction,
+            cfg.drift_share_threshold,
+            len(window),
+            share=analysis.drift_share,
+        )
+        if not with_pred:
+            decision.reasons.append("prediction drift not checked (no production model artifact)")
+        page = analysis.html
+        path = report_path(reports_dir(cfg), now)
+        path.write_text(page, encoding="utf-8")
+        decision.report_path = str(path)
+    decision.timestamp = now.timestamp()
+    decision.model_version = production_version_name
+    write_metrics(reports_dir(cfg), decision)
+    append_history(reports_dir(cfg), decision)
+    return decision, page

@@ -1,0 +1,1 @@
+"""Packaging: the BentoML model store and the Bento."""

@@ -1,0 +1,1 @@
+"""Training steps: candidates (GridSearchCV + MLflow), threshold, evaluation."""

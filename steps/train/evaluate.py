@@ -1,0 +1,46 @@
+"""Evaluate the chosen model on the test split; metrics and plots to MLflow."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import matplotlib.pyplot as plt
+import mlflow
+import pandas as pd
+from sklearn.pipeline import Pipeline
+from zenml import log_metadata, step
+
+from churn.training.metrics import classification_metrics
+from churn.training.search import features_and_target
+from steps.train.plots import calibration_figure, confusion_figure, roc_figure
+
+logger = logging.getLogger(__name__)
+
+
+@step(experiment_tracker=True)
+def evaluate(
+    model: Pipeline, test_data: pd.DataFrame, threshold: float
+) -> Annotated[dict, "test_metrics"]:
+    X, y = features_and_target(test_data)
+    proba = model.predict_proba(X)[:, 1]
+    metrics = classification_metrics(y, proba, threshold)
+    mlflow.log_metrics({f"test_{k}": v for k, v in metrics.items()})
+    for name, fig in (
+        ("confusion_matrix.png", confusion_figure(y, proba, threshold)),
+        ("roc_curve.png", roc_figure(y, proba, metrics["roc_auc"])),
+        ("calibration.png", calibration_figure(y, proba)),
+    ):
+        mlflow.log_figure(fig, f"plots/{name}")
+        plt.close(fig)
+    log_metadata(metadata={"test_metrics": metrics})
+    logger.info(
+        "test: ROC-AUC %.4f, PR-AUC %.4f, accuracy %.4f at %.2f (%.4f at 0.5), F1 %.4f",
+        metrics["roc_auc"],
+        metrics["pr_auc"],
+        metrics["accuracy"],
+        threshold,
+        metrics["accuracy_at_0_5"],
+        metrics["f1"],
+    )
+    return metrics

@@ -1,0 +1,52 @@
+"""Evaluation plots (matplotlib, Agg backend)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import confusion_matrix, roc_curve
+
+
+def confusion_figure(y_true: np.ndarray, proba: np.ndarray, threshold: float) -> Figure:
+    cm = confusion_matrix(y_true, (proba >= threshold).astype(int), labels=[0, 1])
+    fig, ax = plt.subplots(figsize=(4, 4))
+    ax.imshow(cm, cmap="Blues")
+    for (i, j), v in np.ndenumerate(cm):
+        ax.text(j, i, str(v), ha="center", va="center")
+    ax.set_xticks([0, 1], ["stay", "churn"])
+    ax.set_yticks([0, 1], ["stay", "churn"])
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("actual")
+    ax.set_title(f"Confusion matrix at {threshold:.2f}")
+    fig.tight_layout()
+    return fig
+
+
+def roc_figure(y_true: np.ndarray, proba: np.ndarray, auc: float) -> Figure:
+    fpr, tpr, _ = roc_curve(y_true, proba)
+    fig, ax = plt.subplots(figsize=(4, 4))
+    ax.plot(fpr, tpr, label=f"ROC-AUC {auc:.3f}")
+    ax.plot([0, 1], [0, 1], "--", color="grey")
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def calibration_figure(y_true: np.ndarray, proba: np.ndarray) -> Figure:
+    frac_pos, mean_pred = calibration_curve(y_true, proba, n_bins=10, strategy="quantile")
+    fig, ax = plt.subplots(figsize=(4, 4))
+    ax.plot(mean_pred, frac_pos, "o-", label="model")
+    ax.plot([0, 1], [0, 1], "--", color="grey", label="perfect")
+    ax.set_xlabel("predicted probability")
+    ax.set_ylabel("observed churn rate")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    return fig

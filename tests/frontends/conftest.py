@@ -1,0 +1,60 @@
+"""Fixtures: the real BentoML churn service on a free loopback port, and a dead URL.
+
+The service is started once per session with `bentoml serve bentos.service:ChurnService` against a
+model saved into the session's isolated BENTOML_HOME (set by tests/conftest.py).
+`CHURN_TEST_SERVICE_DIR` may point at another checkout's working dir holding `bentos/`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import frontend_servers as servers
+import pytest
+
+SERVICE_CLASS = "bentos.service:ChurnService"
+STARTUP_TIMEOUT_S = 180
+
+
+def _service_dir() -> Path:
+    return Path(os.environ.get("CHURN_TEST_SERVICE_DIR", str(servers.REPO_ROOT)))
+
+
+@pytest.fixture(scope="session")
+def service_url(session_dir: Path) -> Iterator[str]:
+    """URL of a running churn service (real BentoML, loopback).
+
+    `CHURN_TEST_SERVICE_URL` reuses a service already started by hand (for quick local iteration;
+    it must serve `frontend_servers.save_test_model()`'s model).
+    """
+    running = os.environ.get("CHURN_TEST_SERVICE_URL")
+    if running:
+        yield running
+        return
+    workdir = _service_dir()
+    if not (workdir / "bentos" / "service.py").is_file():
+        pytest.skip(f"no bentos/service.py in {workdir} yet (the serving part is not merged)")
+    servers.save_test_model()
+    port = servers.free_port()
+    log = session_dir / f"bentoml-{port}.log"
+    bentoml = str(Path(sys.executable).with_name("bentoml"))
+    proc = servers.start(
+        [bentoml, "serve", SERVICE_CLASS, "--host", "127.0.0.1", "--port", str(port)],
+        cwd=workdir,
+        log=log,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        servers.wait_http(f"{url}/readyz", STARTUP_TIMEOUT_S, proc, log)
+        yield url
+    finally:
+        servers.stop(proc)
+
+
+@pytest.fixture(scope="session")
+def dead_url() -> str:
+    """A loopback URL where nothing listens: the service is down."""
+    return f"http://127.0.0.1:{servers.free_port()}"

@@ -1,0 +1,243 @@
+"""A person in headless Chromium: the Flask UI under gunicorn and the Streamlit dashboard, both
+served for real on loopback, in front of the real churn service. Screenshots go to
+`$CHURN_REPORTS_DIR/screenshots/`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import frontend_servers as servers
+import pytest
+
+from churn.generator import generate, to_csv_text
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.integration,
+    pytest.mark.slow,
+    pytest.mark.timeout(600),
+]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+STREAMLIT_PAGES = {
+    "At_risk": "Highest-risk customers",
+    "What_if": "Drivers",
+    "Model": "Candidates of the production training run",
+    "Monitoring": "Data drift",
+}
+
+
+def _reports_dir() -> Path:
+    from churn.settings import Settings
+
+    return Settings().reports_dir
+
+
+@pytest.fixture(scope="module")
+def screenshots() -> Path:
+    folder = _reports_dir() / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} missing (apt-get install chromium)")
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with playwright_api.sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=CHROMIUM,
+            args=CHROMIUM_ARGS,
+            headless=True,
+            accept_downloads=True,
+            viewport={"width": 1280, "height": 900},
+        )
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+@pytest.fixture(scope="module")
+def flask_url(service_url: str, session_dir: Path) -> Iterator[str]:
+    port = servers.free_port()
+    log = session_dir / f"gunicorn-{port}.log"
+    env = {
+        "FLASK_PORT": str(port),
+        "FLASK_SECRET_KEY": "browser-test-secret",
+        "CHURN_SERVICE_URL": service_url,
+        "CHURN_UI_WORKERS": "1",
+        "CHURN_UI_BATCH_DIR": str(session_dir / "ui-batches"),
+    }
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    conf = servers.REPO_ROOT / "frontends" / "flask_app" / "gunicorn.conf.py"
+    proc = servers.start(
+        [gunicorn, "-c", str(conf), "frontends.flask_app.wsgi:app"],
+        cwd=servers.REPO_ROOT,
+        log=log,
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        servers.wait_http(f"{url}/healthz", 60, proc, log)
+        yield url
+    finally:
+        servers.stop(proc)
+
+
+@pytest.fixture(scope="module")
+def drift_history() -> Path:
+    folder = _reports_dir() / "drift"
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [
+        {
+            "timestamp": f"2026-11-{day:02d}T06:00:00Z",
+            "drift_detected": share > 0.3,
+            "drift_share": share,
+            "drifted_features": ["MonthlyCharges"] if share > 0.3 else [],
+            "n_rows": 1000,
+            "report_path": str(folder / f"drift_{day}.html"),
+        }
+        for day, share in ((20, 0.05), (21, 0.11), (22, 0.16), (23, 0.42), (24, 0.47))
+    ]
+    (folder / "drift_24.html").write_text("<html><body><h1>Drift report</h1></body></html>")
+    path = folder / "history.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+@pytest.fixture(scope="module")
+def streamlit_url(service_url: str, session_dir: Path, drift_history: Path) -> Iterator[str]:
+    port = servers.free_port()
+    log = session_dir / f"streamlit-{port}.log"
+    streamlit = str(Path(sys.executable).with_name("streamlit"))
+    app = servers.REPO_ROOT / "frontends" / "streamlit_app" / "Home.py"
+    cmd = [
+        streamlit,
+        "run",
+        str(app),
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    proc = servers.start(
+        cmd, cwd=servers.REPO_ROOT, log=log, env={"CHURN_SERVICE_URL": service_url}
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        servers.wait_http(f"{url}/_stcore/health", 90, proc, log)
+        yield url
+    finally:
+        servers.stop(proc)
+
+
+def _no_traceback(page: object) -> None:
+    body = page.inner_text("body")  # type: ignore[attr-defined]
+    assert "Traceback" not in body
+    assert 'File "' not in body
+
+
+def test_person_scores_one_customer_in_the_flask_form(
+    browser: object, flask_url: str, screenshots: Path
+) -> None:
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(f"{flask_url}/score")
+    page.fill("#customerID", "BROWSER-1")
+    page.select_option("#Contract", "Month-to-month")
+    page.select_option("#InternetService", "Fiber optic")
+    page.fill("#tenure", "3")
+    page.fill("#MonthlyCharges", "95.5")
+    page.fill("#TotalCharges", "280")
+    page.click("#score-button")
+    page.wait_for_selector("#probability")
+    probability = float(page.inner_text("#probability").rstrip("%"))
+    assert 0 < probability < 100
+    assert page.is_visible("#drivers-chart")
+    _no_traceback(page)
+    page.screenshot(path=str(screenshots / "flask_score_result.png"), full_page=True)
+
+    page.goto(f"{flask_url}/score")
+    page.fill("#tenure", "999")
+    page.click("#score-button")
+    error = page.wait_for_selector('.field-error[data-field="tenure"]')
+    assert "between 0 and 120" in error.inner_text()
+    page.screenshot(path=str(screenshots / "flask_score_invalid.png"), full_page=True)
+    page.close()
+
+
+def test_person_uploads_a_csv_and_downloads_the_scores(
+    browser: object, flask_url: str, screenshots: Path, tmp_path: Path
+) -> None:
+    text = to_csv_text(generate(120, seed=21))
+    lines = text.splitlines()
+    lines[5] = lines[5].replace("Month-to-month", "Forever").replace("One year", "Forever")
+    upload = tmp_path / "customers.csv"
+    upload.write_text("\n".join(lines) + "\n")
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(f"{flask_url}/batch")
+    page.set_input_files("#file", str(upload))
+    page.click("#upload-button")
+    page.wait_for_selector("#results")
+    summary = page.inner_text("#batch-summary")
+    assert "customers scored" in summary
+    assert page.locator("#problems tbody tr").count() >= 1
+    _no_traceback(page)
+    page.screenshot(path=str(screenshots / "flask_batch_result.png"), full_page=True)
+    with page.expect_download() as info:
+        page.click("#download-link")
+    saved = tmp_path / "scores.csv"
+    info.value.save_as(str(saved))
+    scored = saved.read_text().splitlines()
+    assert scored[0].startswith("line,customerID,churn_probability,churn,risk_band")
+    assert len(scored) - 1 == int(summary.split()[0])
+    page.close()
+
+
+@pytest.mark.parametrize("path", list(STREAMLIT_PAGES))
+def test_person_opens_each_dashboard_page_and_sees_its_chart(
+    browser: object, streamlit_url: str, screenshots: Path, path: str
+) -> None:
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(f"{streamlit_url}/{path}")
+    if path == "At_risk":
+        draw = page.get_by_role("button", name="Draw and score")
+        draw.wait_for(timeout=90_000)  # the first visit imports the page's modules
+        rows = page.locator('[data-testid="stNumberInput"] input').first
+        rows.fill("400")
+        rows.press("Enter")
+        page.wait_for_timeout(500)
+        draw.click()
+    page.get_by_text(STREAMLIT_PAGES[path]).first.wait_for(timeout=90_000)
+    chart = page.locator('[data-testid="stVegaLiteChart"]').first
+    chart.wait_for(timeout=90_000)
+    page.locator(
+        '[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg'
+    ).first.wait_for(timeout=30_000)
+    chart.scroll_into_view_if_needed()
+    page.wait_for_timeout(1500)  # let vega finish drawing before the screenshot
+    _no_traceback(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.screenshot(path=str(screenshots / f"streamlit_{path.lower()}.png"), full_page=True)
+    page.close()

@@ -1,0 +1,235 @@
+"""The real service over HTTP: contract shapes, exactness on the real data, bad input, metrics."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import bentoml
+import numpy as np
+import pandas as pd
+import pytest
+import requests
+
+from bentos.launcher import RunningService
+from churn.schema import EXAMPLE_RECORD, FEATURE_NAMES, ID_COLUMN
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
+JSON = {"content-type": "application/json"}
+
+
+def post(service: RunningService, path: str, body: Any, **kw: Any) -> requests.Response:
+    return requests.post(f"{service.url}{path}", json=body, timeout=30, **kw)
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    out = frame[[ID_COLUMN, *FEATURE_NAMES]].to_dict(orient="records")
+    return json.loads(json.dumps(out))  # plain JSON types, as a client sends them
+
+
+def test_predict_shape(service: RunningService, served_model: bentoml.Model) -> None:
+    resp = post(service, "/predict", {"customer": EXAMPLE_RECORD})
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert set(body) == {"churn_probability", "churn", "risk_band", "threshold", "model_version"}
+    assert body["model_version"] == served_model.info.labels["zenml_version"]
+    assert body["churn"] == (body["churn_probability"] >= body["threshold"])
+    assert body["threshold"] == pytest.approx(float(served_model.info.labels["threshold"]))
+
+
+def test_probabilities_match_the_pipeline_on_the_real_data(
+    service: RunningService, served_model: bentoml.Model, serving_frame: pd.DataFrame
+) -> None:
+    pipeline = bentoml.sklearn.load_model(served_model)
+    expected = pipeline.predict_proba(serving_frame[list(FEATURE_NAMES)])[:, 1]
+    records = _records(serving_frame)
+    got: list[float] = []
+    for start in range(0, len(records), 1000):
+        resp = post(service, "/predict_batch", {"customers": records[start : start + 1000]})
+        assert resp.status_code == 200, resp.text
+        body = resp.json()
+        assert body["model_version"] == served_model.info.labels["zenml_version"]
+        got += [p["churn_probability"] for p in body["predictions"]]
+    assert len(got) == len(expected)
+    assert np.max(np.abs(np.array(got) - expected)) <= 1e-9
+    for i in range(0, len(records), len(records) // 40):
+        single = post(service, "/predict", {"customer": records[i]}).json()
+        assert abs(single["churn_probability"] - expected[i]) <= 1e-9
+
+
+def test_explain_shape(service: RunningService) -> None:
+    resp = post(service, "/explain", {"customer": EXAMPLE_RECORD})
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert set(body) == {"churn_probability", "base_value", "method", "contributions"}
+    assert [c["feature"] for c in body["contributions"]].sort() == list(FEATURE_NAMES).sort()
+    sizes = [abs(c["contribution"]) for c in body["contributions"]]
+    assert sizes == sorted(sizes, reverse=True)
+    pred = post(service, "/predict", {"customer": EXAMPLE_RECORD}).json()
+    assert body["churn_probability"] == pytest.approx(pred["churn_probability"], abs=1e-12)
+
+
+def test_model_info_get_and_post(service: RunningService, served_model: bentoml.Model) -> None:
+    got = requests.get(f"{service.url}/model_info", timeout=10)
+    posted = requests.post(f"{service.url}/model_info", timeout=10)
+    assert got.status_code == posted.status_code == 200
+    info = got.json()
+    assert info == posted.json()
+    assert info["model_name"] == "telco_churn"
+    assert info["model_version"] == served_model.info.labels["zenml_version"]
+    assert info["mlflow_run_id"] == served_model.info.labels["mlflow_run_id"]
+    assert [f["name"] for f in info["features"]] == list(FEATURE_NAMES)
+    assert "roc_auc" in info["metrics"] and info["trained_at"]
+
+
+def test_health_endpoints(service: RunningService) -> None:
+    for path in ("/livez", "/readyz"):
+        assert requests.get(f"{service.url}{path}", timeout=10).status_code == 200
+
+
+def _with(**changes: Any) -> dict[str, Any]:
+    record = copy.deepcopy(EXAMPLE_RECORD)
+    for key, value in changes.items():
+        if value is ...:
+            record.pop(key)
+        else:
+            record[key] = value
+    return {"customer": record}
+
+
+BAD_PREDICT = {
+    "missing field": (_with(tenure=...), "tenure"),
+    "unknown field": (_with(shoe_size=44), "shoe_size"),
+    "wrong type": (_with(tenure="twelve"), "tenure"),
+    "unknown category": (_with(Contract="Weekly"), "Contract"),
+    "negative number": (_with(MonthlyCharges=-5), "MonthlyCharges"),
+    "number too large": (_with(tenure=5000), "tenure"),
+    "null value": (_with(gender=None), "gender"),
+    "inconsistent fields": (_with(MultipleLines="Yes"), "MultipleLines"),
+    "no customer": ({"client": EXAMPLE_RECORD}, "customer"),
+    "body is a list": ([EXAMPLE_RECORD], ""),
+}
+
+
+def _assert_field_error(resp: requests.Response, field: str) -> None:
+    assert 400 <= resp.status_code < 500, resp.text
+    body = resp.json()
+    assert isinstance(body["error"], str) and body["error"]
+    assert body["detail"] and all({"loc", "msg"} <= set(d) for d in body["detail"])
+    text = json.dumps(body["detail"])
+    assert field in text, f"{field!r} not named in {text}"
+    assert "Traceback" not in resp.text
+
+
+@pytest.mark.parametrize("case", sorted(BAD_PREDICT))
+def test_bad_single_record_is_a_field_level_4xx(service: RunningService, case: str) -> None:
+    body, field = BAD_PREDICT[case]
+    for path in ("/predict", "/explain"):
+        _assert_field_error(post(service, path, body), field)
+
+
+def test_bad_batches(service: RunningService) -> None:
+    _assert_field_error(post(service, "/predict_batch", {"customers": []}), "customers")
+    too_many = {"customers": [EXAMPLE_RECORD] * 1001}
+    _assert_field_error(post(service, "/predict_batch", too_many), "customers")
+    one_bad = {"customers": [EXAMPLE_RECORD, _with(SeniorCitizen=2)["customer"]]}
+    resp = post(service, "/predict_batch", one_bad)
+    _assert_field_error(resp, "SeniorCitizen")
+    assert any(d["loc"][:2] == ["customers", 1] for d in resp.json()["detail"])
+
+
+@pytest.mark.parametrize(
+    ("data", "headers", "status", "field"),
+    [
+        (b'{"customer": ', JSON, 400, "Invalid JSON"),
+        (b"", JSON, 400, "customer"),
+        (b'{"customer": {"tenure": NaN}}', JSON, 400, "tenure"),
+        (b"customer=1", {"content-type": "text/plain"}, 415, "content-type"),
+        (b"--x\r\n", {"content-type": "multipart/form-data; boundary=x"}, 415, "content-type"),
+        (b"{" + b" " * (5 * 1024 * 1024) + b"}", JSON, 413, "body"),
+    ],
+    ids=["truncated json", "empty body", "nan", "text", "multipart", "huge body"],
+)
+def test_malformed_requests(
+    service: RunningService, data: bytes, headers: dict[str, str], status: int, field: str
+) -> None:
+    resp = requests.post(f"{service.url}/predict", data=data, headers=headers, timeout=30)
+    assert resp.status_code == status, resp.text
+    _assert_field_error(resp, field)
+
+
+def test_chunked_huge_body_is_refused(service: RunningService) -> None:
+    def chunks() -> Any:
+        for _ in range(80):
+            yield b" " * 65536
+
+    resp = requests.post(f"{service.url}/predict", data=chunks(), headers=JSON, timeout=30)
+    assert resp.status_code == 413
+    _assert_field_error(resp, "body")
+
+
+def test_wrong_method(service: RunningService) -> None:
+    resp = requests.get(f"{service.url}/predict", timeout=10)
+    assert resp.status_code == 405
+    _assert_field_error(resp, "method")
+
+
+def test_service_keeps_serving_after_bad_input(service: RunningService) -> None:
+    assert post(service, "/predict", {"customer": EXAMPLE_RECORD}).status_code == 200
+    assert requests.get(f"{service.url}/readyz", timeout=10).status_code == 200
+
+
+def _metric_lines(service: RunningService) -> list[str]:
+    text = requests.get(f"{service.url}/metrics", timeout=10).text
+    return [line for line in text.splitlines() if not line.startswith("#")]
+
+
+def _value(lines: list[str], prefix: str) -> float:
+    return sum(float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith(prefix))
+
+
+def test_metrics_show_custom_and_batching_metrics(
+    service: RunningService, served_model: bentoml.Model
+) -> None:
+    before = _value(_metric_lines(service), "churn_predictions_total")
+    post(service, "/predict", {"customer": EXAMPLE_RECORD})
+    post(service, "/predict_batch", {"customers": [EXAMPLE_RECORD] * 3})
+    lines = _metric_lines(service)
+    assert _value(lines, "churn_predictions_total") == before + 4
+    version = served_model.info.labels["zenml_version"]
+    assert any(
+        line.startswith("churn_model_info{") and f'model_version="{version}"' in line
+        for line in lines
+    )
+    for name in (
+        "churn_probability_bucket",
+        "churn_probability_count",
+        "churn_model_trained_timestamp_seconds",
+        "churn_prediction_log_backlog",
+        "churn_prediction_log_written_total",
+        "bentoml_service_request_duration_seconds_bucket",
+        "bentoml_service_adaptive_batch_size_bucket",
+    ):
+        assert any(line.startswith(name) for line in lines), name
+    assert _value(lines, "bentoml_service_adaptive_batch_size_count") >= 1
+
+
+@pytest.mark.slow
+def test_contract_fuzzing_finds_no_server_error(service: RunningService, session_dir: Path) -> None:
+    cli = Path(sys.executable).with_name("schemathesis")
+    cmd = [
+        str(cli), "run", f"{service.url}/docs.json",
+        "--checks", "not_a_server_error",
+        "--max-examples", "10",
+        "--seed", "42",
+        "--request-timeout", "20",
+        "--report", "junit",
+        "--report-dir", str(session_dir / "fuzz"),
+    ]  # fmt: skip
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=500, cwd=session_dir)
+    assert run.returncode == 0, run.stdout[-4000:]
+    assert "passed" in run.stdout and "/predict_batch" in run.stdout

@@ -1,0 +1,244 @@
+"""The training pipeline end to end, in the session's isolated ZenML/MLflow/BentoML stores.
+
+One `trained_model` run (the shared fixture), then: a second run on the same data (not promoted),
+a run on a broken CSV (fails at validate, production untouched), a promoted run and a rollback.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from churn.cli import main
+from churn.settings import get_settings
+from tests.fixtures.training import TrainedModel, run_fast_training
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(1800)]
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _production():
+    from steps.promote.registry import production_version
+
+    return production_version(get_settings().model_name)
+
+
+def _status(capsys: pytest.CaptureFixture[str]) -> dict:
+    capsys.readouterr()
+    assert main(["model", "status"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_first_run_is_promoted_and_packaged(trained_model: TrainedModel) -> None:
+    import bentoml
+    from zenml.client import Client
+    from zenml.enums import ModelStages
+
+    from churn.model_card import ModelCard
+
+    production = _production()
+    assert production is not None and production.name == trained_model.model_version
+    promotion = production.run_metadata["promotion"]
+    assert promotion["promoted"] is True
+    assert "first version" in promotion["reason"]
+    # The BentoML store's latest telco_churn is the production version, with its model card.
+    stored = bentoml.models.get(f"{trained_model.model_name}:latest")
+    assert str(stored.tag) == trained_model.bento_model_tag
+    card = ModelCard.from_metadata(stored.info.metadata)
+    assert card.model_version == trained_model.model_version
+    assert stored.info.labels["stage"] == "production"
+    assert {c.name for c in card.candidates} == {
+        "logistic_regression",
+        "random_forest",
+        "hist_gradient_boosting",
+    }
+    chosen = max(card.candidates, key=lambda c: c.cv_roc_auc)
+    assert card.model_type == chosen.name  # chosen by CV ROC-AUC
+    assert 0 < trained_model.threshold < 1
+    assert trained_model.metrics["roc_auc"] > 0.75
+    # Monitoring loads the reference data exactly like this.
+    reference = (
+        Client()
+        .get_model_version(trained_model.model_name, ModelStages.PRODUCTION)
+        .get_artifact("reference_data")
+        .load()
+    )
+    assert len(reference) > len(trained_model.test_data) > 0
+    assert set(reference["customerID"]).isdisjoint(trained_model.test_data["customerID"])
+    # The fast exact path of the contract holds for the packaged pipeline.
+    pipeline = stored.load_model()
+    sample = trained_model.test_data.drop(columns=["Churn", "customerID"]).head(20)
+    fast = pipeline.named_steps["model"].predict_proba(
+        pipeline.named_steps["encode"].encode_records(sample.to_dict(orient="records"))
+    )
+    assert (fast == pipeline.predict_proba(sample)).all()
+    if (REPO / "bentofile.yaml").exists():
+        bento = bentoml.bentos.get(f"{get_settings().bento_name}:latest")
+        assert production.run_metadata["bento_tag"] == str(bento.tag)
+
+
+def test_mlflow_has_parent_nested_runs_plots_and_champion(trained_model: TrainedModel) -> None:
+    import mlflow
+    from mlflow import MlflowClient
+
+    settings = get_settings()
+    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+    client = MlflowClient()
+    experiment = client.get_experiment_by_name(settings.mlflow_experiment)
+    assert experiment is not None
+    runs = client.search_runs([experiment.experiment_id])
+    nested = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    parents = {r.data.tags["mlflow.parentRunId"] for r in nested}
+    assert {r.data.tags["mlflow.runName"] for r in nested} >= {
+        "logistic_regression",
+        "random_forest",
+        "hist_gradient_boosting",
+    }
+    parent = next(r for r in runs if r.info.run_id in parents)
+    assert "test_roc_auc" in parent.data.metrics and "threshold" in parent.data.metrics
+    plots = {a.path for a in client.list_artifacts(parent.info.run_id, "plots")}
+    assert plots == {"plots/confusion_matrix.png", "plots/roc_curve.png", "plots/calibration.png"}
+    assert all("cv_roc_auc" in r.data.metrics for r in nested)
+    champion = client.get_model_version_by_alias(settings.model_name, "champion")
+    assert champion.tags["zenml_version"] == trained_model.model_version
+
+
+def test_second_run_on_same_data_is_not_promoted(
+    trained_model: TrainedModel, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import bentoml
+
+    before = bentoml.models.get(f"{trained_model.model_name}:latest").tag
+    run_fast_training(trained_model.data_path)
+    status = _status(capsys)
+    assert status["production"]["version"] == trained_model.model_version
+    latest = status["versions"][0]
+    assert latest["stage"] == "staging"
+    assert latest["promotion"]["promoted"] is False
+    assert "does not beat production" in latest["promotion"]["reason"]
+    assert latest["promotion"]["production_roc_auc"] == pytest.approx(
+        latest["test_metrics"]["roc_auc"]
+    )
+    assert bentoml.models.get(f"{trained_model.model_name}:latest").tag == before
+
+
+def _broken_csv(source: Path, out: Path) -> Path:
+    raw = pd.read_csv(source, dtype=str, keep_default_na=False).head(400)
+    raw = raw.drop(columns=["PaymentMethod"])
+    raw.loc[3, "MonthlyCharges"] = "lots"
+    raw.loc[[5, 6], "Churn"] = "Maybe"
+    raw.to_csv(out, index=False)
+    return out
+
+
+def test_broken_csv_fails_at_validate_and_keeps_production(
+    trained_model: TrainedModel, session_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = _broken_csv(trained_model.data_path, session_dir / "broken.csv")
+    capsys.readouterr()
+    code = main(
+        ["train", "--config", str(REPO / "configs/training_fast.yaml"), "--data", str(broken)]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "step validate" in err
+    assert "PaymentMethod: missing column" in err
+    assert "MonthlyCharges: not a number: 'lots'" in err
+    assert "Churn: labels must be Yes/No, found 'Maybe'" in err
+    production = _production()
+    assert production is not None and production.name == trained_model.model_version
+    report = Path(get_settings().reports_dir) / "training_data_quality.html"
+    assert report.exists() and report.stat().st_size > 10_000
+
+    from zenml.client import Client
+
+    run = (
+        Client()
+        .list_pipeline_runs(pipeline_name="training_pipeline", sort_by="desc:created", size=1)
+        .items[0]
+    )
+    assert (
+        str(getattr(run.steps["validate"].status, "value", run.steps["validate"].status))
+        == "failed"
+    )
+    assert (
+        "split" not in run.steps
+        or str(getattr(run.steps["split"].status, "value", run.steps["split"].status))
+        != "completed"
+    )
+    assert Client().get_artifact_version("data_quality_report") is not None
+
+
+def test_predict_scores_file_and_reports_bad_rows(
+    trained_model: TrainedModel, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw = pd.read_csv(trained_model.data_path, dtype=str, keep_default_na=False).head(30)
+    raw = raw.drop(columns=["Churn"])
+    raw.loc[4, "tenure"] = "-3"
+    raw.loc[9, "Contract"] = "Forever"
+    src = tmp_path / "in.csv"
+    raw.to_csv(src, index=False)
+    out = tmp_path / "out.csv"
+    capsys.readouterr()
+    assert main(["predict", str(src), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "2 row(s) failed validation" in err
+    assert "line 5: tenure" in err and "line 10: Contract" in err
+    scored = pd.read_csv(out)
+    assert len(scored) == 28
+    assert scored["churn_probability"].between(0, 1).all()
+    expected = scored["churn_probability"] >= trained_model.threshold
+    assert (scored["churn_prediction"] == expected).all()
+    errors = pd.read_csv(out.with_suffix(".errors.csv"))
+    assert list(errors["line"]) == [5, 10]
+
+
+def test_rollback_restores_previous_production(
+    trained_model: TrainedModel, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import bentoml
+    import mlflow
+    from mlflow import MlflowClient
+
+    from churn.model_card import ModelCard
+
+    # Same data and grids with min_improvement 0: an equal score is promoted.
+    config = (REPO / "configs/training_fast.yaml").read_text()
+    zero = tmp_path / "zero_margin.yaml"
+    zero.write_text(config.replace("min_improvement: 0.002", "min_improvement: 0.0"))
+    run_fast_training(trained_model.data_path, zero)
+    promoted = _production()
+    assert promoted is not None and promoted.name != trained_model.model_version
+    assert promoted.run_metadata["previous_production_version"] == trained_model.model_version
+
+    capsys.readouterr()
+    assert main(["rollback"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["from_version"] == promoted.name
+    assert result["to_version"] == trained_model.model_version
+    # ZenML
+    production = _production()
+    assert production is not None and production.name == trained_model.model_version
+    # MLflow alias
+    mlflow.set_tracking_uri(get_settings().mlflow_tracking_uri)
+    champion = MlflowClient().get_model_version_by_alias(get_settings().model_name, "champion")
+    assert champion.tags["zenml_version"] == trained_model.model_version
+    # BentoML store: latest is the restored version again
+    latest = bentoml.models.get(f"{trained_model.model_name}:latest")
+    assert (
+        ModelCard.from_metadata(latest.info.metadata).model_version == trained_model.model_version
+    )
+    # Nothing further back to roll back to.
+    assert main(["rollback"]) == 2
+    assert "no previous production version" in capsys.readouterr().err
+
+
+def test_real_data_single_split_quality(trained_model: TrainedModel) -> None:
+    """One split's figures (seed 42 is an unlucky split: see test_real_data_quality.py)."""
+    if not trained_model.is_real_data:
+        pytest.skip("real data not present")
+    assert trained_model.metrics["roc_auc"] >= 0.82
+    assert trained_model.metrics["accuracy_at_0_5"] >= 0.78

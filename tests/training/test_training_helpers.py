@@ -1,0 +1,65 @@
+"""Pure scikit-learn helpers: threshold choice, metrics, candidates and the serving fast path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from churn.schema import FEATURE_NAMES, TARGET
+from churn.training.candidates import DEFAULT_GRIDS, build_pipeline
+from churn.training.metrics import classification_metrics
+from churn.training.search import best_of, tune
+from churn.training.threshold import choose_threshold, retention_value
+
+
+def test_threshold_maximises_expected_retention_value() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 2000)
+    proba = np.clip(y * 0.4 + rng.uniform(0, 0.6, 2000), 0, 1)
+    choice = choose_threshold(y, proba, offer_cost=50, saved_customer_value=150)
+    grid = np.round(np.arange(0.01, 1.0, 0.01), 2)
+    values = [retention_value(y, proba, t, 50, 150) for t in grid]
+    assert choice.expected_value == pytest.approx(max(values))
+    assert choice.threshold == pytest.approx(grid[int(np.argmax(values))])
+    # A dearer offer never lowers the bar for contacting someone.
+    dear = choose_threshold(y, proba, offer_cost=120, saved_customer_value=150)
+    assert dear.threshold >= choice.threshold
+
+
+def test_metrics_at_threshold_and_at_half() -> None:
+    y = np.array([0, 0, 1, 1])
+    proba = np.array([0.1, 0.4, 0.35, 0.9])
+    m = classification_metrics(y, proba, threshold=0.3)
+    assert m["accuracy"] == pytest.approx(0.75)  # 0.4 is a false positive at 0.3
+    assert m["accuracy_at_0_5"] == pytest.approx(0.75)  # 0.35 is a false negative at 0.5
+    assert m["recall"] == pytest.approx(1.0)
+    assert m["roc_auc"] == pytest.approx(0.75)
+    assert {"pr_auc", "log_loss", "brier", "f1", "precision"} <= set(m)
+
+
+@pytest.mark.parametrize("name", sorted(DEFAULT_GRIDS))
+def test_every_candidate_keeps_the_exact_fast_path(
+    name: str, synthetic_frame: pd.DataFrame
+) -> None:
+    frame = synthetic_frame.head(1500)
+    pipeline = build_pipeline(name, seed=0)
+    if name == "random_forest":
+        pipeline.set_params(model__n_estimators=20)
+    pipeline.fit(frame[list(FEATURE_NAMES)], frame[TARGET])
+    assert list(pipeline.named_steps) == ["encode", "model"]
+    sample = frame[list(FEATURE_NAMES)].head(50)
+    records = sample.to_dict(orient="records")
+    fast = pipeline.named_steps["model"].predict_proba(
+        pipeline.named_steps["encode"].encode_records(records)
+    )
+    np.testing.assert_array_equal(fast, pipeline.predict_proba(sample))
+
+
+def test_best_candidate_is_chosen_by_cv_not_test(synthetic_frame: pd.DataFrame) -> None:
+    train = synthetic_frame.head(1200)
+    lr = tune("logistic_regression", {"C": [0.01, 1.0]}, train, cv_folds=3, seed=0)
+    hgb = tune("hist_gradient_boosting", {"max_iter": [20]}, train, cv_folds=3, seed=0)
+    assert lr.n_configs == 2 and len(lr.cv_fold_scores) == 3
+    assert lr.best_params["C"] in (0.01, 1.0)
+    assert best_of([lr, hgb]).cv_roc_auc == max(lr.cv_roc_auc, hgb.cv_roc_auc)
