@@ -44,9 +44,12 @@ def test_first_run_is_promoted_and_packaged(trained_model: TrainedModel) -> None
     promotion = production.run_metadata["promotion"]
     assert promotion["promoted"] is True
     assert "first version" in promotion["reason"]
-    # The BentoML store's latest telco_churn is the production version, with its model card.
-    stored = bentoml.models.get(f"{trained_model.model_name}:latest")
-    assert str(stored.tag) == trained_model.bento_model_tag
+    # The packaged BentoML model is the production version, with its model card. (Other test
+    # modules save stand-in `telco_churn` models into the same session store, so look it up by the
+    # tag the pipeline recorded rather than by `latest`; the rollback test checks `latest`.)
+    recorded = str(production.run_metadata.get("bento_model_tag", ""))
+    assert recorded == trained_model.bento_model_tag
+    stored = bentoml.models.get(recorded)
     card = ModelCard.from_metadata(stored.info.metadata)
     assert card.model_version == trained_model.model_version
     assert stored.info.labels["stage"] == "production"
