@@ -124,6 +124,29 @@ def consistency_problems(record: dict[str, Any]) -> list[tuple[str, str]]:
     return problems
 
 
+def coerce_csv_cell(name: str, value: str, tenure: str = "") -> Any:
+    """One CSV cell as the record field expects it: '3' -> 3 for whole-number fields, '29.85' ->
+    29.85, blank TotalCharges at tenure 0 -> 0.0 (a first-month customer), blank -> None.
+
+    Unparseable values are returned as they are, for `CustomerRecord` to reject with a message.
+    """
+    value = value.strip()
+    feat = FEATURES_BY_NAME.get(name)
+    if feat is None or feat.kind == "categorical":
+        return value if value or name != ID_COLUMN else None
+    if name == "TotalCharges" and value == "" and tenure.strip() == "0":
+        return 0.0
+    if value == "":
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    if feat.kind in ("integer", "binary") and number.is_integer():
+        return int(number)
+    return number
+
+
 def schema_description() -> list[dict[str, Any]]:
     return [f.describe() for f in FEATURES]
 

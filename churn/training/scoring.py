@@ -12,12 +12,11 @@ from sklearn.pipeline import Pipeline
 from churn.data import SchemaError, clean, read_raw
 from churn.schema import (
     FEATURE_NAMES,
-    FEATURES,
     ID_COLUMN,
     RAW_COLUMNS,
     TARGET,
     CustomerRecord,
-    Feature,
+    coerce_csv_cell,
 )
 
 
@@ -31,19 +30,6 @@ def _row_problems(exc: ValidationError) -> str:
         loc = ".".join(str(p) for p in err["loc"]) or "record"
         parts.append(f"{loc}: {err['msg']}")
     return "; ".join(parts)
-
-
-def _as_number(feature: Feature, value: object) -> object:
-    """'3' -> 3 for whole-number fields, '29.85' -> 29.85; anything else is left for pydantic."""
-    if not isinstance(value, str):
-        return value
-    try:
-        number = float(value)
-    except ValueError:
-        return value
-    if feature.kind in ("integer", "binary") and number.is_integer():
-        return int(number)
-    return number
 
 
 def split_valid_rows(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -69,14 +55,8 @@ def split_valid_rows(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     records: list[dict] = []
     problems: list[dict] = []
     for i, row in enumerate(raw.to_dict(orient="records")):
-        data = {k: (v.strip() if isinstance(v, str) else v) for k, v in row.items()}
-        data.pop(TARGET, None)
-        if data.get("TotalCharges") == "" and data.get("tenure") == "0":
-            data["TotalCharges"] = "0"
-        data[ID_COLUMN] = data.get(ID_COLUMN) or None
-        for feat in FEATURES:
-            if feat.kind != "categorical" and feat.name in data:
-                data[feat.name] = _as_number(feat, data[feat.name])
+        tenure = str(row.get("tenure", ""))
+        data = {k: coerce_csv_cell(k, str(v), tenure) for k, v in row.items() if k != TARGET}
         try:
             record = CustomerRecord.model_validate(data)
         except ValidationError as exc:

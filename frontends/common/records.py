@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 from pydantic import ValidationError
 
-from churn.schema import FEATURE_NAMES, FEATURES_BY_NAME, ID_COLUMN, TARGET, CustomerRecord
+from churn.schema import FEATURE_NAMES, ID_COLUMN, TARGET, CustomerRecord, coerce_csv_cell
 
 
 class UploadError(ValueError):
@@ -50,25 +50,6 @@ def describe_problems(exc: ValidationError) -> str:
     return "; ".join(f"{f}: {m}" if f else m for f, m in validation_messages(exc))
 
 
-def _coerce(name: str, value: str, tenure: str) -> Any:
-    """Turn one CSV cell into what the schema expects; unparseable values stay for pydantic."""
-    value = value.strip()
-    feat = FEATURES_BY_NAME.get(name)
-    if feat is None or (not feat.is_numeric and feat.kind != "binary"):
-        return value if value or name != ID_COLUMN else None
-    if name == "TotalCharges" and value == "" and tenure.strip() == "0":
-        return 0.0
-    if value == "":
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        return value
-    if feat.kind in ("integer", "binary") and number.is_integer():
-        return int(number)
-    return number
-
-
 def parse_frame(raw: pd.DataFrame) -> ParsedCustomers:
     """Check every row of a string frame in the Telco layout."""
     missing = [c for c in FEATURE_NAMES if c not in raw.columns]
@@ -80,7 +61,7 @@ def parse_frame(raw: pd.DataFrame) -> ParsedCustomers:
     for i, row in enumerate(raw[columns].astype(str).to_dict("records")):
         line = i + 2
         tenure = row.get("tenure", "")
-        candidate = {name: _coerce(name, row[name], tenure) for name in columns}
+        candidate = {name: coerce_csv_cell(name, row[name], tenure) for name in columns}
         try:
             record = CustomerRecord.model_validate(candidate)
         except ValidationError as exc:

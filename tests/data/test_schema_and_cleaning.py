@@ -14,6 +14,7 @@ from churn.schema import (
     FEATURE_NAMES,
     RAW_COLUMNS,
     CustomerRecord,
+    coerce_csv_cell,
     risk_band,
 )
 
@@ -122,3 +123,20 @@ def test_customer_record_rejects_inconsistent_services() -> None:
 @pytest.mark.parametrize(("p", "band"), [(0.0, "low"), (0.299, "low"), (0.3, "medium"), (0.6, "high"), (1.0, "high")])
 def test_risk_bands(p: float, band: str) -> None:
     assert risk_band(p) == band
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "tenure", "expected"),
+    [
+        ("tenure", " 12 ", "12", 12),
+        ("tenure", "1.5", "1", 1.5),  # left for CustomerRecord to reject as not whole
+        ("MonthlyCharges", "29.85", "1", 29.85),
+        ("TotalCharges", " ", "0", 0.0),
+        ("TotalCharges", "", "5", None),
+        ("tenure", "abc", "", "abc"),
+        ("Contract", " One year ", "", "One year"),
+        ("customerID", "", "", None),
+    ],
+)
+def test_csv_cells_become_record_values(name: str, value: str, tenure: str, expected: object) -> None:
+    assert coerce_csv_cell(name, value, tenure) == expected
