@@ -77,3 +77,5 @@ def test_bento_builds_from_a_clean_checkout(served_model: bentoml.Model, tmp_pat
     assert pins(bundled) == pins(REQUIREMENTS.read_text())
     assert (root / "src" / "bentos" / "service.py").exists()
     assert (root / "src" / "churn" / "schema.py").exists()
+    # the pipeline-trained model unpickles churn.training transformers inside the Bento
+    assert (root / "src" / "churn" / "training" / "engineered.py").exists()
