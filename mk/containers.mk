@@ -6,7 +6,8 @@
 .PHONY: container-test container-requirements images bento-image frontend-images compose-config compose-up compose-down
 
 DOCKER ?= docker
-COMPOSE ?= $(shell $(DOCKER) compose version >/dev/null 2>&1 && echo "$(DOCKER) compose" || echo docker-compose)
+# project name on the command line (a top-level `name:` would break Compose v1's `config`)
+COMPOSE ?= $(shell $(DOCKER) compose version >/dev/null 2>&1 && echo "$(DOCKER) compose" || echo docker-compose) -p churn
 BENTO_TAG ?= churn_service:latest
 IMAGE_TAG ?= latest
 BASE_IMAGE ?= python:3.11-slim-bookworm

@@ -3,10 +3,10 @@
 # Idempotent: installs only what is missing. Needs root or sudo; Debian/Ubuntu (apt-get).
 set -euo pipefail
 
-packages=(prometheus chromium)
+packages=(prometheus chromium docker-compose)
 # Ubuntu ships chromium as a snap stub; chromium-browser is the apt name there.
 if [ -r /etc/os-release ] && grep -qi '^ID=ubuntu' /etc/os-release; then
-    packages=(prometheus chromium-browser)
+    packages=(prometheus chromium-browser docker-compose)
 fi
 
 missing=()
