@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     request_timeout_s: float = 10.0
     max_batch_records: int = 1000
     drift_share_threshold: float = 0.3
+    pushgateway_url: str | None = None
+    """Prometheus Pushgateway for the monitoring run's drift gauges (e.g. http://127.0.0.1:9091)."""
 
 
 @lru_cache(maxsize=1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,20 @@ def prometheus_text(decision: DriftDecision) -> str:
         "# TYPE churn_drift_last_run_timestamp_seconds gauge\n"
         f"churn_drift_last_run_timestamp_seconds {decision.timestamp:.3f}\n"
     )
+
+
+def push_metrics(pushgateway_url: str, decision: DriftDecision, timeout_s: float = 5.0) -> None:
+    """PUT the same exposition to a Prometheus Pushgateway (job `churn-monitoring`).
+
+    Raises OSError when the gateway cannot be reached; the caller decides whether that matters.
+    """
+    url = f"{pushgateway_url.rstrip('/')}/metrics/job/churn-monitoring"
+    body = prometheus_text(decision).encode()
+    request = urllib.request.Request(
+        url, data=body, method="PUT", headers={"Content-Type": "text/plain; version=0.0.4"}
+    )
+    with urllib.request.urlopen(request, timeout=timeout_s) as response:
+        response.read()
 
 
 def write_metrics(reports_dir: Path, decision: DriftDecision) -> Path:

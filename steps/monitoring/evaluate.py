@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,9 +11,11 @@ import pandas as pd
 
 from churn.monitoring.config import MonitoringConfig
 from churn.monitoring.decision import DriftDecision, decide, too_few_rows
-from churn.monitoring.export import append_history, report_path, write_metrics
+from churn.monitoring.export import append_history, push_metrics, report_path, write_metrics
 from churn.monitoring.stattests import PREDICTION_COLUMN as PREDICTION
 from churn.settings import get_settings
+
+logger = logging.getLogger(__name__)
 
 
 def reports_dir(cfg: MonitoringConfig) -> Path:
@@ -58,4 +61,10 @@ def evaluate(
     decision.model_version = production_version_name
     write_metrics(reports_dir(cfg), decision)
     append_history(reports_dir(cfg), decision)
+    gateway = get_settings().pushgateway_url
+    if gateway:
+        try:
+            push_metrics(gateway, decision)
+        except OSError as exc:  # the textfile and the history still hold the result
+            logger.warning("could not push drift metrics to %s: %s", gateway, exc)
     return decision, page

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from churn.monitoring.decision import ColumnDrift, DriftDecision, decide, too_few_rows
 from churn.monitoring.export import (
     append_history,
+    push_metrics,
     read_history,
     report_path,
     write_metrics,
@@ -121,3 +125,43 @@ def test_history_appends_one_object_per_run(tmp_path: Path) -> None:
 def test_report_names_are_timestamped(tmp_path: Path) -> None:
     when = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
     assert report_path(tmp_path, when).name == "drift_report_20260102T030405_000006Z.html"
+
+
+def test_metrics_are_pushed_to_a_pushgateway_on_loopback() -> None:
+    received: list[tuple[str, str, bytes]] = []
+
+    class Gateway(BaseHTTPRequestHandler):
+        def do_PUT(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((self.command, self.path, body))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Gateway)
+    thread = threading.Thread(target=server.handle_request, daemon=True)
+    thread.start()
+    decision = decide(_cols({"x"}), None, 0.05, 1000)
+    decision.timestamp = 1_700_000_000.0
+    push_metrics(f"http://127.0.0.1:{server.server_port}/", decision)
+    thread.join(timeout=10)
+    server.server_close()
+    assert received[0][:2] == ("PUT", "/metrics/job/churn-monitoring")
+    samples = {
+        s.name: s.value
+        for fam in text_string_to_metric_families(received[0][2].decode())
+        for s in fam.samples
+    }
+    assert samples["churn_drift_detected"] == 1.0
+
+
+def test_an_unreachable_pushgateway_is_an_oserror() -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(OSError):
+        push_metrics(f"http://127.0.0.1:{port}", too_few_rows(3, 500), timeout_s=2)
