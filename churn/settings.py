@@ -35,7 +35,8 @@ class Settings(BaseSettings):
     )
     request_timeout_s: float = 10.0
     max_batch_records: int = 1000
-    drift_share_threshold: float = 0.3
+    drift_share_threshold: float = 0.05
+    """Reference line on the dashboard; keep it equal to configs/monitoring.yaml's threshold."""
     pushgateway_url: str | None = None
     """Prometheus Pushgateway for the monitoring run's drift gauges (e.g. http://127.0.0.1:9091)."""
 
