@@ -11,16 +11,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from churn.config_files import ConfigError, read_yaml_mapping
 from churn.monitoring.stattests import CategoricalMethod, Method, NumericMethod, column_kind
 from churn.schema import FEATURE_NAMES
 from churn.settings import REPO_ROOT
-
-
-class ConfigError(ValueError):
-    """A run config that cannot be used; the message names every bad field."""
 
 
 class MonitoringConfig(BaseModel):
@@ -121,14 +117,7 @@ def parse_config(raw: dict[str, Any] | None, source: str = "config") -> Monitori
 
 def load_run_config(path: Path, allowed_top_level: Iterable[str]) -> MonitoringConfig:
     """Read a ZenML run config file and validate its top level and `parameters.config`."""
-    if not path.exists():
-        raise ConfigError(f"no such run config: {path}")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the run config must be a mapping")
+    data = read_yaml_mapping(path)
     allowed = set(allowed_top_level)
     unknown = sorted(set(data) - allowed)
     if unknown:

@@ -9,16 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from churn.config_files import ConfigError, read_yaml_mapping
 from churn.settings import get_settings
 
 CANDIDATE_NAMES = ("logistic_regression", "random_forest", "hist_gradient_boosting")
-
-
-class ConfigError(ValueError):
-    """The run config is not valid; the message names each bad key."""
 
 
 class TrainingParams(BaseModel):
@@ -83,14 +79,7 @@ def validate_params(values: dict[str, Any], source: str = "parameters") -> Train
 def load_run_config(path: str | Path) -> RunConfigFile:
     """Read and strictly validate a training run config file."""
     path = Path(path)
-    if not path.exists():
-        raise ConfigError(f"no such run config: {path}")
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping")
+    raw = read_yaml_mapping(path)
     try:
         return RunConfigFile.model_validate(raw)
     except ValidationError as exc:
