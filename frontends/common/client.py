@@ -129,18 +129,9 @@ class ChurnClient:
         return self._post("predict", {"customer": customer})
 
     def predict_batch(self, customers: Sequence[dict[str, Any]]) -> dict[str, Any]:
-        """`{"predictions": [...], "model_version": ...}`; a bare list answer is wrapped so."""
-        response = self._request("POST", "predict_batch", json={"customers": list(customers)})
-        try:
-            data = response.json()
-        except ValueError as exc:
-            raise ServiceUnavailable(
-                "the service answered with something that is not JSON"
-            ) from exc
-        if isinstance(data, list):
-            version = data[0].get("model_version", "") if data and isinstance(data[0], dict) else ""
-            data = {"predictions": data, "model_version": version}
-        if not isinstance(data, dict) or len(data.get("predictions", ())) != len(customers):
+        """`{"predictions": [...], "model_version": ...}`, one prediction per customer, in order."""
+        data = self._post("predict_batch", {"customers": list(customers)})
+        if len(data.get("predictions", ())) != len(customers):
             raise ServiceUnavailable("the service answered the batch with an unexpected shape")
         return data
 
