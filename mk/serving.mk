@@ -18,7 +18,7 @@ serve-dev: venv ## serve bentos/service.py from the working tree (latest telco_c
 	BENTOML_DO_NOT_TRACK=True $(BENTOML) serve bentos.service:ChurnService --host 127.0.0.1 --port $(SERVE_PORT)
 
 bento-requirements: ## re-export bentos/requirements.txt from uv.lock
-	$(UV) export --frozen --no-dev --no-hashes --no-emit-project -o bentos/requirements.txt
+	$(UV) export --frozen --no-default-groups --no-hashes --no-emit-project -o bentos/requirements.txt
 
 load-test: venv ## Locust, headless, against $CHURN_SERVICE_URL; fails when load_tests/slo.yaml breaks
 	@mkdir -p $(REPORTS)

@@ -13,7 +13,7 @@ stack-local: venv ## ZenML stack churn-local: zenml init if needed, create-or-up
 	$(CHURN) stack apply local
 
 stack-staging: staging-up ## ZenML stack churn-staging on the local ZenML server + MLflow server
-	CHURN_STAGING_MLFLOW_PORT=$(STAGING_MLFLOW_PORT) $(CHURN) stack apply staging
+	CHURN_STAGING_MLFLOW_PORT=$(STAGING_MLFLOW_PORT) CHURN_STAGING_DIR=$(STAGING_DIR) $(CHURN) stack apply staging
 
 stack-kubernetes: venv ## ZenML stack churn-kubernetes (needs the CHURN_* variables of stacks/kubernetes.yaml)
 	$(CHURN) stack check kubernetes

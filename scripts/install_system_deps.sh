@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# System packages the test suite needs (CI and fresh machines): promtool/prometheus, chromium.
+# System packages the test suite needs (CI and fresh machines): promtool/prometheus, chromium,
+# docker-compose (config check), curl and make (`make staging-up` in the staging test).
 # Idempotent: installs only what is missing. Needs root or sudo; Debian/Ubuntu (apt-get).
 set -euo pipefail
 
-packages=(prometheus chromium docker-compose)
+packages=(prometheus chromium docker-compose curl make)
 # Ubuntu ships chromium as a snap stub; chromium-browser is the apt name there.
 if [ -r /etc/os-release ] && grep -qi '^ID=ubuntu' /etc/os-release; then
-    packages=(prometheus chromium-browser docker-compose)
+    packages=(prometheus chromium-browser docker-compose curl make)
 fi
 
 missing=()

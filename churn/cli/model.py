@@ -86,9 +86,7 @@ def model_status(limit: int = 10) -> dict[str, Any]:
     production = production_version(name)
     versions: list[Any] = []
     with contextlib.suppress(KeyError):
-        versions = list(
-            Client().list_model_versions(model_name_or_id=name, sort_by="desc:number", size=limit)
-        )
+        versions = list(Client().list_model_versions(model=name, sort_by="desc:number", size=limit))
     return {
         "model": name,
         "production": _version_summary(production) if production else None,

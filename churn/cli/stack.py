@@ -109,6 +109,7 @@ def interpolation_context(environ: Mapping[str, str] | None = None) -> dict[str,
     settings = get_settings()
     context = {
         "CHURN_REPO_ROOT": str(REPO_ROOT),
+        "CHURN_STAGING_DIR": str(REPO_ROOT / "tmp" / "staging"),
         "CHURN_MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri,
         "CHURN_MLFLOW_EXPERIMENT": settings.mlflow_experiment,
         "CHURN_MODEL_NAME": settings.model_name,
@@ -507,11 +508,73 @@ def check_components(spec: StackSpec, report: Report, verbose: bool = True) -> b
     return buildable
 
 
-def check_stack(spec: StackSpec, missing_env: set[str], report: Report, secrets: bool) -> None:
+def kubeconfig_path(explicit: str | None, environ: Mapping[str, str] | None = None) -> Path:
+    """The kubeconfig the kubernetes client reads: --kubeconfig, $KUBECONFIG, ~/.kube/config."""
+    env = os.environ if environ is None else environ
+    if explicit:
+        return Path(explicit)
+    if env.get("KUBECONFIG"):
+        return Path(env["KUBECONFIG"].split(os.pathsep)[0])
+    return Path.home() / ".kube" / "config"
+
+
+def kube_contexts(path: Path) -> set[str]:
+    """Context names defined in a kubeconfig file (read as YAML; nothing is contacted)."""
+    import yaml
+
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise StackFileError(f"kubeconfig {path} cannot be read: {exc}") from exc
+    contexts = raw.get("contexts") if isinstance(raw, dict) else None
+    return {c["name"] for c in contexts or [] if isinstance(c, dict) and c.get("name")}
+
+
+def check_kube_contexts(spec: StackSpec, kubeconfig: Path, report: Report) -> None:
+    """Every `kubernetes_context` a component names is defined in the kubeconfig."""
+    wanted = sorted(
+        {
+            str(c.config["kubernetes_context"])
+            for c in spec.components
+            if c.config.get("kubernetes_context")
+        }
+    )
+    if not wanted:
+        return
+    if not kubeconfig.is_file():
+        report.problem(
+            f"no kubeconfig at {kubeconfig}: the stack needs context(s) {', '.join(wanted)}; "
+            "pass --kubeconfig FILE or set KUBECONFIG"
+        )
+        return
+    try:
+        defined = kube_contexts(kubeconfig)
+    except StackFileError as exc:
+        report.problem(str(exc))
+        return
+    for context in wanted:
+        if context not in defined:
+            report.problem(
+                f"kubeconfig {kubeconfig} has no context '{context}' "
+                f"(it has: {', '.join(sorted(defined)) or 'none'})"
+            )
+    if not set(wanted) - defined:
+        report.info(f"kubeconfig {kubeconfig} defines {', '.join(wanted)}")
+
+
+def check_stack(
+    spec: StackSpec,
+    missing_env: set[str],
+    report: Report,
+    secrets: bool,
+    kubeconfig: Path | None = None,
+) -> None:
     """Everything `churn stack check` looks at, offline; problems go to the report."""
     for name in sorted(missing_env):
         report.problem(f"environment variable {name} is not set")
     buildable = check_components(spec, report) and not missing_env
+    if kubeconfig is not None and not missing_env:
+        check_kube_contexts(spec, kubeconfig, report)
     if secrets:
         check_secrets(spec, report)
     if not buildable:
@@ -592,7 +655,13 @@ def cmd_check(args: argparse.Namespace) -> int:
             return 1
         use_kubeconfig(kubeconfig)
     report = Report()
-    check_stack(spec, missing_env, report, secrets=not args.no_secrets)
+    check_stack(
+        spec,
+        missing_env,
+        report,
+        secrets=not args.no_secrets,
+        kubeconfig=kubeconfig_path(args.kubeconfig),
+    )
     if report.problems:
         print(f"stack '{spec.name}': {len(report.problems)} problem(s)")
         return 1

@@ -15,7 +15,7 @@ import pytest
 from bentos.launcher import REPO_ROOT
 
 REQUIREMENTS = REPO_ROOT / "bentos" / "requirements.txt"
-EXPORT = ["export", "--frozen", "--no-dev", "--no-hashes", "--no-emit-project"]
+EXPORT = ["export", "--frozen", "--no-default-groups", "--no-hashes", "--no-emit-project"]
 
 
 def pins(text: str) -> set[str]:
@@ -39,6 +39,8 @@ def test_requirements_file_matches_the_lock() -> None:
     assert committed == pins(fresh.stdout), "run `make bento-requirements` and commit the file"
     assert any(p.startswith("bentoml==1.4.") for p in committed)
     assert any(p.startswith("scikit-learn==1.9.") for p in committed)
+    # The dev and stacks groups (ruff, s3fs...) stay out of the served image.
+    assert not any(p.startswith(("ruff==", "mypy==", "s3fs==", "boto3==")) for p in committed)
 
 
 @pytest.mark.slow

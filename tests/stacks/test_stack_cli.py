@@ -56,6 +56,10 @@ PROBE_STACK = {
     },
 }
 
+# Throw-away values for the secrets stacks/kubernetes.yaml references (nothing is contacted).
+S3_SECRET = {"aws_access_key_id": "test-key", "aws_secret_access_key": "test-secret"}
+MLFLOW_SECRET = {"username": "test-user", "password": "test-password"}
+
 _DRIVER = textwrap.dedent(
     """
     import contextlib, io, json, os, sys
@@ -63,6 +67,11 @@ _DRIVER = textwrap.dedent(
 
     results = []
     for env, argv in json.loads(sys.argv[1]):
+        if argv[0] == "create-secret":  # ["create-secret", name, {key: value}]
+            from zenml.client import Client
+            Client().create_secret(argv[1], argv[2])
+            results.append({"argv": argv, "code": 0, "out": ""})
+            continue
         saved = dict(os.environ)
         os.environ.update(env)
         out = io.StringIO()
@@ -85,6 +94,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
     changed["components"]["experiment_tracker"]["config"]["experiment_name"] = "other"
     (stacks / "local-changed.yaml").write_text(yaml.safe_dump(changed))
     (stacks / "probe.yaml").write_text(yaml.safe_dump(PROBE_STACK))
+    bad = yaml.safe_load((stacks / "local.yaml").read_text())
+    bad["components"]["data_validator"]["flavor"] = "no-such-flavor"
+    (stacks / "bad-flavor.yaml").write_text(yaml.safe_dump(bad))
     kubeconfig = tmp / "kubeconfig"
     kubeconfig.write_text(yaml.safe_dump(KUBECONFIG))
     root = tmp / "repo"
@@ -101,12 +113,19 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
         "apply2": ({}, ["apply", "local", "--repo-root", str(root), *sd]),
         "apply_changed": ({}, ["apply", "local-changed", "--repo-root", str(root), *sd]),
         "check_local": ({}, ["check", "local", *sd]),
-        "apply_k8s_missing_pkgs": (k8s_env, ["apply", "kubernetes", "--repo-root", str(root), *sd]),
+        "apply_k8s_bad_flavor": ({}, ["apply", "bad-flavor", "--repo-root", str(root), *sd]),
         "check_staging_before": ({}, ["check", "staging", *sd]),
         "apply_staging": ({}, ["apply", "staging", "--repo-root", str(root), *sd]),
         "check_staging": ({}, ["check", "staging", *sd]),
         "check_k8s_noenv": ({}, ["check", "kubernetes", *sd]),
         "check_k8s": (k8s_env, ["check", "kubernetes", "--kubeconfig", str(kubeconfig), *sd]),
+        "secret_s3": ({}, ["create-secret", "churn-s3", S3_SECRET]),
+        "secret_mlflow": ({}, ["create-secret", "churn-mlflow", MLFLOW_SECRET]),
+        "check_k8s_ready": (
+            k8s_env,
+            ["check", "kubernetes", "--kubeconfig", str(kubeconfig), *sd],
+        ),
+        "check_k8s_no_kubeconfig": (k8s_env, ["check", "kubernetes", *sd]),
         "probe_absent": (
             {"PROBE_CONTEXT": "no-such-context"},
             ["check", "probe", "--kubeconfig", str(kubeconfig), *sd],
@@ -167,11 +186,9 @@ def test_apply_updates_a_changed_config_in_place(runs: dict[str, dict[str, Any]]
 
 
 def test_apply_refuses_a_stack_that_does_not_check(runs: dict[str, dict[str, Any]]) -> None:
-    result = runs["apply_k8s_missing_pkgs"]
-    if not stack_cli.missing_requirements("s3"):
-        pytest.skip("the s3 integration is installed here: nothing is missing")
+    result = runs["apply_k8s_bad_flavor"]
     assert result["code"] == 1
-    assert "ZenML integration 's3' needs packages" in result["out"]
+    assert "no ZenML flavor 'no-such-flavor'" in result["out"]
     assert "not applied" in result["out"] and "created" not in result["out"]
 
 
@@ -202,9 +219,7 @@ def test_check_kubernetes_lists_unset_variables(runs: dict[str, dict[str, Any]])
     assert "Stack.validate() skipped" in check["out"]
 
 
-def test_check_kubernetes_lists_missing_secrets_and_packages(
-    runs: dict[str, dict[str, Any]],
-) -> None:
+def test_check_kubernetes_lists_missing_secrets(runs: dict[str, dict[str, Any]]) -> None:
     check = runs["check_k8s"]
     assert check["code"] == 1
     assert (
@@ -212,10 +227,38 @@ def test_check_kubernetes_lists_missing_secrets_and_packages(
         in (check["out"])
     )
     assert "zenml secret create churn-mlflow --password=... --username=..." in check["out"]
-    if stack_cli.missing_requirements("s3"):
-        assert "ZenML integration 's3' needs packages that are not installed" in check["out"]
-    else:
-        assert "Stack.validate()" in check["out"]
+    assert "stack 'churn-kubernetes': 2 problem(s)" in check["out"]
+
+
+def test_s3_integration_packages_are_installed() -> None:
+    """The `stacks` dependency group (default in `uv sync`) carries what the s3 store needs."""
+    assert stack_cli.missing_requirements("s3") == []
+    assert stack_cli.missing_requirements("kubernetes") == []
+
+
+def test_check_kubernetes_passes_with_secrets_and_an_unreachable_cluster(
+    runs: dict[str, dict[str, Any]],
+) -> None:
+    """Nothing listens on the kubeconfig's 127.0.0.1:6443: the check is offline."""
+    ready = runs["check_k8s_ready"]
+    assert ready["code"] == 0, ready["out"]
+    assert "Stack.validate(): stack 'churn-kubernetes' is valid" in ready["out"]
+    assert "MISSING/INVALID" not in ready["out"]
+    assert "stack 'churn-kubernetes': OK" in ready["out"]
+
+
+def test_check_kubernetes_without_a_kubeconfig_names_the_context(
+    runs: dict[str, dict[str, Any]],
+) -> None:
+    bare = runs["check_k8s_no_kubeconfig"]
+    assert bare["code"] == 1
+    assert "absent-kubeconfig: the stack needs context(s) churn-test" in bare["out"], bare["out"]
+    assert "pass --kubeconfig FILE or set KUBECONFIG" in bare["out"]
+
+
+def test_check_names_a_context_the_kubeconfig_lacks(runs: dict[str, dict[str, Any]]) -> None:
+    absent = runs["probe_absent"]
+    assert "has no context 'no-such-context' (it has: churn-test)" in absent["out"]
 
 
 def test_check_runs_stack_validate_against_the_kubeconfig(

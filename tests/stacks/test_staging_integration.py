@@ -1,0 +1,228 @@
+"""The staging stack for real: `make stack-staging` starts an MLflow tracking server and a local
+ZenML server on loopback, the training pipeline runs on `churn-staging` against both, and
+`make staging-down` stops them.
+
+Everything lives in a temporary folder (ZenML global config, server databases, artifact roots,
+BentoML store) on free ports; only the repository's `.zen/config.yaml` (the active stack of this
+checkout) is touched, and it is restored afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.fixtures.training import default_data_path
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+FAST_CONFIG = REPO / "configs" / "training_fast.yaml"
+MODEL = "telco_churn"
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(1200)]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=5).ok
+    except requests.RequestException:
+        return False
+
+
+@dataclass
+class Staging:
+    dir: Path  # make's STAGING_DIR
+    env: dict[str, str]
+    mlflow_url: str
+    zenml_url: str
+    make_args: list[str]
+    outputs: dict[str, subprocess.CompletedProcess[str]]
+
+    def run(self, name: str, argv: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            argv, cwd=REPO, env=self.env, capture_output=True, text=True, timeout=timeout
+        )
+        self.outputs[name] = proc
+        return proc
+
+    def mlflow(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        response = requests.request(method, f"{self.mlflow_url}/api/2.0/mlflow/{path}", **kwargs)
+        response.raise_for_status()
+        return dict(response.json())
+
+
+def _report(proc: subprocess.CompletedProcess[str]) -> str:
+    out, err = proc.stdout[-4000:], proc.stderr[-4000:]
+    return f"exit {proc.returncode}\n--- stdout\n{out}\n--- stderr\n{err}"
+
+
+@pytest.fixture(scope="module")
+def staging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Staging]:
+    if shutil.which("make") is None or shutil.which("curl") is None:
+        pytest.fail("make and curl are needed to start the staging servers (see .ci/run)")
+    tmp = tmp_path_factory.mktemp("staging")
+    mlflow_port, zenml_port = _free_port(), _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHURN_", "ZENML_", "MLFLOW_"))}
+    env.update(
+        ZENML_CONFIG_PATH=str(tmp / "zenml-config"),
+        ZENML_ANALYTICS_OPT_IN="false",
+        ZENML_AUTO_OPEN_DASHBOARD="false",
+        BENTOML_HOME=str(tmp / "bentoml"),
+        CHURN_PREDICTION_DB=f"sqlite:///{tmp / 'predictions.db'}",
+        CHURN_REPORTS_DIR=str(tmp / "reports"),
+        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+    )
+    run_dir = tmp / "run"
+    make_args = [
+        f"STAGING_DIR={run_dir}",
+        f"STAGING_MLFLOW_PORT={mlflow_port}",
+        f"STAGING_ZENML_PORT={zenml_port}",
+    ]
+    repo_config = REPO / ".zen" / "config.yaml"
+    saved = repo_config.read_text() if repo_config.exists() else None
+    staging = Staging(
+        dir=run_dir,
+        env=env,
+        mlflow_url=f"http://127.0.0.1:{mlflow_port}",
+        zenml_url=f"http://127.0.0.1:{zenml_port}",
+        make_args=make_args,
+        outputs={},
+    )
+    try:
+        up = staging.run(
+            "stack-staging", ["make", "--no-print-directory", "stack-staging", *make_args], 600
+        )
+        assert up.returncode == 0, _report(up)
+        data = default_data_path(tmp)
+        train = staging.run(
+            "train",
+            [str(BIN / "churn"), "train", "--config", str(FAST_CONFIG), "--data", str(data)],
+            900,
+        )
+        assert train.returncode == 0, _report(train)
+        yield staging
+    finally:
+        staging.run(
+            "staging-down-finaliser",
+            ["make", "--no-print-directory", "staging-down", *make_args],
+            120,
+        )
+        if saved is None:
+            repo_config.unlink(missing_ok=True)
+        else:
+            repo_config.write_text(saved)
+
+
+def _zenml_query(staging: Staging) -> dict[str, Any]:
+    """What the ZenML server recorded, read through a client of the same global config."""
+    code = (
+        "import json\n"
+        "from zenml.client import Client\n"
+        "c = Client()\n"
+        "runs = c.list_pipeline_runs(sort_by='desc:created', size=5, hydrate=True)\n"
+        "print('RESULT=' + json.dumps({\n"
+        "  'store_type': str(c.zen_store.type.value),\n"
+        "  'store_url': c.zen_store.url,\n"
+        "  'active_stack': c.active_stack_model.name,\n"
+        "  'runs': [{'pipeline': r.pipeline.name if r.pipeline else None,\n"
+        "            'status': str(r.status.value), 'stack': r.stack.name if r.stack else None,\n"
+        "            'steps': sorted(r.steps)} for r in runs.items],\n"
+        "}))\n"
+    )
+    proc = staging.run("zenml-query", [sys.executable, "-c", code], 180)
+    assert proc.returncode == 0, _report(proc)
+    line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT=")][-1]
+    return dict(json.loads(line.removeprefix("RESULT=")))
+
+
+def test_stack_staging_starts_both_servers_on_loopback(staging: Staging) -> None:
+    out = staging.outputs["stack-staging"].stdout
+    assert f"MLflow tracking server: {staging.mlflow_url}" in out
+    assert f"ZenML server: {staging.zenml_url}" in out
+    assert "activated stack 'churn-staging'" in out
+    assert _answers(f"{staging.mlflow_url}/health")
+    assert _answers(f"{staging.zenml_url}/health")
+    for name in ("mlflow", "zenml"):
+        pid = int((staging.dir / f"{name}.pid").read_text())
+        os.kill(pid, 0)  # raises when the recorded process is not running
+
+
+def test_pipeline_ran_on_the_staging_stack_in_the_zenml_server(staging: Staging) -> None:
+    found = _zenml_query(staging)
+    assert found["store_type"] == "rest", found
+    assert found["store_url"].rstrip("/") == staging.zenml_url, found
+    assert found["active_stack"] == "churn-staging"
+    run = found["runs"][0]
+    assert run["pipeline"] == "training_pipeline"
+    assert run["status"] == "completed"
+    assert run["stack"] == "churn-staging"
+    assert {"ingest", "validate", "split", "evaluate", "promote", "package"} <= set(run["steps"])
+    artifacts = staging.dir / "zenml-artifacts"
+    assert artifacts.is_dir() and any(artifacts.rglob("*")), "no artifact in the staging store"
+
+
+def test_model_status_reads_production_from_the_server(staging: Staging) -> None:
+    proc = staging.run("model-status", [str(BIN / "churn"), "model", "status"], 180)
+    assert proc.returncode == 0, _report(proc)
+    status = json.loads(proc.stdout)
+    assert status["production"]["stage"] == "production"
+    assert status["production"]["promotion"]["promoted"] is True
+    assert [v["number"] for v in status["versions"]] == [status["production"]["number"]]
+    assert status["production"]["test_metrics"]["roc_auc"] > 0.75
+
+
+def test_mlflow_server_holds_the_parent_run_nested_candidates_and_champion(
+    staging: Staging,
+) -> None:
+    experiment = staging.mlflow(
+        "GET", "experiments/get-by-name", params={"experiment_name": MODEL}
+    )["experiment"]
+    assert experiment["artifact_location"].startswith("mlflow-artifacts:"), experiment
+    runs = staging.mlflow(
+        "POST", "runs/search", json={"experiment_ids": [experiment["experiment_id"]]}
+    )["runs"]
+    tags = [{t["key"]: t["value"] for t in r["data"].get("tags", [])} for r in runs]
+    parents = [r for r, t in zip(runs, tags, strict=True) if "mlflow.parentRunId" not in t]
+    nested = [t for t in tags if "mlflow.parentRunId" in t]
+    assert len(parents) == 1, [t.get("mlflow.runName") for t in tags]
+    parent_id = parents[0]["info"]["run_id"]
+    assert len(nested) >= 3 and {t["mlflow.parentRunId"] for t in nested} == {parent_id}
+    metrics = {m["key"] for m in parents[0]["data"].get("metrics", [])}
+    assert any("roc_auc" in key for key in metrics), metrics
+    champion = staging.mlflow(
+        "GET", "registered-models/alias", params={"name": MODEL, "alias": "champion"}
+    )["model_version"]
+    assert champion["status"] == "READY" and "champion" in champion["aliases"]
+    # Artifacts went through the server's proxy into its artifact root, not a local mlruns/.
+    assert any((staging.dir / "mlartifacts" / experiment["experiment_id"]).rglob("*"))
+
+
+def test_staging_down_stops_both_servers(staging: Staging) -> None:
+    pids = [int((staging.dir / f"{n}.pid").read_text()) for n in ("mlflow", "zenml")]
+    proc = staging.run(
+        "staging-down", ["make", "--no-print-directory", "staging-down", *staging.make_args], 120
+    )
+    assert proc.returncode == 0, _report(proc)
+    assert not _answers(f"{staging.mlflow_url}/health")
+    assert not _answers(f"{staging.zenml_url}/health")
+    assert not (staging.dir / "mlflow.pid").exists() and not (staging.dir / "zenml.pid").exists()
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
