@@ -41,3 +41,37 @@ def classification_metrics(y_true: np.ndarray, proba: np.ndarray, threshold: flo
         "false_negatives": float(fn),
         "true_positives": float(tp),
     }
+
+
+def bootstrap_intervals(
+    y_true: np.ndarray, proba: np.ndarray, n_resamples: int = 1000, seed: int = 0
+) -> dict[str, float]:
+    """95% percentile-bootstrap intervals of test ROC-AUC and accuracy at 0.5.
+
+    One 1,200-row test split moves ROC-AUC by about ±0.02 (95%) on the telco data, more than the
+    differences between good models; the interval says how far a single test figure can be trusted.
+    ROC-AUC per resample is the Mann-Whitney statistic on ranks, vectorised over resamples.
+    """
+    from scipy.stats import rankdata
+
+    y_true = np.asarray(y_true).astype(int)
+    proba = np.asarray(proba, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(y_true), size=(n_resamples, len(y_true)))
+    y_b, p_b = y_true[idx], proba[idx]
+    n_pos = y_b.sum(axis=1)
+    n_neg = y_b.shape[1] - n_pos
+    usable = (n_pos > 0) & (n_neg > 0)
+    ranks = rankdata(p_b[usable], axis=1)
+    pos_rank_sum = (ranks * y_b[usable]).sum(axis=1)
+    pos, neg = n_pos[usable], n_neg[usable]
+    auc = (pos_rank_sum - pos * (pos + 1) / 2) / (pos * neg)
+    acc = ((p_b >= 0.5).astype(int) == y_b).mean(axis=1)
+    auc_low, auc_high = np.percentile(auc, [2.5, 97.5])
+    acc_low, acc_high = np.percentile(acc, [2.5, 97.5])
+    return {
+        "roc_auc_ci_low": float(auc_low),
+        "roc_auc_ci_high": float(auc_high),
+        "accuracy_at_0_5_ci_low": float(acc_low),
+        "accuracy_at_0_5_ci_high": float(acc_high),
+    }

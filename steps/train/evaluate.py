@@ -11,7 +11,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 from zenml import log_metadata, step
 
-from churn.training.metrics import classification_metrics
+from churn.training.metrics import bootstrap_intervals, classification_metrics
 from churn.training.search import features_and_target
 from steps.train.plots import calibration_figure, confusion_figure, roc_figure
 
@@ -25,6 +25,7 @@ def evaluate(
     X, y = features_and_target(test_data)
     proba = model.predict_proba(X)[:, 1]
     metrics = classification_metrics(y, proba, threshold)
+    metrics.update(bootstrap_intervals(y, proba))
     mlflow.log_metrics({f"test_{k}": v for k, v in metrics.items()})
     for name, fig in (
         ("confusion_matrix.png", confusion_figure(y, proba, threshold)),
@@ -35,12 +36,17 @@ def evaluate(
         plt.close(fig)
     log_metadata(metadata={"test_metrics": metrics})
     logger.info(
-        "test: ROC-AUC %.4f, PR-AUC %.4f, accuracy %.4f at %.2f (%.4f at 0.5), F1 %.4f",
+        "test: ROC-AUC %.4f (95%% bootstrap %.3f-%.3f), PR-AUC %.4f, accuracy %.4f at %.2f "
+        "(%.4f at 0.5, 95%% %.3f-%.3f), F1 %.4f",
         metrics["roc_auc"],
+        metrics["roc_auc_ci_low"],
+        metrics["roc_auc_ci_high"],
         metrics["pr_auc"],
         metrics["accuracy"],
         threshold,
         metrics["accuracy_at_0_5"],
+        metrics["accuracy_at_0_5_ci_low"],
+        metrics["accuracy_at_0_5_ci_high"],
         metrics["f1"],
     )
     return metrics

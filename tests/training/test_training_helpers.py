@@ -8,7 +8,7 @@ import pytest
 
 from churn.schema import FEATURE_NAMES, TARGET
 from churn.training.candidates import DEFAULT_GRIDS, build_pipeline
-from churn.training.metrics import classification_metrics
+from churn.training.metrics import bootstrap_intervals, classification_metrics
 from churn.training.search import best_of, tune
 from churn.training.threshold import choose_threshold, retention_value
 
@@ -36,6 +36,43 @@ def test_metrics_at_threshold_and_at_half() -> None:
     assert m["recall"] == pytest.approx(1.0)
     assert m["roc_auc"] == pytest.approx(0.75)
     assert {"pr_auc", "log_loss", "brier", "f1", "precision"} <= set(m)
+
+
+def _scores(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and scores with a true ROC-AUC of about 0.84 (binormal, separation 1.4)."""
+    rng = np.random.default_rng(seed)
+    y = (rng.uniform(size=n) < 0.27).astype(int)
+    score = rng.normal(size=n) + 1.4 * y
+    return y, 1 / (1 + np.exp(-(score - 1.0)))
+
+
+def test_bootstrap_auc_matches_sklearn_and_brackets_the_estimate() -> None:
+    y, proba = _scores(1200, seed=1)
+    point = classification_metrics(y, proba, 0.5)
+    ci = bootstrap_intervals(y, proba, n_resamples=400, seed=0)
+    assert ci["roc_auc_ci_low"] < point["roc_auc"] < ci["roc_auc_ci_high"]
+    assert ci["accuracy_at_0_5_ci_low"] < point["accuracy_at_0_5"] < ci["accuracy_at_0_5_ci_high"]
+    # Hanley & McNeil's standard error for this AUC and class balance gives a 95% width of ~0.055.
+    assert 0.04 < ci["roc_auc_ci_high"] - ci["roc_auc_ci_low"] < 0.07
+    assert bootstrap_intervals(y, proba, n_resamples=400, seed=0) == ci  # seeded
+    # The centre sits on sklearn's figure (the rank statistic is the same AUC), ties included.
+    centre = (ci["roc_auc_ci_low"] + ci["roc_auc_ci_high"]) / 2
+    assert centre == pytest.approx(point["roc_auc"], abs=0.006)
+    tied = np.round(proba, 1)
+    tied_ci = bootstrap_intervals(y, tied, n_resamples=400, seed=0)
+    tied_auc = classification_metrics(y, tied, 0.5)["roc_auc"]
+    assert tied_ci["roc_auc_ci_low"] < tied_auc < tied_ci["roc_auc_ci_high"]
+    # Perfectly separated scores: every resample has AUC 1.
+    perfect = bootstrap_intervals(y, y * 0.5 + proba * 0.1, n_resamples=50)
+    assert perfect["roc_auc_ci_low"] == pytest.approx(1.0)
+
+
+def test_bootstrap_interval_narrows_with_more_test_rows() -> None:
+    small = bootstrap_intervals(*_scores(300, seed=2), n_resamples=400)
+    large = bootstrap_intervals(*_scores(4800, seed=2), n_resamples=400)
+    small_width = small["roc_auc_ci_high"] - small["roc_auc_ci_low"]
+    large_width = large["roc_auc_ci_high"] - large["roc_auc_ci_low"]
+    assert large_width < small_width / 2.5  # 16x the rows: about a quarter of the width
 
 
 @pytest.mark.parametrize("name", sorted(DEFAULT_GRIDS))
