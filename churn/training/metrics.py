@@ -43,35 +43,69 @@ def classification_metrics(y_true: np.ndarray, proba: np.ndarray, threshold: flo
     }
 
 
+def _resample_indices(n_rows: int, n_resamples: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, n_rows, size=(n_resamples, n_rows))
+
+
+def _resampled_aucs(y_b: np.ndarray, p_b: np.ndarray) -> np.ndarray:
+    """ROC-AUC of each row of (resamples x rows) labels and scores: Mann-Whitney on ranks.
+
+    Resamples that drew a single class have no AUC and come back as NaN.
+    """
+    from scipy.stats import rankdata
+
+    n_pos = y_b.sum(axis=1).astype(np.float64)
+    n_neg = y_b.shape[1] - n_pos
+    ranks = rankdata(p_b, axis=1)
+    pos_rank_sum = (ranks * y_b).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (pos_rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+
+
 def bootstrap_intervals(
     y_true: np.ndarray, proba: np.ndarray, n_resamples: int = 1000, seed: int = 0
 ) -> dict[str, float]:
     """95% percentile-bootstrap intervals of test ROC-AUC and accuracy at 0.5.
 
-    One 1,200-row test split moves ROC-AUC by about ±0.02 (95%) on the telco data, more than the
+    One 1,200-row test split moves ROC-AUC by about ±0.025 (95%) on the telco data, more than the
     differences between good models; the interval says how far a single test figure can be trusted.
-    ROC-AUC per resample is the Mann-Whitney statistic on ranks, vectorised over resamples.
     """
-    from scipy.stats import rankdata
-
     y_true = np.asarray(y_true).astype(int)
     proba = np.asarray(proba, dtype=np.float64)
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(y_true), size=(n_resamples, len(y_true)))
+    idx = _resample_indices(len(y_true), n_resamples, seed)
     y_b, p_b = y_true[idx], proba[idx]
-    n_pos = y_b.sum(axis=1)
-    n_neg = y_b.shape[1] - n_pos
-    usable = (n_pos > 0) & (n_neg > 0)
-    ranks = rankdata(p_b[usable], axis=1)
-    pos_rank_sum = (ranks * y_b[usable]).sum(axis=1)
-    pos, neg = n_pos[usable], n_neg[usable]
-    auc = (pos_rank_sum - pos * (pos + 1) / 2) / (pos * neg)
-    acc = ((p_b >= 0.5).astype(int) == y_b).mean(axis=1)
-    auc_low, auc_high = np.percentile(auc, [2.5, 97.5])
-    acc_low, acc_high = np.percentile(acc, [2.5, 97.5])
+    auc_low, auc_high = np.nanpercentile(_resampled_aucs(y_b, p_b), [2.5, 97.5])
+    acc_low, acc_high = np.percentile(((p_b >= 0.5) == y_b).mean(axis=1), [2.5, 97.5])
     return {
         "roc_auc_ci_low": float(auc_low),
         "roc_auc_ci_high": float(auc_high),
         "accuracy_at_0_5_ci_low": float(acc_low),
         "accuracy_at_0_5_ci_high": float(acc_high),
+    }
+
+
+def paired_auc_difference(
+    y_true: np.ndarray,
+    proba_new: np.ndarray,
+    proba_old: np.ndarray,
+    n_resamples: int = 1000,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Bootstrap of ROC-AUC(new) - ROC-AUC(old) on the same resampled test rows.
+
+    Pairing removes the split's luck that both models share, so the interval is much narrower
+    than either model's own; `share_new_better` is the fraction of resamples where new wins.
+    """
+    y_true = np.asarray(y_true).astype(int)
+    idx = _resample_indices(len(y_true), n_resamples, seed)
+    y_b = y_true[idx]
+    diff = _resampled_aucs(y_b, np.asarray(proba_new, np.float64)[idx]) - _resampled_aucs(
+        y_b, np.asarray(proba_old, np.float64)[idx]
+    )
+    diff = diff[~np.isnan(diff)]
+    low, high = np.percentile(diff, [2.5, 97.5])
+    return {
+        "difference_ci_low": float(low),
+        "difference_ci_high": float(high),
+        "share_new_better": float((diff > 0).mean()),
     }

@@ -13,6 +13,7 @@ from zenml import get_step_context, log_metadata, step
 from zenml.enums import ModelStages
 
 from churn.model_card import CandidateScore, ModelCard
+from churn.training.metrics import paired_auc_difference
 from churn.training.search import features_and_target
 from steps.promote.registry import (
     load_pipeline,
@@ -29,10 +30,17 @@ def decide(new_score: float, production_score: float | None, min_improvement: fl
     return production_score is None or new_score >= production_score + min_improvement
 
 
-def _production_score(production: Any, test_data: pd.DataFrame) -> float:
+def _compare(
+    model: Pipeline, production: Any, test_data: pd.DataFrame
+) -> tuple[float, dict[str, float]]:
+    """Production's ROC-AUC on this test split, and the paired bootstrap of new minus production.
+
+    The bootstrap is recorded, not used by the rule: it says whether a margin is more than luck.
+    """
     X, y = features_and_target(test_data)
-    pipeline = load_pipeline(production)
-    return float(roc_auc_score(y, pipeline.predict_proba(X)[:, 1]))
+    old = load_pipeline(production).predict_proba(X)[:, 1]
+    new = model.predict_proba(X)[:, 1]
+    return float(roc_auc_score(y, old)), paired_auc_difference(y, new, old)
 
 
 def build_card(
@@ -80,7 +88,9 @@ def promote(
 
     production = production_version(model_name)
     new_score = float(test_metrics["roc_auc"])
-    production_score = None if production is None else _production_score(production, test_data)
+    production_score, paired = (
+        (None, None) if production is None else _compare(model, production, test_data)
+    )
     promoted = decide(new_score, production_score, min_improvement)
 
     mlflow_version = register_mlflow_model(
@@ -111,6 +121,14 @@ def promote(
         "production_version": production.name if production else None,
         "min_improvement": min_improvement,
     }
+    if paired is not None:
+        decision["paired_bootstrap"] = paired
+        reason += (
+            f" (95% paired bootstrap of the difference: {paired['difference_ci_low']:+.4f} to "
+            f"{paired['difference_ci_high']:+.4f}; new better in "
+            f"{paired['share_new_better']:.0%} of resamples)"
+        )
+        decision["reason"] = reason
     metadata: dict[str, Any] = {
         "promotion": decision,
         "test_metrics": card.metrics,

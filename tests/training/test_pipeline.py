@@ -127,6 +127,12 @@ def test_second_run_on_same_data_is_not_promoted(
     assert latest["promotion"]["production_roc_auc"] == pytest.approx(
         latest["test_metrics"]["roc_auc"]
     )
+    # Same data, same seed: the same model, so every paired resample is a tie.
+    paired = latest["promotion"]["paired_bootstrap"]
+    assert paired["difference_ci_low"] == pytest.approx(0.0, abs=1e-9)
+    assert paired["difference_ci_high"] == pytest.approx(0.0, abs=1e-9)
+    assert paired["share_new_better"] == 0.0
+    assert "95% paired bootstrap of the difference" in latest["promotion"]["reason"]
     assert bentoml.models.get(f"{trained_model.model_name}:latest").tag == before
 
 

@@ -5,10 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from churn.schema import FEATURE_NAMES, TARGET
 from churn.training.candidates import DEFAULT_GRIDS, build_pipeline
-from churn.training.metrics import bootstrap_intervals, classification_metrics
+from churn.training.metrics import (
+    bootstrap_intervals,
+    classification_metrics,
+    paired_auc_difference,
+)
 from churn.training.search import best_of, tune
 from churn.training.threshold import choose_threshold, retention_value
 
@@ -73,6 +78,25 @@ def test_bootstrap_interval_narrows_with_more_test_rows() -> None:
     small_width = small["roc_auc_ci_high"] - small["roc_auc_ci_low"]
     large_width = large["roc_auc_ci_high"] - large["roc_auc_ci_low"]
     assert large_width < small_width / 2.5  # 16x the rows: about a quarter of the width
+
+
+def test_paired_bootstrap_sees_a_small_real_gain_that_single_intervals_cannot() -> None:
+    y, old = _scores(1200, seed=3)
+    rng = np.random.default_rng(4)
+    # The new model adds a little signal to the old one's score: a real but small gain.
+    new = old + 0.08 * y + rng.normal(scale=0.01, size=len(y))
+    gain = roc_auc_score(y, new) - roc_auc_score(y, old)
+    paired = paired_auc_difference(y, new, old, n_resamples=400)
+    assert paired["difference_ci_low"] < gain < paired["difference_ci_high"]
+    assert paired["difference_ci_low"] > 0 and paired["share_new_better"] > 0.99
+    alone = bootstrap_intervals(y, old, n_resamples=400)
+    assert (
+        paired["difference_ci_high"] - paired["difference_ci_low"]
+        < (alone["roc_auc_ci_high"] - alone["roc_auc_ci_low"]) / 3
+    )
+    # A model against itself: no difference in any resample.
+    same = paired_auc_difference(y, old, old, n_resamples=100)
+    assert same == {"difference_ci_low": 0.0, "difference_ci_high": 0.0, "share_new_better": 0.0}
 
 
 @pytest.mark.parametrize("name", sorted(DEFAULT_GRIDS))
