@@ -6,8 +6,12 @@ NAME.in`) with the export as constraints (`uv pip compile -c`), then writes the 
 (version, environment marker and hashes, exactly as locked) for the packages that resolution picked.
 So every pin in `NAME.txt` is the lock's pin, and `pip install --require-hashes` checks each file.
 
-    python docker/pin_requirements.py            # regenerate every docker/requirements/*.txt
+    python docker/pin_requirements.py            # every docker/requirements/*.txt and the Bento's
     python docker/pin_requirements.py flask      # one image
+    python docker/pin_requirements.py bento      # bentos/requirements.txt only
+
+The Bento's file (`bentos/requirements.in` -> `bentos/requirements.txt`) is cut the same way but
+without hashes: BentoML adds its own unhashed `bentoml` line when it builds the image.
 """
 
 from __future__ import annotations
@@ -25,6 +29,11 @@ TARGET = ("--python-version", "3.11", "--python-platform", "x86_64-unknown-linux
 HEADER = (
     "# Pinned from uv.lock by docker/pin_requirements.py (uv export --frozen --no-dev, cut to the\n"
     "# packages that {source} needs). Do not edit: run `make container-requirements`.\n"
+)
+BENTO_DIR = REPO_ROOT / "bentos"
+BENTO_HEADER = (
+    "# Pinned from uv.lock by docker/pin_requirements.py (uv export --frozen --no-dev, cut to the\n"
+    "# packages that {source} needs; no hashes). Do not edit: run `make bento-requirements`.\n"
 )
 _NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==")
 
@@ -102,14 +111,27 @@ def pin(name: str, blocks: dict[str, str]) -> Path:
     return target
 
 
+def pin_bento(blocks: dict[str, str]) -> Path:
+    """bentos/requirements.txt: the lock's pins (with markers), one line each, no hashes."""
+    source = BENTO_DIR / "requirements.in"
+    target = BENTO_DIR / "requirements.txt"
+    lines = [blocks[n].split(" \\")[0].strip() for n in resolve(source, blocks)]
+    header = BENTO_HEADER.format(source=f"bentos/{source.name}")
+    target.write_text(header + "\n".join(lines) + "\n")
+    return target
+
+
 def main(argv: list[str]) -> int:
-    names = argv or sorted(p.stem for p in REQUIREMENTS.glob("*.in"))
+    names = argv or [*sorted(p.stem for p in REQUIREMENTS.glob("*.in")), "bento"]
     blocks = export_blocks()
     for name in names:
-        if not (REQUIREMENTS / f"{name}.in").exists():
+        if name == "bento":
+            target = pin_bento(blocks)
+        elif (REQUIREMENTS / f"{name}.in").exists():
+            target = pin(name, blocks)
+        else:
             print(f"no docker/requirements/{name}.in", file=sys.stderr)
             return 2
-        target = pin(name, blocks)
         count = sum(1 for line in target.read_text().splitlines() if _NAME.match(line))
         print(f"wrote {target.relative_to(REPO_ROOT)} ({count} packages)")
     return 0

@@ -17,8 +17,8 @@ serve: venv ## serve the latest Bento `churn_service` on 127.0.0.1:$PORT (defaul
 serve-dev: venv ## serve bentos/service.py from the working tree (latest telco_churn model)
 	BENTOML_DO_NOT_TRACK=True $(BENTOML) serve bentos.service:ChurnService --host 127.0.0.1 --port $(SERVE_PORT)
 
-bento-requirements: ## re-export bentos/requirements.txt from uv.lock
-	$(UV) export --frozen --no-default-groups --no-hashes --no-emit-project -o bentos/requirements.txt
+bento-requirements: venv ## re-cut bentos/requirements.txt (what the service imports) from uv.lock
+	$(PY) docker/pin_requirements.py bento
 
 load-test: venv ## Locust, headless, against $CHURN_SERVICE_URL; fails when load_tests/slo.yaml breaks
 	@mkdir -p $(REPORTS)
