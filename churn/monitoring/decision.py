@@ -31,6 +31,7 @@ class DriftDecision:
     report_path: str | None = None
     timestamp: float = 0.0
     model_version: str | None = None
+    share_threshold: float | None = None  # the drift share this run decided with
 
     def summary(self) -> dict[str, Any]:
         """The one-line answer `churn monitor` prints."""
@@ -121,4 +122,5 @@ def decide(
         reasons=reasons,
         prediction_drift=prediction,
         columns=columns,
+        share_threshold=share_threshold,
     )

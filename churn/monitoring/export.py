@@ -80,6 +80,7 @@ def history_record(decision: DriftDecision) -> dict[str, Any]:
         "timestamp": datetime.fromtimestamp(decision.timestamp, UTC).isoformat(),
         "drift_detected": decision.drift_detected,
         "drift_share": decision.drift_share,
+        "drift_share_threshold": decision.share_threshold,
         "drifted_features": decision.drifted_features,
         "n_rows": decision.n_rows,
         "report_path": decision.report_path,

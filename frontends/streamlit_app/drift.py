@@ -39,6 +39,14 @@ def load_history(reports_dir: Path) -> pd.DataFrame:
     return frame.sort_values("timestamp").reset_index(drop=True)
 
 
+def latest_threshold(history: pd.DataFrame, default: float) -> float:
+    """The drift share the latest run decided with (older records lack it: `default`)."""
+    if history.empty or "drift_share_threshold" not in history.columns:
+        return default
+    value = pd.to_numeric(pd.Series([history.iloc[-1]["drift_share_threshold"]]), errors="coerce")
+    return default if value.isna().iloc[0] else float(value.iloc[0])
+
+
 def latest_report(reports_dir: Path, history: pd.DataFrame) -> Path | None:
     """The report the latest history entry names, else the newest HTML file in reports/drift/."""
     folder = drift_dir(reports_dir)

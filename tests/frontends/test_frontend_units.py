@@ -42,6 +42,24 @@ def test_latest_report_falls_back_to_the_newest_html(tmp_path: Path) -> None:
     assert drift.latest_report(tmp_path, history) == folder / "other.html"
 
 
+def test_threshold_line_follows_the_latest_run(tmp_path: Path) -> None:
+    folder = tmp_path / "drift"
+    folder.mkdir()
+    runs = [
+        '{"timestamp": "2026-11-01T00:00:00Z", "drift_share": 0.2}',  # before runs recorded it
+        '{"timestamp": "2026-11-02T00:00:00Z", "drift_share": 0.1, "drift_share_threshold": 0.25}',
+    ]
+    (folder / "history.jsonl").write_text(runs[0] + "\n")
+    assert drift.latest_threshold(drift.load_history(tmp_path), 0.05) == 0.05
+    (folder / "history.jsonl").write_text("\n".join(runs) + "\n")
+    assert drift.latest_threshold(drift.load_history(tmp_path), 0.05) == 0.25
+    (folder / "history.jsonl").write_text(
+        runs[1] + '\n{"timestamp": "2026-11-03T00:00:00Z", "drift_share": 0.0, '
+        '"drift_share_threshold": null}\n'
+    )
+    assert drift.latest_threshold(drift.load_history(tmp_path), 0.05) == 0.05
+
+
 def test_what_if_reconcile_keeps_the_record_valid() -> None:
     record = {k: v for k, v in EXAMPLE_RECORD.items() if k != "customerID"}
     record["InternetService"] = "No"

@@ -114,10 +114,12 @@ def test_history_appends_one_object_per_run(tmp_path: Path) -> None:
         "timestamp",
         "drift_detected",
         "drift_share",
+        "drift_share_threshold",
         "drifted_features",
         "n_rows",
         "report_path",
     }
+    assert rows[0]["drift_share_threshold"] == 0.05  # the dashboard draws its line here
     assert rows[0]["timestamp"].startswith("2023-11-14T22:13:20")
     assert rows[0]["drifted_features"] == ["x"]
 

@@ -28,7 +28,8 @@ def _drift() -> None:
     c1.metric("Latest drift share", percent(last["drift_share"]))
     c2.metric("Drift detected", "yes" if bool(last.get("drift_detected")) else "no")
     c3.metric("Runs", len(history))
-    threshold = settings().drift_share_threshold
+    # The rule is drawn where the latest run decided: the monitoring run config owns the number.
+    threshold = drift.latest_threshold(history, settings().drift_share_threshold)
     line = (
         alt.Chart(history)
         .mark_line(point=True)
