@@ -4,6 +4,7 @@ served for real on loopback, in front of the real churn service. Screenshots go 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from collections.abc import Iterator
@@ -75,8 +76,9 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
             context.close()
 
 
-@pytest.fixture(scope="module")
-def flask_url(service_url: str, session_dir: Path) -> Iterator[str]:
+@contextlib.contextmanager
+def _flask_under_gunicorn(service_url: str, session_dir: Path) -> Iterator[str]:
+    """The Flask UI under gunicorn on a free loopback port, in front of `service_url`."""
     port = servers.free_port()
     log = session_dir / f"gunicorn-{port}.log"
     env = {
@@ -100,6 +102,12 @@ def flask_url(service_url: str, session_dir: Path) -> Iterator[str]:
         yield url
     finally:
         servers.stop(proc)
+
+
+@pytest.fixture(scope="module")
+def flask_url(service_url: str, session_dir: Path) -> Iterator[str]:
+    with _flask_under_gunicorn(service_url, session_dir) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -241,3 +249,23 @@ def test_person_opens_each_dashboard_page_and_sees_its_chart(
     assert page.locator('[data-testid="stException"]').count() == 0
     page.screenshot(path=str(screenshots / f"streamlit_{path.lower()}.png"), full_page=True)
     page.close()
+
+
+def test_person_sees_a_clear_message_when_the_service_is_down(
+    browser: object, dead_url: str, session_dir: Path, screenshots: Path
+) -> None:
+    """The scoring service is stopped: the page says so in words, with no traceback or 500."""
+    with _flask_under_gunicorn(dead_url, session_dir) as url:
+        page = browser.new_page()  # type: ignore[attr-defined]
+        home = page.goto(url)
+        assert home is not None and home.status == 200
+        assert page.inner_text("#service-status") == "not ready"
+        page.goto(f"{url}/score")
+        with page.expect_response(lambda r: r.request.method == "POST") as answer:
+            page.click("#score-button")
+        assert answer.value.status == 503
+        assert "scoring service is unavailable" in page.inner_text("body")
+        assert not page.is_visible("#probability")
+        _no_traceback(page)
+        page.screenshot(path=str(screenshots / "flask_service_down.png"), full_page=True)
+        page.close()
