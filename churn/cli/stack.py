@@ -451,6 +451,38 @@ def build_stack(spec: StackSpec) -> Any:
     return Stack(id=uuid4(), name=spec.name, **kwargs)
 
 
+REMOTE_ORCHESTRATORS = ("kubernetes",)
+
+
+def note_store_reachability(spec: StackSpec, report: Report) -> None:
+    """Pods of a remote orchestrator report to the ZenML store: a local SQLite one is out of reach.
+
+    A note, not a problem: the check runs offline, often before `zenml login` to the real server.
+    """
+    remote = [
+        c for c in spec.components if c.type == "orchestrator" and c.flavor in REMOTE_ORCHESTRATORS
+    ]
+    if not remote:
+        return
+    try:
+        from zenml.client import Client
+
+        store = Client().zen_store
+        store_type, url = str(store.type.value), str(store.url)
+    except Exception as exc:  # a server that is not running: say so, do not fail the check
+        report.info(
+            f"note: cannot reach the ZenML store ({exc}); pods need a deployed ZenML server"
+        )
+        return
+    if store_type != "rest":
+        report.info(
+            f"note: the ZenML store is {store_type} ({url}); {remote[0].flavor} pods cannot reach "
+            "it: `zenml login https://<your ZenML server>` before running pipelines on this stack"
+        )
+    else:
+        report.info(f"ZenML store: server at {url} (pods must be able to reach it)")
+
+
 def check_secrets(spec: StackSpec, report: Report) -> None:
     """Every referenced ZenML secret exists and has the referenced keys."""
     wanted: dict[str, list[str]] = {}
@@ -577,6 +609,7 @@ def check_stack(
         check_kube_contexts(spec, kubeconfig, report)
     if secrets:
         check_secrets(spec, report)
+        note_store_reachability(spec, report)
     if not buildable:
         report.info("Stack.validate() skipped: fix the problems above first")
         return

@@ -245,6 +245,9 @@ def test_check_kubernetes_passes_with_secrets_and_an_unreachable_cluster(
     assert "Stack.validate(): stack 'churn-kubernetes' is valid" in ready["out"]
     assert "MISSING/INVALID" not in ready["out"]
     assert "stack 'churn-kubernetes': OK" in ready["out"]
+    # The throw-away store is local SQLite: the check passes but says pods could not reach it.
+    assert "note: the ZenML store is sql" in ready["out"]
+    assert "zenml login https://" in ready["out"]
 
 
 def test_check_kubernetes_without_a_kubeconfig_names_the_context(
