@@ -153,19 +153,29 @@ def check_stack() -> None:
         )
 
 
-def prepare_mlflow_experiment() -> None:
-    """Create the MLflow experiment with its artifacts beside the tracking database.
+def active_tracking_uri() -> str:
+    """The tracking URI of the active stack's MLflow experiment tracker (settings as fallback)."""
+    from zenml.client import Client
 
-    Otherwise MLflow puts artifacts under ./mlruns of whatever the working directory is.
+    tracker = Client().active_stack.experiment_tracker
+    get_uri = getattr(tracker, "get_tracking_uri", None)
+    return str(get_uri()) if callable(get_uri) else get_settings().mlflow_tracking_uri
+
+
+def prepare_mlflow_experiment() -> None:
+    """For a SQLite tracking store, create the experiment with its artifacts beside the database.
+
+    Otherwise MLflow puts artifacts under ./mlruns of whatever the working directory is. A tracking
+    server (the staging stack) places artifacts itself: nothing to prepare.
     """
+    uri = active_tracking_uri()
+    if not uri.startswith("sqlite:///"):
+        return
     import mlflow
 
-    settings = get_settings()
-    uri = settings.mlflow_tracking_uri
+    experiment = get_settings().mlflow_experiment
     mlflow.set_tracking_uri(uri)
-    if mlflow.get_experiment_by_name(settings.mlflow_experiment) is None:
-        location = None
-        if uri.startswith("sqlite:///"):
-            db = Path(uri.removeprefix("sqlite:///"))
-            location = (db.parent / "mlartifacts").resolve().as_uri()
-        mlflow.create_experiment(settings.mlflow_experiment, artifact_location=location)
+    if mlflow.get_experiment_by_name(experiment) is None:
+        db = Path(uri.removeprefix("sqlite:///"))
+        location = (db.parent / "mlartifacts").resolve().as_uri()
+        mlflow.create_experiment(experiment, artifact_location=location)

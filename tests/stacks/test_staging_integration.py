@@ -1,6 +1,7 @@
 """The staging stack for real: `make stack-staging` starts an MLflow tracking server and a local
-ZenML server on loopback, the training pipeline runs on `churn-staging` against both, and
-`make staging-down` stops them.
+ZenML server on loopback, the training pipeline runs on `churn-staging` against both (once with
+`churn train`, the `make train` path, and once with `zenml pipeline run ... -s churn-staging` while
+another stack is active), and `make staging-down` stops them.
 
 Everything lives in a temporary folder (ZenML global config, server databases, artifact roots,
 BentoML store) on free ports; only the repository's `.zen/config.yaml` (the active stack of this
@@ -22,6 +23,7 @@ from typing import Any
 
 import pytest
 import requests
+import yaml
 
 from tests.fixtures.training import default_data_path
 
@@ -87,6 +89,8 @@ def staging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Staging]:
         BENTOML_HOME=str(tmp / "bentoml"),
         CHURN_PREDICTION_DB=f"sqlite:///{tmp / 'predictions.db'}",
         CHURN_REPORTS_DIR=str(tmp / "reports"),
+        # The local tracking store: a staging run must never write to it.
+        CHURN_MLFLOW_TRACKING_URI=f"sqlite:///{tmp / 'local-mlruns.db'}",
         PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
     )
     run_dir = tmp / "run"
@@ -117,6 +121,21 @@ def staging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Staging]:
             900,
         )
         assert train.returncode == 0, _report(train)
+        # The README's command, on a stack named per run while the default stack is active.
+        config = tmp / "training_fast.yaml"
+        raw = yaml.safe_load(FAST_CONFIG.read_text())
+        raw["parameters"]["data_path"] = str(data)
+        config.write_text(yaml.safe_dump(raw))
+        zenml = str(BIN / "zenml")
+        switch = staging.run("stack-set-default", [zenml, "stack", "set", "default"], 120)
+        assert switch.returncode == 0, _report(switch)
+        cli_run = staging.run(
+            "zenml-pipeline-run",
+            [zenml, "pipeline", "run", "pipelines.training.training_pipeline",
+             "-c", str(config), "-s", "churn-staging"],
+            900,
+        )  # fmt: skip
+        assert cli_run.returncode == 0, _report(cli_run)
         yield staging
     finally:
         staging.run(
@@ -168,12 +187,17 @@ def test_pipeline_ran_on_the_staging_stack_in_the_zenml_server(staging: Staging)
     found = _zenml_query(staging)
     assert found["store_type"] == "rest", found
     assert found["store_url"].rstrip("/") == staging.zenml_url, found
-    assert found["active_stack"] == "churn-staging"
-    run = found["runs"][0]
-    assert run["pipeline"] == "training_pipeline"
-    assert run["status"] == "completed"
-    assert run["stack"] == "churn-staging"
-    assert {"ingest", "validate", "split", "evaluate", "promote", "package"} <= set(run["steps"])
+    # `zenml pipeline run -s churn-staging` ran on the named stack, not on the active one.
+    assert found["active_stack"] == "default"
+    runs = found["runs"]
+    assert len(runs) == 2, runs
+    for run in runs:
+        assert run["pipeline"] == "training_pipeline"
+        assert run["status"] == "completed"
+        assert run["stack"] == "churn-staging"
+        assert {"ingest", "validate", "split", "evaluate", "promote", "package"} <= set(
+            run["steps"]
+        )
     artifacts = staging.dir / "zenml-artifacts"
     assert artifacts.is_dir() and any(artifacts.rglob("*")), "no artifact in the staging store"
 
@@ -182,10 +206,14 @@ def test_model_status_reads_production_from_the_server(staging: Staging) -> None
     proc = staging.run("model-status", [str(BIN / "churn"), "model", "status"], 180)
     assert proc.returncode == 0, _report(proc)
     status = json.loads(proc.stdout)
-    assert status["production"]["stage"] == "production"
+    assert status["production"]["number"] == 1
     assert status["production"]["promotion"]["promoted"] is True
-    assert [v["number"] for v in status["versions"]] == [status["production"]["number"]]
     assert status["production"]["test_metrics"]["roc_auc"] > 0.75
+    # The second run (same data and seed) is the same model: kept in staging, production stays.
+    assert [(v["number"], v["stage"]) for v in status["versions"]] == [
+        (2, "staging"),
+        (1, "production"),
+    ]
 
 
 def test_mlflow_server_holds_the_parent_run_nested_candidates_and_champion(
@@ -201,17 +229,20 @@ def test_mlflow_server_holds_the_parent_run_nested_candidates_and_champion(
     tags = [{t["key"]: t["value"] for t in r["data"].get("tags", [])} for r in runs]
     parents = [r for r, t in zip(runs, tags, strict=True) if "mlflow.parentRunId" not in t]
     nested = [t for t in tags if "mlflow.parentRunId" in t]
-    assert len(parents) == 1, [t.get("mlflow.runName") for t in tags]
-    parent_id = parents[0]["info"]["run_id"]
-    assert len(nested) >= 3 and {t["mlflow.parentRunId"] for t in nested} == {parent_id}
-    metrics = {m["key"] for m in parents[0]["data"].get("metrics", [])}
+    assert len(parents) == 2, [t.get("mlflow.runName") for t in tags]
+    parent_ids = {p["info"]["run_id"] for p in parents}
+    assert len(nested) >= 6 and {t["mlflow.parentRunId"] for t in nested} == parent_ids
+    metrics = {m["key"] for p in parents for m in p["data"].get("metrics", [])}
     assert any("roc_auc" in key for key in metrics), metrics
     champion = staging.mlflow(
         "GET", "registered-models/alias", params={"name": MODEL, "alias": "champion"}
     )["model_version"]
     assert champion["status"] == "READY" and "champion" in champion["aliases"]
-    # Artifacts went through the server's proxy into its artifact root, not a local mlruns/.
+    # Artifacts went through the server's proxy into its artifact root, not a local mlruns/,
+    # and the local tracking store was never touched.
     assert any((staging.dir / "mlartifacts" / experiment["experiment_id"]).rglob("*"))
+    local_db = staging.env["CHURN_MLFLOW_TRACKING_URI"].removeprefix("sqlite:///")
+    assert not Path(local_db).exists(), "a staging run wrote to the local MLflow store"
 
 
 def test_staging_down_stops_both_servers(staging: Staging) -> None:
