@@ -717,7 +717,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check_p.add_argument("env", help="stack file name: local, staging, kubernetes")
     check_p.add_argument("--kubeconfig", help="kubeconfig for Kubernetes components")
     check_p.add_argument(
-        "--no-secrets", action="store_true", help="do not look up referenced ZenML secrets"
+        "--no-secrets",
+        action="store_true",
+        help="do not contact the ZenML store (secret lookups, store note)",
     )
     check_p.add_argument("--stacks-dir", default=str(STACKS_DIR), help=argparse.SUPPRESS)
     check_p.set_defaults(func=cmd_check)
