@@ -113,7 +113,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
         "apply2": ({}, ["apply", "local", "--repo-root", str(root), *sd]),
         "apply_changed": ({}, ["apply", "local-changed", "--repo-root", str(root), *sd]),
         "check_local": ({}, ["check", "local", *sd]),
-        "apply_k8s_bad_flavor": ({}, ["apply", "bad-flavor", "--repo-root", str(root), *sd]),
+        "apply_bad_flavor": ({}, ["apply", "bad-flavor", "--repo-root", str(root), *sd]),
         "check_staging_before": ({}, ["check", "staging", *sd]),
         "apply_staging": ({}, ["apply", "staging", "--repo-root", str(root), *sd]),
         "check_staging": ({}, ["check", "staging", *sd]),
@@ -186,7 +186,7 @@ def test_apply_updates_a_changed_config_in_place(runs: dict[str, dict[str, Any]]
 
 
 def test_apply_refuses_a_stack_that_does_not_check(runs: dict[str, dict[str, Any]]) -> None:
-    result = runs["apply_k8s_bad_flavor"]
+    result = runs["apply_bad_flavor"]
     assert result["code"] == 1
     assert "no ZenML flavor 'no-such-flavor'" in result["out"]
     assert "not applied" in result["out"] and "created" not in result["out"]
