@@ -19,11 +19,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import (
-    HistGradientBoostingClassifier,
-    RandomForestClassifier,
-    VotingClassifier,
-)
+from sklearn.ensemble import RandomForestClassifier, VotingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_score, train_test_split
@@ -37,15 +33,15 @@ sys.path.insert(0, str(REPO))
 from churn.data import load_clean  # noqa: E402
 from churn.features import NUMERIC_INPUTS, ChurnEncoder  # noqa: E402
 from churn.schema import FEATURE_NAMES, TARGET  # noqa: E402
+from churn.training.candidates import DEFAULT_GRIDS, FACTORIES  # noqa: E402
 from churn.training.engineered import EncodedInteractions  # noqa: E402
 
 REAL_DATA = REPO.parent / "shared" / "data" / "telco_customer_churn.csv"
 
 
-def _lr(C: float = 0.1) -> BaseEstimator:
-    return Pipeline(
-        [("interact", EncodedInteractions()), ("clf", LogisticRegression(C=C, max_iter=3000))]
-    )
+def _lr() -> BaseEstimator:
+    """The pipeline's logistic-regression candidate (interactions) at its chosen C."""
+    return FACTORIES["logistic_regression"](0).set_params(clf__C=0.1)
 
 
 def _spline_lr() -> BaseEstimator:
@@ -63,14 +59,9 @@ def _spline_lr() -> BaseEstimator:
 
 
 def _hgb() -> BaseEstimator:
-    return HistGradientBoostingClassifier(
-        learning_rate=0.05,
-        max_iter=150,
-        max_depth=3,
-        min_samples_leaf=40,
-        l2_regularization=1.0,
-        random_state=0,
-    )
+    """The pipeline's gradient-boosting candidate at the config's grid point."""
+    params = {k: v[0] for k, v in DEFAULT_GRIDS["hist_gradient_boosting"].items()}
+    return FACTORIES["hist_gradient_boosting"](0).set_params(**params)
 
 
 def _rf() -> BaseEstimator:

@@ -42,6 +42,11 @@ def canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def pin_line(block: str) -> str:
+    """The `name==version ; marker` line of an export block (its hashes dropped)."""
+    return block.split(" \\")[0].strip()
+
+
 def export_blocks() -> dict[str, str]:
     """The lock's runtime packages: canonical name -> requirement block (pin, marker, hashes)."""
     text = subprocess.run(
@@ -73,7 +78,7 @@ def resolve(source: Path, blocks: dict[str, str]) -> list[str]:
     """Canonical names of everything `source` needs, resolved within the lock's pins."""
     with tempfile.TemporaryDirectory() as tmp:
         constraints = Path(tmp) / "constraints.txt"
-        constraints.write_text("\n".join(b.split(" \\")[0] for b in blocks.values()) + "\n")
+        constraints.write_text("\n".join(pin_line(b) for b in blocks.values()) + "\n")
         out = subprocess.run(
             [
                 "uv",
@@ -115,7 +120,7 @@ def pin_bento(blocks: dict[str, str]) -> Path:
     """bentos/requirements.txt: the lock's pins (with markers), one line each, no hashes."""
     source = BENTO_DIR / "requirements.in"
     target = BENTO_DIR / "requirements.txt"
-    lines = [blocks[n].split(" \\")[0].strip() for n in resolve(source, blocks)]
+    lines = [pin_line(blocks[n]) for n in resolve(source, blocks)]
     header = BENTO_HEADER.format(source=f"bentos/{source.name}")
     target.write_text(header + "\n".join(lines) + "\n")
     return target

@@ -19,7 +19,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -30,6 +29,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from tests.fixtures.ports import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOLERANCE = 1e-9
@@ -74,12 +75,6 @@ def isolate(workdir: Path) -> None:
     os.environ["CHURN_PREDICTION_DB"] = f"sqlite:///{workdir / 'predictions.db'}"
     os.environ["BENTOML_DO_NOT_TRACK"] = "True"
     os.environ["DOCKER_BUILDKIT"] = "0"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def run(cmd: list[str], log: Path, cwd: Path = REPO_ROOT) -> None:

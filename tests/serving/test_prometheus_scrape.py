@@ -5,7 +5,6 @@ monitoring run, the Flask metrics from the Flask app, not the service)."""
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ import yaml
 
 from bentos.launcher import RunningService
 from churn.schema import EXAMPLE_RECORD
+from tests.fixtures.ports import free_port
 from tests.stacks.test_grafana_dashboards import DASHBOARDS, load, metric_names, queries
 
 MONITORING_ONLY = {
@@ -24,12 +24,6 @@ MONITORING_ONLY = {
     "churn_drift_detected",
     "churn_drift_last_run_timestamp_seconds",
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _exported(service: RunningService) -> set[str]:
@@ -54,7 +48,7 @@ def prometheus(service: RunningService, tmp_path: Path) -> Iterator[str]:
         ],
     }
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [
             binary,

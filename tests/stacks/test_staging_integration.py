@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ import pytest
 import requests
 import yaml
 
+from tests.fixtures.ports import free_port
 from tests.fixtures.training import default_data_path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,12 +33,6 @@ FAST_CONFIG = REPO / "configs" / "training_fast.yaml"
 MODEL = "telco_churn"
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(1200)]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _answers(url: str) -> bool:
@@ -80,7 +74,7 @@ def staging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Staging]:
     if shutil.which("make") is None or shutil.which("curl") is None:
         pytest.fail("make and curl are needed to start the staging servers (see .ci/run)")
     tmp = tmp_path_factory.mktemp("staging")
-    mlflow_port, zenml_port = _free_port(), _free_port()
+    mlflow_port, zenml_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CHURN_", "ZENML_", "MLFLOW_"))}
     env.update(
         ZENML_CONFIG_PATH=str(tmp / "zenml-config"),
