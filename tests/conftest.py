@@ -14,17 +14,25 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-pytest_plugins = ["tests.fixtures.training"]
+pytest_plugins = [
+    "tests.fixtures.training",
+    "tests.fixtures.state_guard",
+    "tests.fixtures.skip_policy",
+]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REAL_DATA = REPO_ROOT.parent / "shared" / "data" / "telco_customer_churn.csv"
 
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="churn-tests-"))
-os.environ.setdefault("ZENML_CONFIG_PATH", str(_SESSION_DIR / "zenml"))
-os.environ.setdefault("BENTOML_HOME", str(_SESSION_DIR / "bentoml"))
-os.environ.setdefault("CHURN_MLFLOW_TRACKING_URI", f"sqlite:///{_SESSION_DIR / 'mlruns.db'}")
-os.environ.setdefault("CHURN_PREDICTION_DB", f"sqlite:///{_SESSION_DIR / 'predictions.db'}")
-os.environ.setdefault("CHURN_REPORTS_DIR", str(_SESSION_DIR / "reports"))
+os.environ["ZENML_CONFIG_PATH"] = str(_SESSION_DIR / "zenml")
+# ZenML writes the active stack into the repository's `.zen/config.yaml`; the tests get their own
+# repository marker, so the checkout's stays the user's (the source tree is imported as usual).
+(_SESSION_DIR / "repo" / ".zen").mkdir(parents=True)
+os.environ["ZENML_REPOSITORY_PATH"] = str(_SESSION_DIR / "repo")
+os.environ["BENTOML_HOME"] = str(_SESSION_DIR / "bentoml")
+os.environ["CHURN_MLFLOW_TRACKING_URI"] = f"sqlite:///{_SESSION_DIR / 'mlruns.db'}"
+os.environ["CHURN_PREDICTION_DB"] = f"sqlite:///{_SESSION_DIR / 'predictions.db'}"
+os.environ["CHURN_REPORTS_DIR"] = str(_SESSION_DIR / "reports")
 os.environ.setdefault("ZENML_ANALYTICS_OPT_IN", "false")
 os.environ.setdefault("ZENML_LOGGING_VERBOSITY", "WARN")
 os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
@@ -38,7 +46,7 @@ def session_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def real_data_path() -> Path:
-    """The public IBM Telco data in ../shared/data; tests that need it skip, loudly, without it."""
+    """The public IBM Telco data in ../shared/data (a skip without it: a failure unless allowed)."""
     if not REAL_DATA.exists():
         pytest.skip(f"real data not present at {REAL_DATA}")
     return REAL_DATA

@@ -50,6 +50,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     mon.add_argument(
         "--max-runs", type=int, default=None, help="with --every: stop after this many runs"
     )
+    mon.add_argument(
+        "--summary-out",
+        type=Path,
+        metavar="FILE",
+        help="also write the decision to FILE as JSON; with no production model yet, write "
+        '{"drift_detected": false, "production_version": null} and exit 0 (a state, not an error)',
+    )
     mon.set_defaults(func=cmd_monitor)
 
 
@@ -87,6 +94,7 @@ def run_once(config_path: Path) -> dict[str, Any]:
     decision = _output(run, "detect_drift", "drift_decision")
     retrain = _output(run, "retrain_on_drift", "retrain_result")
     return {
+        "production_version": decision.get("model_version"),
         "drift_detected": decision["drift_detected"],
         "drift_share": decision["drift_share"],
         "drifted_features": decision["drifted_features"],
@@ -98,8 +106,8 @@ def run_once(config_path: Path) -> dict[str, Any]:
     }
 
 
-def _preflight(config_path: Path) -> str | None:
-    """Check the run config and that a production model exists; return an error or None."""
+def _preflight(config_path: Path) -> tuple[str | None, bool]:
+    """Check the run config and that a production model exists: (error or None, no model?)."""
     from zenml.config.pipeline_run_configuration import PipelineRunConfiguration
 
     from churn.monitoring.config import ConfigError, load_run_config
@@ -108,9 +116,16 @@ def _preflight(config_path: Path) -> str | None:
     try:
         cfg = load_run_config(config_path, PipelineRunConfiguration.model_fields)
         production_version(cfg)
-    except (ConfigError, NoProductionModel) as exc:
-        return str(exc)
-    return None
+    except ConfigError as exc:
+        return str(exc), False
+    except NoProductionModel as exc:
+        return str(exc), True
+    return None, False
+
+
+def _write_summary(path: Path, summary: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(summary, indent=2) + "\n")
 
 
 def cmd_monitor(args: argparse.Namespace) -> int:
@@ -124,15 +139,20 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     while True:
         started = time.monotonic()
         with stdout_to_stderr():
-            error = _preflight(args.config)
+            error, no_model = _preflight(args.config)
             summary: dict[str, Any] | None = None
-            if error is None:
+            if no_model and args.summary_out is not None:
+                summary = {"drift_detected": False, "production_version": None, "reasons": [error]}
+                error = None
+            elif error is None:
                 try:
                     summary = run_once(args.config)
                 except Exception as exc:  # a failed step: say which, without a traceback
                     error = f"monitoring run failed: {type(exc).__name__}: {exc}"
         if summary is not None:
             print(json.dumps(summary), flush=True)
+            if args.summary_out is not None:
+                _write_summary(args.summary_out, summary)
         else:
             print(f"error: {error}", file=sys.stderr, flush=True)
         runs += 1

