@@ -16,6 +16,7 @@ from churn.schema import (
     CustomerRecord,
     coerce_csv_cell,
     risk_band,
+    validate_rows,
 )
 
 
@@ -65,9 +66,17 @@ def test_whitespace_is_stripped(tmp_path: Path, raw_sample: pd.DataFrame) -> Non
         (lambda d: d.assign(tenure=["abc"] + list(d["tenure"][1:])), "tenure", "not a number"),
         (lambda d: d.assign(Contract=["Monthly"] + list(d["Contract"][1:])), "Contract", "unknown"),
         (lambda d: d.assign(Churn=["Maybe"] + list(d["Churn"][1:])), "Churn", "Yes/No"),
-        (lambda d: d.assign(MonthlyCharges=["-5"] + list(d["MonthlyCharges"][1:])), "MonthlyCharges", "out of range"),
+        (
+            lambda d: d.assign(MonthlyCharges=["-5"] + list(d["MonthlyCharges"][1:])),
+            "MonthlyCharges",
+            "out of range",
+        ),
         (lambda d: d.assign(tenure=["1.5"] + list(d["tenure"][1:])), "tenure", "whole number"),
-        (lambda d: d.assign(customerID=[d["customerID"][1]] + list(d["customerID"][1:])), "customerID", "duplicated"),
+        (
+            lambda d: d.assign(customerID=[d["customerID"][1]] + list(d["customerID"][1:])),
+            "customerID",
+            "duplicated",
+        ),
     ],
 )
 def test_bad_files_are_rejected_naming_the_column(
@@ -81,7 +90,9 @@ def test_bad_files_are_rejected_naming_the_column(
     assert column in str(info.value)
 
 
-def test_blank_total_charges_with_tenure_is_a_violation(tmp_path: Path, raw_sample: pd.DataFrame) -> None:
+def test_blank_total_charges_with_tenure_is_a_violation(
+    tmp_path: Path, raw_sample: pd.DataFrame
+) -> None:
     idx = raw_sample.index[raw_sample["tenure"] != "0"][0]
     raw_sample.loc[idx, "TotalCharges"] = " "
     result = check_file(_write(tmp_path, raw_sample))
@@ -120,7 +131,9 @@ def test_customer_record_rejects_inconsistent_services() -> None:
         CustomerRecord(**{**EXAMPLE_RECORD, "InternetService": "No"})
 
 
-@pytest.mark.parametrize(("p", "band"), [(0.0, "low"), (0.299, "low"), (0.3, "medium"), (0.6, "high"), (1.0, "high")])
+@pytest.mark.parametrize(
+    ("p", "band"), [(0.0, "low"), (0.299, "low"), (0.3, "medium"), (0.6, "high"), (1.0, "high")]
+)
 def test_risk_bands(p: float, band: str) -> None:
     assert risk_band(p) == band
 
@@ -138,5 +151,25 @@ def test_risk_bands(p: float, band: str) -> None:
         ("customerID", "", "", None),
     ],
 )
-def test_csv_cells_become_record_values(name: str, value: str, tenure: str, expected: object) -> None:
+def test_csv_cells_become_record_values(
+    name: str, value: str, tenure: str, expected: object
+) -> None:
     assert coerce_csv_cell(name, value, tenure) == expected
+
+
+def test_one_row_validator_numbers_file_lines_and_names_fields() -> None:
+    rows = [dict(EXAMPLE_RECORD) for _ in range(4)]
+    rows = [{k: str(v) for k, v in row.items()} for row in rows]
+    rows[1]["tenure"] = "-3"
+    rows[2]["PhoneService"] = "Yes"  # MultipleLines says "No phone service"
+    rows[3]["SeniorCitizen"] = "1.5"
+    valid, problems = validate_rows(rows)
+    assert [row.line for row in valid] == [2]  # the header is line 1
+    assert [p.line for p in problems] == [3, 4, 5]
+    kinds = [(e.field, e.problem) for p in problems for e in p.errors]
+    assert kinds == [
+        ("tenure", "out of range [0, 120]"),
+        ("MultipleLines", "inconsistent"),
+        ("SeniorCitizen", "not a whole number"),
+    ]
+    assert problems[0].reason.startswith("tenure: ")

@@ -197,14 +197,14 @@ def test_predict_scores_file_and_reports_bad_rows(
     assert main(["predict", str(src), "--out", str(out)]) == 1
     err = capsys.readouterr().err
     assert "2 row(s) failed validation" in err
-    assert "line 5: tenure" in err and "line 10: Contract" in err
+    assert "line 6: tenure" in err and "line 11: Contract" in err  # file lines: header is 1
     scored = pd.read_csv(out)
     assert len(scored) == 28
     assert scored["churn_probability"].between(0, 1).all()
     expected = scored["churn_probability"] >= trained_model.threshold
     assert (scored["churn_prediction"] == expected).all()
     errors = pd.read_csv(out.with_suffix(".errors.csv"))
-    assert list(errors["line"]) == [5, 10]
+    assert list(errors["line"]) == [6, 11]
 
 
 def test_rollback_restores_previous_production(
