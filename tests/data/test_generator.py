@@ -61,16 +61,10 @@ def _rate(df: pd.DataFrame, mask: pd.Series) -> float:
 
 def test_known_churn_drivers_raise_churn(synthetic_frame: pd.DataFrame) -> None:
     df = synthetic_frame
-    assert _rate(df, df["Contract"] == "Month-to-month") > 2 * _rate(
-        df, df["Contract"] == "Two year"
-    )
+    assert _rate(df, df["Contract"] == "Month-to-month") > 2 * _rate(df, df["Contract"] == "Two year")
     assert _rate(df, df["tenure"] < 12) > _rate(df, df["tenure"] >= 48)
-    assert _rate(df, df["InternetService"] == "Fiber optic") > _rate(
-        df, df["InternetService"] == "DSL"
-    )
-    assert _rate(df, df["PaymentMethod"] == "Electronic check") > _rate(
-        df, df["PaymentMethod"] == "Mailed check"
-    )
+    assert _rate(df, df["InternetService"] == "Fiber optic") > _rate(df, df["InternetService"] == "DSL")
+    assert _rate(df, df["PaymentMethod"] == "Electronic check") > _rate(df, df["PaymentMethod"] == "Mailed check")
     high = df["MonthlyCharges"] > df["MonthlyCharges"].median()
     assert _rate(df, high) > _rate(df, ~high)
 
@@ -88,20 +82,10 @@ def _lr() -> Pipeline:
     return Pipeline([("encode", ChurnEncoder()), ("model", LogisticRegression(max_iter=2000))])
 
 
-def test_model_trained_on_generated_data_scores_on_real(
-    synthetic_frame: pd.DataFrame, real_frame: pd.DataFrame
-) -> None:
+def test_model_trained_on_generated_data_scores_on_real(synthetic_frame: pd.DataFrame, real_frame: pd.DataFrame) -> None:
     cols = list(FEATURE_NAMES)
-    gen_to_real = roc_auc_score(
-        real_frame["Churn"],
-        _lr()
-        .fit(synthetic_frame[cols], synthetic_frame["Churn"])
-        .predict_proba(real_frame[cols])[:, 1],
-    )
-    real_to_gen = roc_auc_score(
-        synthetic_frame["Churn"],
-        _lr().fit(real_frame[cols], real_frame["Churn"]).predict_proba(synthetic_frame[cols])[:, 1],
-    )
+    gen_to_real = roc_auc_score(real_frame["Churn"], _lr().fit(synthetic_frame[cols], synthetic_frame["Churn"]).predict_proba(real_frame[cols])[:, 1])
+    real_to_gen = roc_auc_score(synthetic_frame["Churn"], _lr().fit(real_frame[cols], real_frame["Churn"]).predict_proba(synthetic_frame[cols])[:, 1])
     assert gen_to_real >= 0.80
     assert real_to_gen >= 0.80
 
@@ -109,30 +93,16 @@ def test_model_trained_on_generated_data_scores_on_real(
 @pytest.mark.parametrize(
     ("drift", "column", "check"),
     [
-        (
-            "price_rise",
-            "MonthlyCharges",
-            lambda base, d: d["MonthlyCharges"].mean() > 1.15 * base["MonthlyCharges"].mean(),
-        ),
-        (
-            "contract_shift",
-            "Contract",
-            lambda base, d: (d["Contract"] == "Month-to-month").mean() > 0.75,
-        ),
-        (
-            "fiber_surge",
-            "InternetService",
-            lambda base, d: (d["InternetService"] == "Fiber optic").mean() > 0.65,
-        ),
+        ("price_rise", "MonthlyCharges", lambda base, d: d["MonthlyCharges"].mean() > 1.15 * base["MonthlyCharges"].mean()),
+        ("contract_shift", "Contract", lambda base, d: (d["Contract"] == "Month-to-month").mean() > 0.75),
+        ("fiber_surge", "InternetService", lambda base, d: (d["InternetService"] == "Fiber optic").mean() > 0.65),
     ],
 )
 def test_drift_knobs_move_their_feature(drift: str, column: str, check: object) -> None:
     base = generate(3000, seed=3)
     drifted = generate(3000, seed=3, drift=drift)
     assert check(base, drifted)  # type: ignore[operator]
-    assert not clean(
-        drifted.assign(Churn=np.where(drifted["Churn"] == 1, "Yes", "No")).astype(str)
-    ).violations
+    assert not clean(drifted.assign(Churn=np.where(drifted["Churn"] == 1, "Yes", "No")).astype(str)).violations
 
 
 def test_unknown_drift_and_bad_rows_are_errors() -> None:

@@ -66,17 +66,9 @@ def test_whitespace_is_stripped(tmp_path: Path, raw_sample: pd.DataFrame) -> Non
         (lambda d: d.assign(tenure=["abc"] + list(d["tenure"][1:])), "tenure", "not a number"),
         (lambda d: d.assign(Contract=["Monthly"] + list(d["Contract"][1:])), "Contract", "unknown"),
         (lambda d: d.assign(Churn=["Maybe"] + list(d["Churn"][1:])), "Churn", "Yes/No"),
-        (
-            lambda d: d.assign(MonthlyCharges=["-5"] + list(d["MonthlyCharges"][1:])),
-            "MonthlyCharges",
-            "out of range",
-        ),
+        (lambda d: d.assign(MonthlyCharges=["-5"] + list(d["MonthlyCharges"][1:])), "MonthlyCharges", "out of range"),
         (lambda d: d.assign(tenure=["1.5"] + list(d["tenure"][1:])), "tenure", "whole number"),
-        (
-            lambda d: d.assign(customerID=[d["customerID"][1]] + list(d["customerID"][1:])),
-            "customerID",
-            "duplicated",
-        ),
+        (lambda d: d.assign(customerID=[d["customerID"][1]] + list(d["customerID"][1:])), "customerID", "duplicated"),
     ],
 )
 def test_bad_files_are_rejected_naming_the_column(
@@ -90,9 +82,7 @@ def test_bad_files_are_rejected_naming_the_column(
     assert column in str(info.value)
 
 
-def test_blank_total_charges_with_tenure_is_a_violation(
-    tmp_path: Path, raw_sample: pd.DataFrame
-) -> None:
+def test_blank_total_charges_with_tenure_is_a_violation(tmp_path: Path, raw_sample: pd.DataFrame) -> None:
     idx = raw_sample.index[raw_sample["tenure"] != "0"][0]
     raw_sample.loc[idx, "TotalCharges"] = " "
     result = check_file(_write(tmp_path, raw_sample))
@@ -131,9 +121,7 @@ def test_customer_record_rejects_inconsistent_services() -> None:
         CustomerRecord(**{**EXAMPLE_RECORD, "InternetService": "No"})
 
 
-@pytest.mark.parametrize(
-    ("p", "band"), [(0.0, "low"), (0.299, "low"), (0.3, "medium"), (0.6, "high"), (1.0, "high")]
-)
+@pytest.mark.parametrize(("p", "band"), [(0.0, "low"), (0.299, "low"), (0.3, "medium"), (0.6, "high"), (1.0, "high")])
 def test_risk_bands(p: float, band: str) -> None:
     assert risk_band(p) == band
 
@@ -151,15 +139,12 @@ def test_risk_bands(p: float, band: str) -> None:
         ("customerID", "", "", None),
     ],
 )
-def test_csv_cells_become_record_values(
-    name: str, value: str, tenure: str, expected: object
-) -> None:
+def test_csv_cells_become_record_values(name: str, value: str, tenure: str, expected: object) -> None:
     assert coerce_csv_cell(name, value, tenure) == expected
 
 
 def test_one_row_validator_numbers_file_lines_and_names_fields() -> None:
-    rows = [dict(EXAMPLE_RECORD) for _ in range(4)]
-    rows = [{k: str(v) for k, v in row.items()} for row in rows]
+    rows = [{k: str(v) for k, v in EXAMPLE_RECORD.items()} for _ in range(4)]
     rows[1]["tenure"] = "-3"
     rows[2]["PhoneService"] = "Yes"  # MultipleLines says "No phone service"
     rows[3]["SeniorCitizen"] = "1.5"
