@@ -14,10 +14,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from churn.settings import Settings
+
 pytest_plugins = ["tests.fixtures.training"]
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-REAL_DATA = REPO_ROOT.parent / "shared" / "data" / "telco_customer_churn.csv"
+REAL_DATA = Settings().real_data  # not get_settings(): its cache must see the test stores below
 
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="churn-tests-"))
 os.environ.setdefault("ZENML_CONFIG_PATH", str(_SESSION_DIR / "zenml"))
@@ -38,7 +39,7 @@ def session_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def real_data_path() -> Path:
-    """The public IBM Telco data in ../shared/data; tests that need it skip, loudly, without it."""
+    """The public IBM Telco data (`CHURN_REAL_DATA`); tests needing it skip, loudly, without it."""
     if not REAL_DATA.exists():
         pytest.skip(f"real data not present at {REAL_DATA}")
     return REAL_DATA

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from churn.settings import REPO_ROOT
+from churn.paths import REPO_ROOT
 
 DEFAULT_CONFIG = REPO_ROOT / "configs" / "monitoring.yaml"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
