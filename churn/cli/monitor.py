@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from churn.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, fail
 from churn.paths import REPO_ROOT
 
 DEFAULT_CONFIG = REPO_ROOT / "configs" / "monitoring.yaml"
@@ -115,11 +116,9 @@ def _preflight(config_path: Path) -> str | None:
 
 def cmd_monitor(args: argparse.Namespace) -> int:
     if args.max_runs is not None and args.max_runs < 1:
-        print(f"error: --max-runs must be at least 1, got {args.max_runs}", file=sys.stderr)
-        return 2
+        return fail(f"--max-runs must be at least 1, got {args.max_runs}", EXIT_USAGE)
     if not args.config.exists():
-        print(f"error: no such run config: {args.config}", file=sys.stderr)
-        return 2
+        return fail(f"no such run config: {args.config}", EXIT_USAGE)
     runs = 0
     while True:
         started = time.monotonic()
@@ -137,9 +136,9 @@ def cmd_monitor(args: argparse.Namespace) -> int:
             print(f"error: {error}", file=sys.stderr, flush=True)
         runs += 1
         if args.every is None:
-            return 0 if summary is not None else 1
+            return EXIT_OK if summary is not None else EXIT_FAILURE
         if args.max_runs is not None and runs >= args.max_runs:
-            return 0
+            return EXIT_OK
         _sleep_until(started + args.every)
 
 

@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+from churn.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, fail
 from churn.paths import REPO_ROOT
 from churn.stacks.spec import STACKS_DIR, StackFileError, load_stack
 
@@ -30,16 +31,15 @@ def cmd_apply(args: argparse.Namespace) -> int:
     try:
         spec, _ = load_stack(args.env, Path(args.stacks_dir))
     except StackFileError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return fail(str(exc))
     _quiet_zenml()
     from zenml.client import Client
 
     precheck = Report()
     if not check_components(spec, precheck, verbose=False):
-        # on stdout, after the problems it refers to (tests/stacks read it there)
+        # the summary of the problems printed above, on stdout with them
         print(f"error: stack '{spec.name}' not applied; see `churn stack check {args.env}`")
-        return 1
+        return EXIT_FAILURE
     root = Path(args.repo_root).resolve()
     if ensure_repository(root):
         print(f"initialised ZenML repository at {root}")
@@ -47,19 +47,14 @@ def cmd_apply(args: argparse.Namespace) -> int:
     try:
         changed = apply_stack(Client(root=root), spec, report)
     except StackFileError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return fail(str(exc))
     except Exception as exc:  # ZenML store / validation errors: one clear line, exit 1
-        print(
-            f"error: applying stack '{spec.name}' failed: {type(exc).__name__}: {exc}",
-            file=sys.stderr,
-        )
-        return 1
+        return fail(f"applying stack '{spec.name}' failed: {type(exc).__name__}: {exc}")
     if changed:
         print(f"stack '{spec.name}' applied and active")
     else:
         print(f"stack '{spec.name}' is up to date and active: nothing changed")
-    return 0
+    return EXIT_OK
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -69,14 +64,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     try:
         spec, missing_env = load_stack(args.env, Path(args.stacks_dir), allow_missing_env=True)
     except StackFileError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return fail(str(exc))
     _quiet_zenml()
     if args.kubeconfig:
         kubeconfig = Path(args.kubeconfig)
         if not kubeconfig.is_file():
-            print(f"error: kubeconfig {kubeconfig} does not exist", file=sys.stderr)
-            return 1
+            return fail(f"kubeconfig {kubeconfig} does not exist", EXIT_USAGE)
         use_kubeconfig(kubeconfig)
     report = Report()
     check_stack(
@@ -88,9 +81,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     )
     if report.problems:
         print(f"stack '{spec.name}': {len(report.problems)} problem(s)")
-        return 1
+        return EXIT_FAILURE
     print(f"stack '{spec.name}': OK")
-    return 0
+    return EXIT_OK
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
