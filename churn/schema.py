@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -320,9 +320,16 @@ def validate_rows(
     Each row goes through `coerce_csv_cell` and `CustomerRecord` (the model the service uses), so
     a row accepted here is a row the service accepts. Both lists are in row order and carry the
     row's file line; columns other than the 19 features and the id (such as `Churn`) are ignored.
-    A `DataFrame` is read with `to_dict("records")`, so this module does not import pandas.
+    A `DataFrame` is read column by column, so this module does not import pandas.
     """
-    rows = frame.to_dict("records") if hasattr(frame, "to_dict") else frame
+    rows: Iterable[Mapping[str, Any]]
+    if hasattr(frame, "columns"):  # a DataFrame: plain lists are ~5x faster than to_dict()
+        table = cast("pd.DataFrame", frame)
+        names = [str(c) for c in table.columns]
+        columns = [table[c].tolist() for c in table.columns]
+        rows = (dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True))
+    else:
+        rows = cast("Iterable[Mapping[str, Any]]", frame)
     records: list[ValidRow] = []
     problems: list[RowProblem] = []
     for i, row in enumerate(rows):
