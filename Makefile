@@ -33,9 +33,10 @@ venv: $(VENV)/.synced ## create .venv from the lock file
 data: venv ## reproduce the default data with DVC (data/raw/telco_churn.csv)
 	$(VENV)/bin/dvc repro --quiet
 
-lint: venv ## ruff lint + format check
+lint: venv ## ruff lint + format check + the import layers (docs/ARCHITECTURE.md)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 format: venv
 	$(VENV)/bin/ruff format .

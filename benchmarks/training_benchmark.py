@@ -21,7 +21,11 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-REAL_DATA = REPO.parent / "shared" / "data" / "telco_customer_churn.csv"
+sys.path.insert(0, str(REPO))
+
+from churn.settings import Settings  # noqa: E402
+
+REAL_DATA = Settings().real_data
 
 
 def isolate() -> Path:

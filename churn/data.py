@@ -9,13 +9,15 @@ import numpy as np
 import pandas as pd
 
 from churn.schema import (
+    FEATURE_NAMES,
     FEATURES,
+    FEATURES_BY_NAME,
+    FIRST_DATA_LINE,
     ID_COLUMN,
-    INTERNET_ADDONS,
-    NO_INTERNET,
-    NO_PHONE,
     RAW_COLUMNS,
     TARGET,
+    RowProblem,
+    validate_rows,
 )
 
 MAX_LISTED = 5
@@ -79,8 +81,9 @@ def _check_columns(df: pd.DataFrame, require_target: bool) -> list[Violation]:
 def clean(raw: pd.DataFrame, *, require_target: bool = True) -> CleanResult:
     """Turn a raw Telco frame (strings) into typed data, collecting every contract violation.
 
-    `TotalCharges` is blank for customers in their first month (tenure 0): it becomes 0.0. A blank
-    anywhere else is a violation. `Churn` Yes/No becomes 1/0.
+    The rows go through the one row validator (`churn.schema.validate_rows`); its problems are
+    counted per column here. `TotalCharges` is blank for customers in their first month (tenure
+    0): it becomes 0.0. A blank anywhere else is a violation. `Churn` Yes/No becomes 1/0.
     """
     violations = _check_columns(raw, require_target)
     if any(v.problem == "missing column" for v in violations):
@@ -88,58 +91,9 @@ def clean(raw: pd.DataFrame, *, require_target: bool = True) -> CleanResult:
     if raw.empty:
         return CleanResult(raw, [Violation("<file>", "no data rows")])
     cols = [c for c in RAW_COLUMNS if c in raw.columns]
-    df = raw[cols].apply(lambda s: s.astype(str).str.strip())
-
-    for feat in FEATURES:
-        col = df[feat.name]
-        if feat.kind == "categorical":
-            bad = ~col.isin(feat.categories)
-            if bad.any():
-                violations.append(
-                    Violation(
-                        feat.name,
-                        f"unknown categories {_sample(col[bad])}; allowed: {list(feat.categories)}",
-                        int(bad.sum()),
-                    )
-                )
-            continue
-        blank = col == ""
-        if feat.name == "TotalCharges":
-            tenure0 = pd.to_numeric(df["tenure"], errors="coerce") == 0
-            col = col.mask(blank & tenure0, "0")
-            blank = blank & ~tenure0
-        values = pd.to_numeric(col, errors="coerce")
-        if blank.any():
-            violations.append(Violation(feat.name, "missing values", int(blank.sum())))
-        not_number = values.isna() & ~blank
-        if not_number.any():
-            violations.append(
-                Violation(
-                    feat.name, f"not a number: {_sample(col[not_number])}", int(not_number.sum())
-                )
-            )
-        ok = values.notna()
-        if feat.kind in ("integer", "binary"):
-            frac = ok & (values != values.round())
-            if frac.any():
-                violations.append(
-                    Violation(
-                        feat.name, f"not a whole number: {_sample(col[frac])}", int(frac.sum())
-                    )
-                )
-        lo, hi = feat.minimum, feat.maximum
-        out_of_range = ok & ((values < lo) | (values > hi) | ~np.isfinite(values))
-        if out_of_range.any():
-            violations.append(
-                Violation(
-                    feat.name,
-                    f"out of range [{lo}, {hi}]: {_sample(col[out_of_range])}",
-                    int(out_of_range.sum()),
-                )
-            )
-        df[feat.name] = values
-
-    violations += _consistency(df)
+    df = raw[cols].apply(lambda s: s.astype(str).str.strip()).reset_index(drop=True)
+    valid, problems = validate_rows(df)
+    violations += _row_violations(df, problems)
     if ID_COLUMN in df.columns:
         dup = df[ID_COLUMN].duplicated(keep=False) & (df[ID_COLUMN] != "")
         if dup.any():
@@ -158,41 +112,42 @@ def clean(raw: pd.DataFrame, *, require_target: bool = True) -> CleanResult:
                     int(bad.sum()),
                 )
             )
-        else:
-            df[TARGET] = (df[TARGET] == "Yes").astype(np.int64)
     if violations:
         return CleanResult(df, violations)
+    typed = pd.DataFrame([row.record.features() for row in valid], columns=list(FEATURE_NAMES))
     for feat in FEATURES:
-        if feat.kind in ("integer", "binary"):
-            df[feat.name] = df[feat.name].astype(np.int64)
-        elif feat.kind == "numeric":
-            df[feat.name] = df[feat.name].astype(np.float64)
-    return CleanResult(df.reset_index(drop=True), [])
+        if feat.is_numeric:
+            dtype = np.int64 if feat.kind in ("integer", "binary") else np.float64
+            typed[feat.name] = typed[feat.name].astype(dtype)
+    typed.insert(0, ID_COLUMN, df[ID_COLUMN])
+    if TARGET in df.columns:
+        typed[TARGET] = (df[TARGET] == "Yes").astype(np.int64)
+    return CleanResult(typed, [])
 
 
-def _consistency(df: pd.DataFrame) -> list[Violation]:
-    out: list[Violation] = []
-    no_phone = df["PhoneService"] == "No"
-    bad = no_phone != (df["MultipleLines"] == NO_PHONE)
-    if bad.any():
-        out.append(
-            Violation(
-                "MultipleLines",
-                f"must be '{NO_PHONE}' exactly when PhoneService is 'No'",
-                int(bad.sum()),
-            )
-        )
-    no_internet = df["InternetService"] == "No"
-    for name in INTERNET_ADDONS:
-        bad = no_internet != (df[name] == NO_INTERNET)
-        if bad.any():
-            out.append(
-                Violation(
-                    name,
-                    f"must be '{NO_INTERNET}' exactly when InternetService is 'No'",
-                    int(bad.sum()),
-                )
-            )
+def _row_violations(df: pd.DataFrame, problems: list[RowProblem]) -> list[Violation]:
+    """The validator's row problems counted per (column, kind), in column order, with samples."""
+    rows: dict[tuple[str, str], list[int]] = {}
+    messages: dict[tuple[str, str], str] = {}
+    for problem in problems:
+        for err in problem.errors:
+            key = (err.field, err.problem)
+            rows.setdefault(key, []).append(problem.line - FIRST_DATA_LINE)
+            messages.setdefault(key, err.message)
+    order = {name: i for i, name in enumerate(RAW_COLUMNS)}
+    out = []
+    for (column, kind), index in sorted(rows.items(), key=lambda kv: order.get(kv[0][0], -1)):
+        feat = FEATURES_BY_NAME.get(column)
+        sample = _sample(df.loc[index, column]) if column in df.columns else ""
+        if kind == "missing values":
+            text = kind
+        elif kind == "inconsistent":
+            text = messages[(column, kind)]
+        elif kind == "unknown categories" and feat is not None:
+            text = f"unknown categories {sample}; allowed: {list(feat.categories)}"
+        else:
+            text = f"{kind}: {sample}"
+        out.append(Violation(column, text, len(index)))
     return out
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from churn.paths import REPO_ROOT
+
+__all__ = ["REPO_ROOT", "Settings", "get_settings"]
 
 
 class Settings(BaseSettings):
@@ -16,8 +17,9 @@ class Settings(BaseSettings):
         env_prefix="CHURN_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
     )
 
-    data_dir: Path = REPO_ROOT / "data"
     default_data: Path = REPO_ROOT / "data" / "raw" / "telco_churn.csv"
+    real_data: Path = REPO_ROOT.parent / "shared" / "data" / "telco_customer_churn.csv"
+    """The public IBM Telco CSV for tests and benchmarks (`CHURN_REAL_DATA`); never committed."""
     reports_dir: Path = REPO_ROOT / "reports"
     mlflow_tracking_uri: str = f"sqlite:///{REPO_ROOT / 'mlruns.db'}"
     mlflow_experiment: str = "telco_churn"
@@ -25,16 +27,7 @@ class Settings(BaseSettings):
     service_url: str = "http://127.0.0.1:3000"
     model_name: str = "telco_churn"
     bento_name: str = "churn_service"
-    host: str = "127.0.0.1"
-    port: int = Field(default=3000, validation_alias=AliasChoices("PORT", "CHURN_PORT"))
-    flask_port: int = Field(
-        default=5001, validation_alias=AliasChoices("FLASK_PORT", "CHURN_FLASK_PORT")
-    )
-    streamlit_port: int = Field(
-        default=8501, validation_alias=AliasChoices("STREAMLIT_PORT", "CHURN_STREAMLIT_PORT")
-    )
     request_timeout_s: float = 10.0
-    max_batch_records: int = 1000
     drift_share_threshold: float = 0.05
     """Reference line on the dashboard; keep it equal to configs/monitoring.yaml's threshold."""
     pushgateway_url: str | None = None

@@ -24,11 +24,10 @@ from urllib.parse import urlparse
 
 import requests
 
-from churn.schema import FEATURES, ID_COLUMN
+from churn.schema import FEATURE_NAMES, MAX_BATCH_RECORDS, validate_rows
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 MAX_SECONDS_CAP = 3600.0
-MAX_BATCH = 1000
 
 
 class ReplayError(ValueError):
@@ -47,37 +46,27 @@ class ReplaySummary:
     last_error: str | None = None
 
 
-def _convert(name: str, kind: str, value: str, line: int) -> Any:
-    text = value.strip()
-    if kind == "categorical":
-        return text
-    if name == "TotalCharges" and text == "":
-        return 0.0  # a first-month customer (tenure 0) has no bill to date yet
-    try:
-        number = float(text)
-    except ValueError:
-        raise ReplayError(f"line {line}: {name} must be a number, got {value!r}") from None
-    return int(number) if kind in ("integer", "binary") else number
-
-
 def read_customers(path: Path) -> list[dict[str, Any]]:
-    """Customer records from a Telco CSV (the `Churn` column, if any, is not sent)."""
+    """Customer records from a Telco CSV (the `Churn` column, if any, is not sent).
+
+    Rows are checked by `churn.schema.validate_rows`, so what is sent is what the service accepts;
+    a file with bad rows is refused, naming their lines.
+    """
     if not path.exists():
         raise ReplayError(f"no such CSV: {path}")
     with path.open(newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
-        missing = [f.name for f in FEATURES if f.name not in (reader.fieldnames or [])]
+        missing = [name for name in FEATURE_NAMES if name not in (reader.fieldnames or [])]
         if missing:
             raise ReplayError(f"{path}: missing column(s) {missing}")
-        records = []
-        for line, row in enumerate(reader, start=2):
-            record = {f.name: _convert(f.name, f.kind, row[f.name], line) for f in FEATURES}
-            if row.get(ID_COLUMN):
-                record[ID_COLUMN] = row[ID_COLUMN]
-            records.append(record)
-    if not records:
+        valid, problems = validate_rows(reader)
+    if problems:
+        shown = "; ".join(f"line {p.line}: {p.reason}" for p in problems[:3])
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise ReplayError(f"{path}: {len(problems)} invalid row(s): {shown}{more}")
+    if not valid:
         raise ReplayError(f"{path}: no customer rows")
-    return records
+    return [row.record.model_dump(exclude_none=True) for row in valid]
 
 
 def check_loopback(url: str) -> str:
@@ -163,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--rate", type=_positive(float, 1000), default=2.0, help="requests/s")
     parser.add_argument(
         "--batch-size",
-        type=_positive(int, MAX_BATCH),
+        type=_positive(int, MAX_BATCH_RECORDS),
         default=100,
         help="records per /predict_batch request (1: use /predict)",
     )

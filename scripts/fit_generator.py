@@ -2,7 +2,7 @@
 
 Writes churn/generator_params.json.
 
-Usage: python scripts/fit_generator.py ../shared/data/telco_customer_churn.csv
+Usage: python scripts/fit_generator.py "$CHURN_REAL_DATA"   (the public IBM Telco CSV)
 
 Only aggregate statistics leave the real data: category frequencies, per-contract tenure histograms,
 a linear model of MonthlyCharges, and a logistic model of churn on the encoded features.

@@ -14,14 +14,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from churn.settings import Settings
+
 pytest_plugins = [
     "tests.fixtures.training",
     "tests.fixtures.state_guard",
     "tests.fixtures.skip_policy",
 ]
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-REAL_DATA = REPO_ROOT.parent / "shared" / "data" / "telco_customer_churn.csv"
+REAL_DATA = Settings().real_data  # not get_settings(): its cache must see the test stores below
 
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="churn-tests-"))
 os.environ["ZENML_CONFIG_PATH"] = str(_SESSION_DIR / "zenml")
@@ -46,7 +47,7 @@ def session_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def real_data_path() -> Path:
-    """The public IBM Telco data in ../shared/data (a skip without it: a failure unless allowed)."""
+    """The public IBM Telco data (`CHURN_REAL_DATA`); a skip without it fails unless allowed."""
     if not REAL_DATA.exists():
         pytest.skip(f"real data not present at {REAL_DATA}")
     return REAL_DATA

@@ -2,7 +2,7 @@
 
 Each command group lives in its own module exposing `register(subparsers)`; heavy frameworks (ZenML,
 MLflow, BentoML) are imported inside the command handlers only, so `churn generate` and
-`churn validate` start fast.
+`churn validate` start fast. Exit codes and error output are the same everywhere (`fail`).
 """
 
 from __future__ import annotations
@@ -12,12 +12,22 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+"""Every command: 0 done, 1 the work failed (bad data, a failed run, a missing model), 2 the
+command line is wrong (an argument, a file it names that does not exist, a broken run config)."""
+
 COMMAND_MODULES = (
     "churn.cli.data",
     "churn.cli.model",
     "churn.cli.monitor",
     "churn.cli.stack",
 )
+
+
+def fail(message: str, code: int = EXIT_FAILURE) -> int:
+    """Print `error: message` on stderr and return the exit code."""
+    print(f"error: {message}", file=sys.stderr)
+    return code
 
 
 def build_parser() -> argparse.ArgumentParser:

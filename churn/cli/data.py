@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from churn.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, fail
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     gen = subparsers.add_parser("generate", help="write synthetic customers in the Telco schema")
@@ -32,14 +34,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
             print(f"{drift.name:16s} {drift.description}")
         return 0
     if args.rows < 1:
-        print(f"error: --rows must be at least 1, got {args.rows}", file=sys.stderr)
-        return 2
+        return fail(f"--rows must be at least 1, got {args.rows}", EXIT_USAGE)
     if args.drift not in DRIFTS:
-        print(
-            f"error: unknown --drift {args.drift!r}; choose one of {sorted(DRIFTS)}",
-            file=sys.stderr,
-        )
-        return 2
+        return fail(f"unknown --drift {args.drift!r}; choose one of {sorted(DRIFTS)}", EXIT_USAGE)
     text = to_csv_text(generate(args.rows, args.seed, args.drift))
     if args.out is None:
         sys.stdout.write(text)
@@ -57,8 +54,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from churn.data import check_file
 
     if not args.path.exists():
-        print(f"error: no such file: {args.path}", file=sys.stderr)
-        return 2
+        return fail(f"no such file: {args.path}", EXIT_USAGE)
     result = check_file(args.path, require_target=not args.no_target)
     if args.json:
         print(
@@ -79,4 +75,4 @@ def cmd_validate(args: argparse.Namespace) -> int:
         frame = result.frame
         rate = f", churn rate {frame['Churn'].mean():.3f}" if "Churn" in frame else ""
         print(f"{args.path}: OK, {len(frame)} rows{rate}")
-    return 1 if result.violations else 0
+    return EXIT_FAILURE if result.violations else EXIT_OK

@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from churn.cli import EXIT_USAGE, fail
+
 DEFAULT_CONFIG = Path("configs/training.yaml")
 
 
@@ -37,26 +39,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     rollback.set_defaults(func=cmd_rollback)
 
 
-def _error(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return 2
-
-
 def cmd_train(args: argparse.Namespace) -> int:
     from churn.training.config import ConfigError, load_run_config
 
     try:
         load_run_config(args.config)  # fail fast, before importing ZenML
     except ConfigError as exc:
-        return _error(str(exc))
+        return fail(str(exc), EXIT_USAGE)
     if args.data is not None and not args.data.exists():
-        return _error(f"no such data file: {args.data}")
+        return fail(f"no such data file: {args.data}", EXIT_USAGE)
     from pipelines.training import TrainingFailed, run_training
 
     try:
         run = run_training(args.config, args.data)
     except (ConfigError, TrainingFailed) as exc:
-        return _error(str(exc))
+        return fail(str(exc))
     print(json.dumps({"pipeline_run": run.name, "status": str(run.status)}, default=str))
     return 0
 
@@ -103,17 +100,17 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from churn.training.scoring import ScoringInputError, split_valid_rows
 
     if not args.path.exists():
-        return _error(f"no such file: {args.path}")
+        return fail(f"no such file: {args.path}", EXIT_USAGE)
     try:
         valid, problems = split_valid_rows(args.path)
     except ScoringInputError as exc:
-        return _error(str(exc))
+        return fail(str(exc))
     from churn.settings import get_settings
     from steps.promote.registry import card_of, load_pipeline, production_version
 
     production = production_version(get_settings().model_name)
     if production is None:
-        return _error("no production model yet: run `make train` first")
+        return fail("no production model yet: run `make train` first")
     pipeline = load_pipeline(production)
     threshold = card_of(production).threshold
     from churn.training.scoring import score
@@ -145,6 +142,6 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     try:
         result = rollback()
     except RollbackError as exc:
-        return _error(str(exc))
+        return fail(str(exc))
     print(json.dumps(result, indent=2, default=str))
     return 0

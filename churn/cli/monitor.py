@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from churn.settings import REPO_ROOT
+from churn.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, fail
+from churn.paths import REPO_ROOT
 
 DEFAULT_CONFIG = REPO_ROOT / "configs" / "monitoring.yaml"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
@@ -130,11 +131,9 @@ def _write_summary(path: Path, summary: dict[str, Any]) -> None:
 
 def cmd_monitor(args: argparse.Namespace) -> int:
     if args.max_runs is not None and args.max_runs < 1:
-        print(f"error: --max-runs must be at least 1, got {args.max_runs}", file=sys.stderr)
-        return 2
+        return fail(f"--max-runs must be at least 1, got {args.max_runs}", EXIT_USAGE)
     if not args.config.exists():
-        print(f"error: no such run config: {args.config}", file=sys.stderr)
-        return 2
+        return fail(f"no such run config: {args.config}", EXIT_USAGE)
     runs = 0
     while True:
         started = time.monotonic()
@@ -157,9 +156,9 @@ def cmd_monitor(args: argparse.Namespace) -> int:
             print(f"error: {error}", file=sys.stderr, flush=True)
         runs += 1
         if args.every is None:
-            return 0 if summary is not None else 1
+            return EXIT_OK if summary is not None else EXIT_FAILURE
         if args.max_runs is not None and runs >= args.max_runs:
-            return 0
+            return EXIT_OK
         _sleep_until(started + args.every)
 
 

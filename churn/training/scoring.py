@@ -6,17 +6,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pydantic import ValidationError
 from sklearn.pipeline import Pipeline
 
-from churn.data import SchemaError, clean, read_raw
+from churn.data import SchemaError, read_raw
 from churn.schema import (
     FEATURE_NAMES,
+    FIRST_DATA_LINE,
     ID_COLUMN,
     RAW_COLUMNS,
     TARGET,
-    CustomerRecord,
-    coerce_csv_cell,
+    validate_rows,
 )
 
 
@@ -24,19 +23,12 @@ class ScoringInputError(ValueError):
     """The file as a whole cannot be scored (unreadable, or columns missing)."""
 
 
-def _row_problems(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "record"
-        parts.append(f"{loc}: {err['msg']}")
-    return "; ".join(parts)
-
-
 def split_valid_rows(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The rows that fit the schema (typed, in file order) and a table of the rows that don't.
 
-    The problems table has `line` (1-based data line of the file, header excluded), `customerID`
-    and `problems`. Blank `TotalCharges` at tenure 0 is legal (a first-month customer).
+    The problems table has `line` (line of the file: the header is line 1, as everywhere, see
+    `churn.schema.FIRST_DATA_LINE`), `customerID` and `problems`. Blank `TotalCharges` at tenure 0
+    is legal (a first-month customer). Rows are checked by `churn.schema.validate_rows`.
     """
     try:
         raw = read_raw(path)
@@ -48,32 +40,15 @@ def split_valid_rows(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     unknown = [c for c in raw.columns if c not in RAW_COLUMNS]
     if unknown:
         raise ScoringInputError(f"{path}: unknown columns {unknown}")
-    result = clean(raw, require_target=False)
-    if not result.violations:
-        return result.frame, _problems_frame([])
-    keep: list[int] = []
-    records: list[dict] = []
-    problems: list[dict] = []
-    for i, row in enumerate(raw.to_dict(orient="records")):
-        tenure = str(row.get("tenure", ""))
-        data = {k: coerce_csv_cell(k, str(v), tenure) for k, v in row.items() if k != TARGET}
-        try:
-            record = CustomerRecord.model_validate(data)
-        except ValidationError as exc:
-            problems.append(
-                {"line": i + 1, ID_COLUMN: row.get(ID_COLUMN, ""), "problems": _row_problems(exc)}
-            )
-            continue
-        keep.append(i)
-        records.append(record.model_dump())
-    valid = pd.DataFrame(records, columns=[ID_COLUMN, *FEATURE_NAMES])
-    if TARGET in raw.columns and keep:
+    valid_rows, problems = validate_rows(raw)
+    valid = pd.DataFrame(
+        [row.record.model_dump() for row in valid_rows], columns=[ID_COLUMN, *FEATURE_NAMES]
+    )
+    if TARGET in raw.columns and valid_rows:
+        keep = [row.line - FIRST_DATA_LINE for row in valid_rows]
         valid[TARGET] = raw[TARGET].iloc[keep].to_numpy()
-    return valid, _problems_frame(problems)
-
-
-def _problems_frame(problems: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame(problems, columns=["line", ID_COLUMN, "problems"])
+    table = [{"line": p.line, ID_COLUMN: p.customer_id, "problems": p.reason} for p in problems]
+    return valid, pd.DataFrame(table, columns=["line", ID_COLUMN, "problems"])
 
 
 def score(pipeline: Pipeline, frame: pd.DataFrame, threshold: float) -> pd.DataFrame:

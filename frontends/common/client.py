@@ -1,23 +1,27 @@
 """The one HTTP client for the churn service (docs/CONTRACT.md), used by both frontends.
 
-Timeouts on every call; retries with exponential backoff on 503 and on connection errors (never on
-4xx, never on a read timeout: a slow service should fail fast to a friendly page, not hang a
-worker); a 4xx becomes `ServiceRejected` carrying the service's field-level errors.
+Timeouts on every call; retries by urllib3's `Retry` with exponential backoff on 503 (honouring
+`Retry-After`, capped) and on connection errors (never on 4xx, never on a read timeout: a slow
+service should fail fast to a friendly page, not hang a worker); a 4xx becomes `ServiceRejected`
+carrying the service's field-level errors.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from churn.schema import MAX_BATCH_RECORDS
 
 CallObserver = Callable[[str, str], None]
 """Called after each service call with (endpoint, outcome); outcome is ok/rejected/unavailable."""
 
-MAX_RETRY_AFTER_S = 5.0
+MAX_RETRY_AFTER_S = 5
 
 
 @dataclass(frozen=True)
@@ -118,10 +122,12 @@ class ChurnClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
-        self.retries = retries
-        self.backoff_s = backoff_s
         self.observer = observer
+        self.retry = retry_policy(retries, backoff_s)
         self.session = session or requests.Session()
+        adapter = HTTPAdapter(max_retries=self.retry)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
 
     # -- the API -------------------------------------------------------------------------------
 
@@ -139,12 +145,12 @@ class ChurnClient:
         self,
         customers: Sequence[dict[str, Any]],
         *,
-        chunk_size: int = 1000,
+        chunk_size: int = MAX_BATCH_RECORDS,
         progress: Callable[[int, int], None] | None = None,
     ) -> list[dict[str, Any]]:
         """Score any number of customers through `/predict_batch`, `chunk_size` at a time."""
-        if not 1 <= chunk_size <= 1000:
-            raise ValueError(f"chunk_size must be in 1..1000, got {chunk_size}")
+        if not 1 <= chunk_size <= MAX_BATCH_RECORDS:
+            raise ValueError(f"chunk_size must be in 1..{MAX_BATCH_RECORDS}, got {chunk_size}")
         out: list[dict[str, Any]] = []
         total = len(customers)
         for start in range(0, total, chunk_size):
@@ -201,32 +207,25 @@ class ChurnClient:
             self.observer(endpoint, outcome)
 
     def _request(self, method: str, endpoint: str, **kwargs: Any) -> requests.Response:
-        url = f"{self.base_url}/{endpoint}"
-        for attempt in range(self.retries + 1):
-            last = attempt == self.retries
-            try:
-                response = self.session.request(method, url, timeout=self.timeout_s, **kwargs)
-            except requests.ConnectionError as exc:
-                if not last:
-                    time.sleep(self._delay(attempt))
-                    continue
-                self._observe(endpoint, "unavailable")
-                raise ServiceUnavailable(
-                    f"the churn service at {self.base_url} is not reachable"
-                ) from exc
-            except requests.Timeout as exc:
-                self._observe(endpoint, "unavailable")
-                raise ServiceUnavailable(
-                    f"the churn service did not answer within {self.timeout_s:g} s"
-                ) from exc
-            except requests.RequestException as exc:
-                self._observe(endpoint, "unavailable")
-                raise ServiceUnavailable(f"the request to the churn service failed: {exc}") from exc
-            if response.status_code == 503 and not last:
-                time.sleep(self._delay(attempt, response.headers.get("Retry-After")))
-                continue
-            return self._check(endpoint, response)
-        raise AssertionError("unreachable")  # pragma: no cover
+        """One call; the session's `Retry` does the retrying (see `retry_policy`)."""
+        try:
+            response = self.session.request(
+                method, f"{self.base_url}/{endpoint}", timeout=self.timeout_s, **kwargs
+            )
+        except requests.ConnectionError as exc:
+            self._observe(endpoint, "unavailable")
+            raise ServiceUnavailable(
+                f"the churn service at {self.base_url} is not reachable"
+            ) from exc
+        except requests.Timeout as exc:
+            self._observe(endpoint, "unavailable")
+            raise ServiceUnavailable(
+                f"the churn service did not answer within {self.timeout_s:g} s"
+            ) from exc
+        except requests.RequestException as exc:
+            self._observe(endpoint, "unavailable")
+            raise ServiceUnavailable(f"the request to the churn service failed: {exc}") from exc
+        return self._check(endpoint, response)
 
     def _check(self, endpoint: str, response: requests.Response) -> requests.Response:
         status = response.status_code
@@ -241,13 +240,24 @@ class ChurnClient:
         what = "is overloaded" if status == 503 else f"failed (HTTP {status})"
         raise ServiceUnavailable(f"the churn service {what}; try again shortly", status)
 
-    def _delay(self, attempt: int, retry_after: str | None = None) -> float:
-        if retry_after:
-            try:
-                return min(float(retry_after), MAX_RETRY_AFTER_S)
-            except ValueError:
-                pass
-        return float(self.backoff_s * (2**attempt))
+
+def retry_policy(retries: int, backoff_s: float) -> Retry:
+    """Retry connection failures and 503s (POSTs too: the service scores without side effects
+    beyond its log), with exponential backoff or the 503's `Retry-After` (at most 5 s); a read
+    timeout is re-raised at once; the last 503 is returned, for `_check` to name."""
+    return Retry(
+        total=retries,
+        connect=retries,
+        other=retries,
+        read=False,
+        status=retries,
+        status_forcelist=(503,),
+        allowed_methods=None,
+        backoff_factor=backoff_s,
+        respect_retry_after_header=True,
+        retry_after_max=MAX_RETRY_AFTER_S,
+        raise_on_status=False,
+    )
 
 
 def client_from_settings(observer: CallObserver | None = None) -> ChurnClient:

@@ -1,7 +1,7 @@
 """Reading an uploaded customer CSV row by row: the valid rows get scored, the others get a reason.
 
-Each row is checked with `churn.schema.CustomerRecord` (the same model the service uses), so a row
-the frontend accepts is a row the service accepts.
+Each row is checked by `churn.schema.validate_rows` (the one row validator, with the model the
+service uses), so a row the frontend accepts is a row the service accepts.
 """
 
 from __future__ import annotations
@@ -13,19 +13,19 @@ from typing import Any
 import pandas as pd
 from pydantic import ValidationError
 
-from churn.schema import FEATURE_NAMES, ID_COLUMN, TARGET, CustomerRecord, coerce_csv_cell
+from churn.schema import (
+    FEATURE_NAMES,
+    ID_COLUMN,
+    TARGET,
+    CustomerRecord,
+    RowProblem,
+    field_errors,
+    validate_rows,
+)
 
 
 class UploadError(ValueError):
     """The file as a whole cannot be read as customers (not a CSV, missing columns, too big)."""
-
-
-@dataclass(frozen=True)
-class RowProblem:
-    line: int
-    """Line number in the file (the header is line 1)."""
-    customer_id: str
-    reason: str
 
 
 @dataclass
@@ -38,38 +38,22 @@ class ParsedCustomers:
 
 def validation_messages(exc: ValidationError) -> list[tuple[str, str]]:
     """(field, message) pairs from a pydantic error; field is '' for cross-field rules."""
-    out: list[tuple[str, str]] = []
-    for err in exc.errors():
-        loc = [str(p) for p in err.get("loc", ())]
-        msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
-        out.append((loc[-1] if loc else "", msg))
-    return out
-
-
-def describe_problems(exc: ValidationError) -> str:
-    return "; ".join(f"{f}: {m}" if f else m for f, m in validation_messages(exc))
+    return [(e.field, e.message) for e in field_errors(exc)]
 
 
 def parse_frame(raw: pd.DataFrame) -> ParsedCustomers:
-    """Check every row of a string frame in the Telco layout."""
+    """Check every row of a string frame in the Telco layout (`churn.schema.validate_rows`)."""
     missing = [c for c in FEATURE_NAMES if c not in raw.columns]
     if missing:
         raise UploadError(f"missing columns: {', '.join(missing)}")
     known = {*FEATURE_NAMES, ID_COLUMN, TARGET}
-    out = ParsedCustomers(ignored_columns=[c for c in raw.columns if c not in known])
-    columns = [c for c in (ID_COLUMN, *FEATURE_NAMES) if c in raw.columns]
-    for i, row in enumerate(raw[columns].astype(str).to_dict("records")):
-        line = i + 2
-        tenure = row.get("tenure", "")
-        candidate = {name: coerce_csv_cell(name, row[name], tenure) for name in columns}
-        try:
-            record = CustomerRecord.model_validate(candidate)
-        except ValidationError as exc:
-            out.problems.append(RowProblem(line, row.get(ID_COLUMN, ""), describe_problems(exc)))
-            continue
-        out.records.append(record.model_dump(exclude_none=True))
-        out.lines.append(line)
-    return out
+    valid, problems = validate_rows(raw.astype(str))
+    return ParsedCustomers(
+        records=[row.record.model_dump(exclude_none=True) for row in valid],
+        lines=[row.line for row in valid],
+        problems=problems,
+        ignored_columns=[c for c in raw.columns if c not in known],
+    )
 
 
 def parse_csv(data: bytes, *, max_rows: int) -> ParsedCustomers:

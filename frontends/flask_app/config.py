@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from churn.schema import MAX_BATCH_RECORDS
 from churn.settings import Settings
 
 PRODUCTION = "production"
@@ -41,7 +42,7 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "SERVICE_URL": settings.service_url,
         "SERVICE_TIMEOUT_S": settings.request_timeout_s,
         "SERVICE_RETRIES": int(_env("CHURN_UI_SERVICE_RETRIES", "2")),
-        "MAX_BATCH_RECORDS": settings.max_batch_records,
+        "MAX_BATCH_RECORDS": MAX_BATCH_RECORDS,
         "MAX_CONTENT_LENGTH": int(max_upload_mb * 1024 * 1024),
         "MAX_UPLOAD_ROWS": int(_env("CHURN_UI_MAX_ROWS", "20000")),
         "RATE_LIMIT": _env("CHURN_UI_RATE_LIMIT", "60 per minute"),

@@ -11,9 +11,10 @@ import pandas as pd
 
 from churn.monitoring.config import MonitoringConfig
 from churn.monitoring.decision import DriftDecision, decide, too_few_rows
-from churn.monitoring.export import append_history, push_metrics, report_path, write_metrics
+from churn.monitoring.export import append_history, report_path
 from churn.monitoring.stattests import PREDICTION_COLUMN as PREDICTION
 from churn.settings import get_settings
+from steps.monitoring.prometheus import push_metrics, write_metrics
 
 logger = logging.getLogger(__name__)
 

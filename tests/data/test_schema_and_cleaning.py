@@ -16,6 +16,7 @@ from churn.schema import (
     CustomerRecord,
     coerce_csv_cell,
     risk_band,
+    validate_rows,
 )
 
 
@@ -140,3 +141,20 @@ def test_risk_bands(p: float, band: str) -> None:
 )
 def test_csv_cells_become_record_values(name: str, value: str, tenure: str, expected: object) -> None:
     assert coerce_csv_cell(name, value, tenure) == expected
+
+
+def test_one_row_validator_numbers_file_lines_and_names_fields() -> None:
+    rows = [{k: str(v) for k, v in EXAMPLE_RECORD.items()} for _ in range(4)]
+    rows[1]["tenure"] = "-3"
+    rows[2]["PhoneService"] = "Yes"  # MultipleLines says "No phone service"
+    rows[3]["SeniorCitizen"] = "1.5"
+    valid, problems = validate_rows(rows)
+    assert [row.line for row in valid] == [2]  # the header is line 1
+    assert [p.line for p in problems] == [3, 4, 5]
+    kinds = [(e.field, e.problem) for p in problems for e in p.errors]
+    assert kinds == [
+        ("tenure", "out of range [0, 120]"),
+        ("MultipleLines", "inconsistent"),
+        ("SeniorCitizen", "not a whole number"),
+    ]
+    assert problems[0].reason.startswith("tenure: ")

@@ -11,14 +11,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from churn.monitoring.decision import ColumnDrift, DriftDecision, decide, too_few_rows
-from churn.monitoring.export import (
-    append_history,
-    push_metrics,
-    read_history,
-    report_path,
-    write_metrics,
-)
+from churn.monitoring.export import append_history, read_history, report_path
 from churn.monitoring.stattests import is_drifted
+from steps.monitoring.prometheus import push_metrics, write_metrics
 
 
 def _cols(drifted: set[str], n: int = 19) -> list[ColumnDrift]:
@@ -98,7 +93,7 @@ def test_metrics_textfile_parses_with_contract_names(tmp_path: Path) -> None:
         "churn_drift_last_run_timestamp_seconds": 1_700_000_000.5,
     }
     write_metrics(tmp_path, too_few_rows(3, 500))
-    assert "churn_drift_detected 0\n" in path.read_text()
+    assert "churn_drift_detected 0.0\n" in path.read_text()
     assert not list(path.parent.glob(".metrics.prom.*")), "temp files must be renamed away"
 
 

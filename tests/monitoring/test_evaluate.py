@@ -21,7 +21,7 @@ def test_too_few_rows_writes_no_report_and_no_alarm(tmp_path: Path) -> None:
     assert decision.drift_detected is None
     assert decision.report_path is None
     assert "too few live rows: 40 &lt; min_rows 500" in page
-    assert "churn_drift_detected 0\n" in (tmp_path / "drift" / "metrics.prom").read_text()
+    assert "churn_drift_detected 0.0\n" in (tmp_path / "drift" / "metrics.prom").read_text()
     assert not list((tmp_path / "drift").glob("*.html"))
     assert read_history(tmp_path)[-1]["drift_detected"] is None
 
@@ -40,7 +40,7 @@ def test_drifted_window_writes_a_timestamped_report(tmp_path: Path) -> None:
     report = Path(decision.report_path or "")
     assert report.parent == tmp_path / "drift" and report.name.startswith("drift_report_")
     assert report.read_text() == page and "MonthlyCharges" in page and len(page) > 100_000
-    assert "churn_drift_detected 1\n" in (tmp_path / "drift" / "metrics.prom").read_text()
+    assert "churn_drift_detected 1.0\n" in (tmp_path / "drift" / "metrics.prom").read_text()
     history = read_history(tmp_path)
     assert history[-1]["report_path"] == str(report)
     assert history[-1]["drifted_features"] == decision.drifted_features

@@ -69,7 +69,7 @@ def test_drifted_log_raises_drift_through_the_pipeline(
     }
 
     metrics = (tmp_path / "reports" / "drift" / "metrics.prom").read_text()
-    assert "churn_drift_detected 1\n" in metrics
+    assert "churn_drift_detected 1.0\n" in metrics
     history = (tmp_path / "reports" / "drift" / "history.jsonl").read_text().splitlines()
     assert json.loads(history[-1])["report_path"] == str(report)
 

@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from churn.cli import stack as stack_cli
+from churn.stacks.check import missing_requirements
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -232,8 +233,8 @@ def test_check_kubernetes_lists_missing_secrets(runs: dict[str, dict[str, Any]])
 
 def test_s3_integration_packages_are_installed() -> None:
     """The `stacks` dependency group (default in `uv sync`) carries what the s3 store needs."""
-    assert stack_cli.missing_requirements("s3") == []
-    assert stack_cli.missing_requirements("kubernetes") == []
+    assert missing_requirements("s3") == []
+    assert missing_requirements("kubernetes") == []
 
 
 def test_check_kubernetes_passes_with_secrets_and_an_unreachable_cluster(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from churn.cli import stack as stack_cli
+from churn.stacks import spec as stack_cli
 
 REPO = Path(__file__).resolve().parents[2]
 K8S_ENV = {

@@ -154,7 +154,7 @@ def test_broken_csv_fails_at_validate_and_keeps_production(
         ["train", "--config", str(REPO / "configs/training_fast.yaml"), "--data", str(broken)]
     )
     err = capsys.readouterr().err
-    assert code == 2
+    assert code == 1  # the run failed (2 is for a wrong command line)
     assert "step validate" in err
     assert "PaymentMethod: missing column" in err
     assert "MonthlyCharges: not a number: 'lots'" in err
@@ -197,14 +197,14 @@ def test_predict_scores_file_and_reports_bad_rows(
     assert main(["predict", str(src), "--out", str(out)]) == 1
     err = capsys.readouterr().err
     assert "2 row(s) failed validation" in err
-    assert "line 5: tenure" in err and "line 10: Contract" in err
+    assert "line 6: tenure" in err and "line 11: Contract" in err  # file lines: header is 1
     scored = pd.read_csv(out)
     assert len(scored) == 28
     assert scored["churn_probability"].between(0, 1).all()
     expected = scored["churn_probability"] >= trained_model.threshold
     assert (scored["churn_prediction"] == expected).all()
     errors = pd.read_csv(out.with_suffix(".errors.csv"))
-    assert list(errors["line"]) == [5, 10]
+    assert list(errors["line"]) == [6, 11]
 
 
 def test_rollback_restores_previous_production(
@@ -243,7 +243,7 @@ def test_rollback_restores_previous_production(
         ModelCard.from_metadata(latest.info.metadata).model_version == trained_model.model_version
     )
     # Nothing further back to roll back to.
-    assert main(["rollback"]) == 2
+    assert main(["rollback"]) == 1
     assert "no previous production version" in capsys.readouterr().err
 
 

@@ -29,7 +29,9 @@ def _load_customers() -> pd.DataFrame | None:
             return None
         if parsed.problems:
             with st.expander(f"{len(parsed.problems)} rows rejected (not scored)"):
-                st.dataframe(pd.DataFrame([vars(p) for p in parsed.problems]), hide_index=True)
+                rejected = [(p.line, p.customer_id, p.reason) for p in parsed.problems]
+                table = pd.DataFrame(rejected, columns=["line", "customer_id", "reason"])
+                st.dataframe(table, hide_index=True)
         return pd.DataFrame(parsed.records) if parsed.records else None
     cols = st.columns(3)
     rows = cols[0].number_input("Number of customers", 10, MAX_ROWS, 2000, step=500, key="rows")
