@@ -111,7 +111,7 @@ class Scorer:
             ensemble, method = trees.from_hist_gradient_boosting(est), TREE_LOG_ODDS
         else:
             lgbm = _lightgbm_classifier()
-            if lgbm is not None and isinstance(est, lgbm) and len(est.classes_) == 2:
+            if lgbm is not None and isinstance(est, lgbm) and len(self.estimator.classes_) == 2:
                 self._setup_lightgbm()
             return
         if ensemble is not None:
