@@ -17,6 +17,7 @@ Probabilities equal `pipeline.predict_proba` to floating-point rounding (tests: 
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -91,6 +92,7 @@ class Scorer:
         self._pre = [step for _, step in pre if step not in (None, "passthrough")]
         self._proba: Callable[[np.ndarray], np.ndarray] = self._proba_generic
         self._explain: Callable[[np.ndarray], tuple[float, np.ndarray, str]] | None = None
+        self._one: _LinearRecord | None = None
         self.kind = "generic"
         self._setup()
 
@@ -164,6 +166,8 @@ class Scorer:
 
         self._proba = proba
         self._explain = self._explain_linear_columns
+        one = _LinearRecord(self.encoder, main, pairs, intercept)
+        self._one = one if one.supported else None  # products of two indicators: matrix path
 
     def _setup_trees(self, ensemble: trees.TreeEnsemble, method: str) -> None:
         self.kind = "trees"
@@ -216,7 +220,15 @@ class Scorer:
     def proba(self, records: Sequence[Record]) -> np.ndarray:
         if not records:
             return np.zeros(0, dtype=np.float64)
+        if len(records) == 1 and self._one is not None:
+            return np.array([self._one.proba(records[0])])
         return self._proba(self.encode(records))
+
+    def proba_one(self, record: Record) -> float:
+        """P(churn) for one record (pure Python for linear models: no array for 93 columns)."""
+        if self._one is not None:
+            return self._one.proba(record)
+        return float(self._proba(self.encode([record]))[0])
 
     # ------------------------------------------------------------------------ explaining
 
@@ -267,6 +279,69 @@ class Scorer:
             for i, name in enumerate(_SOURCE_INDEX, start=2)
         ]
         return Explanation(prob, float(probs[1]), OCCLUSION, _ordered(contributions))
+
+
+class _LinearRecord:
+    """The linear model compiled per input value: one record's log-odds in a few dict lookups.
+
+    b + sum_j w_j x_j + sum_k v_k x_a x_c over the encoded row, where the row is 4 numbers and
+    one active indicator per categorical input; the same terms as the matrix path, summed in
+    another order (equal to ~1e-15)."""
+
+    def __init__(
+        self,
+        encoder: ChurnEncoder,
+        main: np.ndarray,
+        pairs: list[tuple[int, int, float]],
+        intercept: float,
+    ) -> None:
+        from churn.features import BINARY_INPUTS, LOG_INPUTS, NUMERIC_INPUTS, ONEHOT_INDEX
+
+        self.intercept = intercept
+        self.numeric = [
+            (name, name in LOG_INPUTS, float(encoder.mean_[i]), float(encoder.scale_[i]), i)
+            for i, name in enumerate(NUMERIC_INPUTS)
+        ]
+        self.binary = [(name, len(NUMERIC_INPUTS) + i) for i, name in enumerate(BINARY_INPUTS)]
+        self.main = [float(w) for w in main]
+        self.onehot = {name: dict(positions) for name, positions in ONEHOT_INDEX.items()}
+        # products by the column that is a one-hot indicator: (other column, weight)
+        self.by_column: dict[int, list[tuple[int, float]]] = {}
+        self.dense_pairs: list[tuple[int, int, float]] = []
+        n_dense = len(NUMERIC_INPUTS) + len(BINARY_INPUTS)
+        self.supported = all(a < n_dense or c < n_dense for a, c, _ in pairs)
+        for a, c, v in pairs:
+            if c >= n_dense:
+                self.by_column.setdefault(c, []).append((a, v))
+            elif a >= n_dense:
+                self.by_column.setdefault(a, []).append((c, v))
+            else:
+                self.dense_pairs.append((a, c, v))
+        self.n_dense = n_dense
+
+    def proba(self, record: Record) -> float:
+        dense = [0.0] * self.n_dense
+        for name, is_log, mean, scale, i in self.numeric:
+            value = float(record[name])
+            dense[i] = ((math.log1p(value) if is_log else value) - mean) / scale
+        for name, i in self.binary:
+            dense[i] = float(record[name])
+        main = self.main
+        z = self.intercept
+        for i, value in enumerate(dense):
+            z += main[i] * value
+        for a, c, v in self.dense_pairs:
+            z += v * dense[a] * dense[c]
+        by_column = self.by_column
+        for name, positions in self.onehot.items():
+            col = positions[record[name]]
+            z += main[col]
+            for other, v in by_column.get(col, ()):
+                z += v * dense[other]
+        if z >= 0:
+            return 1.0 / (1.0 + math.exp(-z))
+        e = math.exp(z)
+        return e / (1.0 + e)
 
 
 def _dense_columns() -> list[int]:
