@@ -17,6 +17,7 @@ Probabilities equal `pipeline.predict_proba` to floating-point rounding (tests: 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -102,7 +103,9 @@ class Scorer:
         est = self.estimator
         only_interactions = all(isinstance(s, EncodedInteractions) for s in self._pre)
         if isinstance(est, LogisticRegression) and est.coef_.shape[0] == 1 and only_interactions:
-            self._setup_linear()
+            # an expansion it cannot read raises: the generic path stays (and is exact)
+            with contextlib.suppress(ValueError):
+                self._setup_linear()
             return
         if self._pre:
             return

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import StartService
 
-from bentos.launcher import REPO_ROOT, RunningService
+from bentos.launcher import REPO_ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 SLO = REPO_ROOT / "load_tests" / "slo.yaml"
@@ -27,8 +28,10 @@ def _stats(csv_path: Path) -> dict[str, dict[str, float]]:
 
 
 @pytest.fixture(scope="module")
-def load_run(service: RunningService, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """One bounded `make load-test` run (32 users, 8 s); its reports folder and output."""
+def load_run(start: StartService, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """One bounded `make load-test` run (16 users, 8 s) against the service as shipped (2
+    workers); its reports folder and output."""
+    service = start("load-test", CHURN_SERVICE_WORKERS="2")
     make = shutil.which("make")
     assert make is not None, "make is required"
     reports = tmp_path_factory.mktemp("load-test-reports")
@@ -37,7 +40,7 @@ def load_run(service: RunningService, tmp_path_factory: pytest.TempPathFactory) 
         make, "-C", str(REPO_ROOT), "--no-print-directory", "load-test",
         "-o", f"{venv}/.synced",  # never re-sync the venv from a test
         f"VENV={venv}", f"CHURN_SERVICE_URL={service.url}", f"CHURN_REPORTS_DIR={reports}",
-        "LOAD_USERS=32", "LOAD_SPAWN_RATE=32", "LOAD_DURATION=8s",
+        "LOAD_USERS=16", "LOAD_SPAWN_RATE=16", "LOAD_DURATION=8s",
     ]  # fmt: skip
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
     output = run.stdout + run.stderr
