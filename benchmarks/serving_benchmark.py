@@ -35,10 +35,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from benchmarks.serving.loadgen import LoadResult, closed_loop, sequential  # noqa: E402
-from bentos.launcher import RunningService, free_port, start_service  # noqa: E402
 from churn.generator import generate  # noqa: E402
 from churn.schema import FEATURE_NAMES, ID_COLUMN  # noqa: E402
 from churn.settings import get_settings  # noqa: E402
+from tests.fixtures.launcher import RunningService, free_port, start_service  # noqa: E402
 
 METRICS = ("rps", "p50_ms", "p95_ms", "p99_ms", "server_cpu_ms", "loadgen_cpu_ms")
 

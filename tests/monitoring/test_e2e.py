@@ -71,7 +71,7 @@ def e2e_model(request: pytest.FixtureRequest) -> MonitoredModel:
 @pytest.fixture(scope="module")
 def e2e_service(e2e_model: MonitoredModel, session_dir: Path) -> Iterator[tuple[str, str]]:
     """The real BentoML service on a free loopback port, logging to its own prediction DB."""
-    from bentos.launcher import start_service
+    from tests.fixtures.launcher import start_service
 
     db = f"sqlite:///{session_dir / 'monitoring_e2e_log.db'}"
     env = {"CHURN_PREDICTION_DB": db, "CHURN_SERVICE_WORKERS": "1"}

@@ -16,7 +16,7 @@ import bentoml
 import pandas as pd
 import pytest
 
-from bentos.launcher import RunningService, start_service
+from tests.fixtures.launcher import RunningService, start_service
 from tests.fixtures.promotable import SHIPPED_FAMILY, reference_frame, save_candidate
 
 StartService = Callable[..., RunningService]

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from conftest import StartService
 
-from bentos.launcher import REPO_ROOT
+from tests.fixtures.launcher import REPO_ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 SLO = REPO_ROOT / "load_tests" / "slo.yaml"

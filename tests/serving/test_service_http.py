@@ -16,9 +16,9 @@ import pytest
 import requests
 from scipy.special import logit
 
-from bentos.launcher import RunningService
 from bentos.scorer import LINEAR
 from churn.schema import EXAMPLE_RECORD, FEATURE_NAMES, ID_COLUMN
+from tests.fixtures.launcher import RunningService
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 JSON = {"content-type": "application/json"}
