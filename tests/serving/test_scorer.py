@@ -191,3 +191,32 @@ def test_occlusion_for_an_unknown_estimator(serving_frame: pd.DataFrame) -> None
 def test_rejects_a_pipeline_without_the_churn_encoder() -> None:
     with pytest.raises(TypeError, match="ChurnEncoder"):
         Scorer(Pipeline([("encode", "passthrough"), ("model", LogisticRegression())]))
+
+
+def test_a_pipeline_ending_in_lightgbm_is_exact_and_explained_by_treeshap(
+    split: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    """The shape the LightGBM candidate takes (ChurnEncoder -> LGBMClassifier), until it is a
+    family of `candidates.FACTORIES` (then the family tests above cover it too)."""
+    import lightgbm
+
+    from churn.features import ChurnEncoder
+
+    train, holdout = split
+    model = lightgbm.LGBMClassifier(n_estimators=60, num_leaves=15, n_jobs=1, verbose=-1)
+    pipeline = Pipeline([("encode", ChurnEncoder()), ("model", model)])
+    pipeline.fit(train[list(FEATURE_NAMES)], train["Churn"])
+    scorer = Scorer(pipeline)
+    assert scorer.kind == "lightgbm"
+    expected = pipeline.predict_proba(holdout[list(FEATURE_NAMES)])[:, 1]
+    records = _records(holdout)
+    assert np.max(np.abs(scorer.proba(records) - expected)) <= 1e-9
+    for record in records[:5]:
+        exp = scorer.explain(record)
+        assert exp.method == TREE_LOG_ODDS
+        total = exp.base_value + sum(c.contribution for c in exp.contributions)
+        assert total == pytest.approx(float(logit(exp.churn_probability)), abs=1e-9)
+        base, shap_values = _shap_tree(scorer, record)
+        assert exp.base_value == pytest.approx(base, abs=1e-6)
+        for c in exp.contributions:
+            assert c.contribution == pytest.approx(shap_values[c.feature], abs=1e-6)
