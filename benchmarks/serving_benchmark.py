@@ -1,6 +1,9 @@
-"""Serving benchmark, all on this machine in one run (load generator included):
+"""Serving benchmark, all on this machine in one run (load generator included), against the model
+`make run` ships (logistic regression with interactions, built by the pipeline's own candidate
+factory on the real data, in a temporary BentoML store; `--model store` uses the latest
+`telco_churn` of the current store instead):
 
-- the BentoML service with adaptive batching (as shipped),
+- the BentoML service with adaptive batching (as shipped), also at 64 and 128 users,
 - the same service without batching (`CHURN_BATCHING=off`),
 - the tutorial baseline: Flask's server calling `predict_proba` on a one-row DataFrame.
 
@@ -32,11 +35,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from benchmarks.serving.loadgen import LoadResult, closed_loop, sequential  # noqa: E402
-from benchmarks.serving.model import ensure_model  # noqa: E402
-from bentos.launcher import RunningService, free_port, start_service  # noqa: E402
 from churn.generator import generate  # noqa: E402
 from churn.schema import FEATURE_NAMES, ID_COLUMN  # noqa: E402
 from churn.settings import get_settings  # noqa: E402
+from tests.fixtures.launcher import RunningService, free_port, start_service  # noqa: E402
 
 METRICS = ("rps", "p50_ms", "p95_ms", "p99_ms", "server_cpu_ms", "loadgen_cpu_ms")
 
@@ -47,6 +49,7 @@ class Scenario:
     target: str
     path: str
     single: bool  # True: {"customer": r}; False: {"customers": [r]}
+    users: int = 0  # 0: --users
     runs: list[LoadResult] = field(default_factory=list)
     cpu: list[dict[str, float]] = field(default_factory=list)
 
@@ -62,6 +65,21 @@ class Scenario:
 
     def errors(self) -> int:
         return sum(r.errors for r in self.runs)
+
+    def shed(self) -> int:
+        return sum(r.shed for r in self.runs)
+
+
+def prepare_model(kind: str, scratch: Path) -> str:
+    """The model to serve: the shipped family in a scratch store, or the current store's latest."""
+    if kind == "store":
+        import bentoml
+
+        return str(bentoml.models.get(f"{get_settings().model_name}:latest").tag)
+    os.environ["BENTOML_HOME"] = str(scratch / "bentoml")  # before bentoml is imported
+    from tests.fixtures.promotable import SHIPPED_FAMILY, reference_frame, save_candidate
+
+    return str(save_candidate(SHIPPED_FAMILY, reference_frame(), version="benchmark").tag)
 
 
 def customers(rows: int = 2000) -> list[dict[str, Any]]:
@@ -116,7 +134,8 @@ def big_batch_latency(url: str, records: list[dict[str, Any]], count: int) -> Lo
 
 def print_table(scenarios: list[Scenario], baseline: Scenario) -> None:
     print(
-        f"\n{'scenario':<52}{'req/s':>7}{'p50':>7}{'p95':>7}{'p99':>7}{'err':>5}{'x flask':>8}"
+        f"\n{'scenario':<52}{'req/s':>7}{'p50':>7}{'p95':>7}{'p99':>7}{'err':>5}{'503':>6}"
+        f"{'x flask':>8}"
         f"{'srv cpu':>9}{'gen cpu':>9}{'cap/2c':>8}{'x flask':>8}"
     )
     for s in scenarios:
@@ -124,7 +143,8 @@ def print_table(scenarios: list[Scenario], baseline: Scenario) -> None:
         cap_ratio = s.capacity() / baseline.capacity()
         print(
             f"{s.name:<52}{s.median('rps'):>7.0f}{s.median('p50_ms'):>7.1f}"
-            f"{s.median('p95_ms'):>7.1f}{s.median('p99_ms'):>7.1f}{s.errors():>5}{ratio:>8.1f}"
+            f"{s.median('p95_ms'):>7.1f}{s.median('p99_ms'):>7.1f}{s.errors():>5}{s.shed():>6}"
+            f"{ratio:>8.1f}"
             f"{s.median('server_cpu_ms'):>9.2f}{s.median('loadgen_cpu_ms'):>9.2f}"
             f"{s.capacity():>8.0f}{cap_ratio:>8.1f}"
         )
@@ -134,6 +154,34 @@ def print_table(scenarios: list[Scenario], baseline: Scenario) -> None:
     )
 
 
+def check_goals(
+    scenarios: list[Scenario], baseline: Scenario, batch: LoadResult
+) -> dict[str, tuple[bool, str]]:
+    """The targets of docs/serving.md, against this run's medians."""
+    direct = scenarios[0]
+    ratio = direct.median("rps") / baseline.median("rps")
+    rps, p99 = direct.median("rps"), direct.median("p99_ms")
+    out = {
+        "/predict at 32 users >= 1200 req/s, p99 <= 50 ms, no errors": (
+            rps >= 1200 and p99 <= 50 and direct.errors() == 0 and direct.shed() == 0,
+            f"{rps:.0f} req/s, p99 {p99:.1f} ms, {direct.errors()} errors, {direct.shed()} 503",
+        ),
+        ">= 10x naive Flask": (ratio >= 10, f"{ratio:.1f}x"),
+        "/predict_batch 1,000 records <= 50 ms (median)": (
+            batch.p50_ms <= 50 and batch.errors == 0,
+            f"{batch.p50_ms:.1f} ms",
+        ),
+    }
+    for s in scenarios[5:]:
+        out[f"{s.name.split(',')[-1].strip()}: no errors or timeouts (quick 503 allowed)"] = (
+            s.errors() == 0,
+            f"{s.median('rps'):.0f} req/s, p99 {s.median('p99_ms'):.1f} ms, "
+            f"{s.errors()} errors, {s.shed()} 503 "
+            f"(p99 {max(r.shed_p99_ms for r in s.runs):.1f} ms)",
+        )
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=32)
@@ -141,10 +189,11 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batch-requests", type=int, default=15)
+    parser.add_argument("--model", choices=("candidate", "store"), default="candidate")
     args = parser.parse_args()
 
     scratch = Path(tempfile.mkdtemp(prefix="serving-bench-"))
-    tag = ensure_model()
+    tag = prepare_model(args.model, scratch)
     pool = customers()
     load_before = os.getloadavg()
     print(f"model {tag}; load average before: {load_before}; scratch {scratch}")
@@ -182,6 +231,10 @@ def main() -> int:
                 "bentoml no batch  POST /predict_batch [1]", "no-batching", "/predict_batch", False
             ),
             Scenario("naive flask       POST /predict (DataFrame)", "flask", "/predict", True),
+            Scenario("bentoml+batching  POST /predict, 64 users", "batching", "/predict", True, 64),
+            Scenario(
+                "bentoml+batching  POST /predict, 128 users", "batching", "/predict", True, 128
+            ),
         ]
         for rep in range(args.repeats):
             for s in scenarios:
@@ -192,7 +245,8 @@ def main() -> int:
 
                 server_before = tree_cpu_seconds(pids[s.target])
                 gen_before = time.process_time()
-                result = closed_loop(urls[s.target] + s.path, body, args.users, args.seconds)
+                users = s.users or args.users
+                result = closed_loop(urls[s.target] + s.path, body, users, args.seconds)
                 gen_cpu = time.process_time() - gen_before
                 server_cpu = tree_cpu_seconds(pids[s.target]) - server_before
                 done = max(result.requests + result.errors, 1) * (1 + 1 / args.seconds)
@@ -204,7 +258,8 @@ def main() -> int:
                     }
                 )
                 print(f"  run {rep + 1}: {s.name:<52} {result.rps:7.0f} req/s "
-                      f"p99 {result.p99_ms:6.1f} ms err {result.errors}")  # fmt: skip
+                      f"p99 {result.p99_ms:6.1f} ms err {result.errors} "
+                      f"503 {result.shed}")  # fmt: skip
         batch = {
             name: big_batch_latency(urls[name], pool, args.batch_requests)
             for name in ("batching", "no-batching")
@@ -215,7 +270,7 @@ def main() -> int:
         flask.terminate()
         flask.wait(30)
 
-    baseline = scenarios[-1]
+    baseline = scenarios[4]
     print_table(scenarios, baseline)
     print("\n/predict_batch with 1,000 records (sequential):")
     for name, r in batch.items():
@@ -223,6 +278,9 @@ def main() -> int:
     print(f"\nidle RSS per worker (MB): {memory}")
     load_after = os.getloadavg()
     print(f"load average before {load_before}, after {load_after} (2 cores, shared machine)")
+    goals = check_goals(scenarios, baseline, batch["batching"])
+    for goal, (ok, measured) in goals.items():
+        print(f"  [{'met' if ok else 'NOT met'}] {goal}: {measured}")
 
     report = {
         "users": args.users,
@@ -236,7 +294,9 @@ def main() -> int:
             {
                 "name": s.name,
                 **{m: s.median(m) for m in METRICS},
+                "users": s.users or args.users,
                 "errors": s.errors(),
+                "shed_503": s.shed(),
                 "ratio_vs_flask": s.median("rps") / baseline.median("rps"),
                 "capacity_2_cores": s.capacity(),
                 "capacity_ratio_vs_flask": s.capacity() / baseline.capacity(),
@@ -245,6 +305,7 @@ def main() -> int:
             for s in scenarios
         ],
         "batch_1000": {name: r.as_dict() for name, r in batch.items()},
+        "goals": {goal: {"met": ok, "measured": m} for goal, (ok, m) in goals.items()},
         "idle_worker_rss_mb": memory,
     }
     out_dir = Path(get_settings().reports_dir)

@@ -81,8 +81,14 @@ class Contribution(BaseModel):
 
 class Explanation(BaseModel):
     churn_probability: float
-    base_value: float = Field(description="value at the training-mean customer (see method)")
-    method: str = Field(description="linear_log_odds (exact) or mean_occlusion (tree models)")
+    base_value: float = Field(
+        description="base_value + sum(contributions) = the model's margin (log-odds or "
+        "probability, see method); for linear models the log-odds of the training-mean customer"
+    )
+    method: str = Field(
+        description="linear_shapley_log_odds (exact Shapley values, log-odds), tree_shap_log_odds "
+        "or tree_shap_probability (exact path-dependent TreeSHAP); mean_occlusion otherwise"
+    )
     contributions: list[Contribution] = Field(description="sorted by |contribution|, descending")
 
 

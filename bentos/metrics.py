@@ -51,13 +51,30 @@ def record_model(version: str, model_type: str, trained_timestamp: float) -> Non
     model_trained_timestamp.set(trained_timestamp)
 
 
+FEW = 8
+"""Up to this many values, prometheus_client's own `observe` is cheaper than counting with numpy."""
+_decision_children: dict[str, Any] = {}
+
+
+def _decision_counter(decision: str) -> Any:
+    """`predictions_total.labels(decision=...)`, looked up once per process (it takes a lock)."""
+    child = _decision_children.get(decision)
+    if child is None:
+        child = _decision_children[decision] = predictions_total.labels(decision=decision)
+    return child
+
+
 def record_predictions(probabilities: Sequence[float], decisions: Sequence[bool]) -> None:
     churned = sum(decisions)
     if churned:
-        predictions_total.labels(decision="churn").inc(churned)
+        _decision_counter("churn").inc(churned)
     if len(decisions) - churned:
-        predictions_total.labels(decision="stay").inc(len(decisions) - churned)
-    observe_many(probability, probabilities)
+        _decision_counter("stay").inc(len(decisions) - churned)
+    if len(probabilities) <= FEW:
+        for p in probabilities:
+            probability.observe(p)
+    else:
+        observe_many(probability, probabilities)
 
 
 def observe_many(histogram: Any, values: Sequence[float]) -> None:

@@ -121,7 +121,20 @@ class ChurnService:
     @bentoml.api(route="/predict")
     async def predict(self, customer: Customer) -> Prediction:
         """Churn probability, decision at the model's threshold and risk band for one customer."""
-        return Prediction.model_construct(**self._predictions([customer])[0])
+        assert self.model is not None
+        # the single-record path: no arrays, one log row, two metric writes (docs/serving.md)
+        fields = customer.__dict__
+        p = self.model.scorer.proba_one(fields)
+        decision = p >= self.threshold
+        self._log([fields], [p], [decision])
+        metrics.record_predictions((p,), (decision,))
+        return Prediction.model_construct(
+            churn_probability=p,
+            churn=decision,
+            risk_band=risk_band(p),
+            threshold=self.threshold,
+            model_version=self.version,
+        )
 
     @bentoml.api(
         route="/predict_batch",

@@ -4,6 +4,7 @@ SERVICE_URL := $(or $(CHURN_SERVICE_URL),http://127.0.0.1:$(SERVE_PORT))
 LOAD_USERS ?= 32
 LOAD_SPAWN_RATE ?= 16
 LOAD_DURATION ?= 30s
+LOAD_SLO ?= load_tests/slo.yaml
 BENTOML := $(VENV)/bin/bentoml
 REPORTS := $(or $(CHURN_REPORTS_DIR),reports)
 
@@ -20,12 +21,12 @@ serve-dev: venv ## serve bentos/service.py from the working tree (latest telco_c
 bento-requirements: venv ## re-cut bentos/requirements.txt (what the service imports) from uv.lock
 	$(PY) docker/pin_requirements.py bento
 
-load-test: venv ## Locust, headless, against $CHURN_SERVICE_URL; fails when load_tests/slo.yaml breaks
+load-test: venv ## Locust, headless, against $CHURN_SERVICE_URL; fails when $LOAD_SLO (load_tests/slo.yaml) breaks
 	@mkdir -p $(REPORTS)
 	$(VENV)/bin/locust -f load_tests/locustfile.py --headless --only-summary \
 		--host $(SERVICE_URL) -u $(LOAD_USERS) -r $(LOAD_SPAWN_RATE) -t $(LOAD_DURATION) \
 		--csv $(REPORTS)/load_test --html $(REPORTS)/load_test.html --exit-code-on-error 0
-	$(PY) load_tests/check_slo.py $(REPORTS)/load_test_stats.csv load_tests/slo.yaml
+	$(PY) load_tests/check_slo.py $(REPORTS)/load_test_stats.csv $(LOAD_SLO)
 
 benchmark-serving: venv ## service (batching on/off) vs naive Flask, same machine, medians of runs
 	$(PY) benchmarks/serving_benchmark.py

@@ -15,21 +15,28 @@ import numpy as np
 @dataclass(frozen=True)
 class LoadResult:
     requests: int
-    errors: int
+    errors: int  # failures other than a quick overload answer (timeouts, 5xx, 4xx)
     seconds: float
     rps: float
     p50_ms: float
     p95_ms: float
     p99_ms: float
+    shed: int = 0  # 503 with Retry-After: the service's overload answer
+    shed_p99_ms: float = 0.0  # how quick that answer was
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def summarise(latencies: list[float], errors: int, seconds: float) -> LoadResult:
+def summarise(
+    latencies: list[float], errors: int, seconds: float, shed: list[float] | None = None
+) -> LoadResult:
     ms = np.asarray(latencies, dtype=float) * 1000 if latencies else np.zeros(1)
     p50, p95, p99 = np.percentile(ms, [50, 95, 99])
+    shed = shed or []
     return LoadResult(
+        shed=len(shed),
+        shed_p99_ms=float(np.percentile(np.asarray(shed) * 1000, 99)) if shed else 0.0,
         requests=len(latencies),
         errors=errors,
         seconds=seconds,
@@ -44,6 +51,7 @@ async def _closed_loop(
     url: str, body: Callable[[int], Any], users: int, seconds: float, warmup: float
 ) -> LoadResult:
     latencies: list[float] = []
+    shed: list[float] = []
     errors = 0
     connector = aiohttp.TCPConnector(limit=users, force_close=False)
     timeout = aiohttp.ClientTimeout(total=30)
@@ -56,22 +64,26 @@ async def _closed_loop(
             nonlocal errors
             i = uid
             while (now := time.perf_counter()) < stop_at:
+                overloaded = False
                 try:
                     async with session.post(url, json=body(i)) as resp:
                         await resp.read()
                         ok = resp.status == 200
+                        overloaded = resp.status == 503 and "Retry-After" in resp.headers
                 except (TimeoutError, aiohttp.ClientError):
                     ok = False
                 done = time.perf_counter()
                 if now >= measure_from:
                     if ok:
                         latencies.append(done - now)
+                    elif overloaded:
+                        shed.append(done - now)
                     else:
                         errors += 1
                 i += users
 
         await asyncio.gather(*(user(u) for u in range(users)))
-    return summarise(latencies, errors, seconds)
+    return summarise(latencies, errors, seconds, shed)
 
 
 def closed_loop(

@@ -14,7 +14,6 @@ $CHURN_REPORTS_DIR/containers/smoke.json.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import secrets
@@ -96,35 +95,16 @@ def docker(*args: str) -> str:
 
 
 def train_model(rows: int = 2000) -> tuple[Any, Any]:
-    """A small LR pipeline saved as the contract's `telco_churn` model; returns it and its data."""
+    """The shipped family, built by the pipeline's candidate factory on generated customers and
+    saved as the contract's `telco_churn` model (tests/fixtures/promotable.py); it and its data."""
     import bentoml
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import Pipeline
 
-    from churn.features import ChurnEncoder
     from churn.generator import generate
-    from churn.model_card import ModelCard
-    from churn.schema import FEATURE_NAMES, TARGET
+    from tests.fixtures.promotable import SHIPPED_FAMILY, save_candidate
 
     frame = generate(rows, seed=7)
-    X, y = frame[list(FEATURE_NAMES)], frame[TARGET]
-    pipeline = Pipeline(
-        [("encode", ChurnEncoder()), ("model", LogisticRegression(max_iter=2000))]
-    ).fit(X, y)
-    card = ModelCard(
-        model_version="container-smoke-1",
-        model_type="logistic_regression",
-        threshold=0.5,
-        # BentoML refuses None in metadata: fill every optional field.
-        mlflow_run_id="container-smoke",
-        trained_at=datetime.now(UTC),
-        metrics={"train_accuracy": float(pipeline.score(X, y))},
-        data_md5=hashlib.md5(frame.to_csv(index=False).encode()).hexdigest(),
-    )
-    bentoml.sklearn.save_model(
-        "telco_churn", pipeline, labels=card.labels(), metadata=card.to_metadata()
-    )
-    return pipeline, frame
+    saved = save_candidate(SHIPPED_FAMILY, frame, version="container-smoke-1", threshold=0.5)
+    return bentoml.sklearn.load_model(saved), frame
 
 
 def build_bento(base_image: str, workdir: Path) -> str:

@@ -7,7 +7,6 @@ import signal
 import subprocess
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
@@ -59,46 +58,17 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def save_test_model(rows: int = 3000, seed: int = 3) -> str:
-    """Fit the contract's pipeline on generated customers and save it to BENTOML_HOME."""
-    import bentoml
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import roc_auc_score
-    from sklearn.pipeline import Pipeline
-
-    from churn.features import ChurnEncoder
+    """The shipped family, built by the pipeline's candidate factory on generated customers and
+    saved to BENTOML_HOME (tests/fixtures/promotable.py) with the card the pages show."""
     from churn.generator import generate
-    from churn.model_card import CandidateScore, ModelCard
-    from churn.schema import FEATURE_NAMES, TARGET
+    from tests.fixtures.promotable import SHIPPED_FAMILY, save_candidate
 
-    frame = generate(rows, seed=seed)
-    x, y = frame[list(FEATURE_NAMES)], frame[TARGET]
-    pipeline = Pipeline([("encode", ChurnEncoder()), ("model", LogisticRegression(max_iter=500))])
-    pipeline.fit(x, y)
-    auc = float(roc_auc_score(y, pipeline.predict_proba(x)[:, 1]))
-    card = ModelCard(
-        model_version="7",
-        model_type="LogisticRegression",
+    model = save_candidate(
+        SHIPPED_FAMILY,
+        generate(rows, seed=seed),
+        version="7",
         threshold=0.4,
-        mlflow_run_id="frontend-test-run",
-        trained_at=datetime.now(UTC),
-        metrics={"roc_auc": round(auc, 4), "recall": 0.71, "precision": 0.55},
-        candidates=[
-            CandidateScore(
-                name=name,
-                cv_roc_auc=score,
-                cv_roc_auc_std=0.01,
-                fit_seconds=1.5,
-                mlflow_run_id=name,
-            )
-            for name, score in (
-                ("logistic_regression", auc),
-                ("hist_gradient_boosting", auc - 0.01),
-            )
-        ],
-        data_md5="frontend-test",
-    )
-    # BentoML metadata rejects None values, so every optional card field is filled above.
-    model = bentoml.sklearn.save_model(
-        "telco_churn", pipeline, labels=card.labels(), metadata=card.to_metadata()
+        extra_metrics={"recall": 0.71, "precision": 0.55},
+        also_considered=("hist_gradient_boosting",),
     )
     return str(model.tag)

@@ -58,19 +58,20 @@ def e2e_model(request: pytest.FixtureRequest) -> MonitoredModel:
     if trained is not None:
         name, version = trained.model_name, trained.model_version
         return MonitoredModel(name, version, _production_sklearn_model(name, version))
+    from tests.fixtures.promotable import SHIPPED_FAMILY, save_candidate
     from tests.monitoring.production_stub import register_production_model
-    from tests.serving.serving_models import save_model
 
     name = get_settings().model_name
     version = register_production_model(name, rows=4000, seed=1)
-    save_model(generate(4000, seed=1), version=version, name=name)  # what the service loads
+    # what the service loads
+    save_candidate(SHIPPED_FAMILY, generate(4000, seed=1), version=version, name=name)
     return MonitoredModel(name, version, _production_sklearn_model(name, version))
 
 
 @pytest.fixture(scope="module")
 def e2e_service(e2e_model: MonitoredModel, session_dir: Path) -> Iterator[tuple[str, str]]:
     """The real BentoML service on a free loopback port, logging to its own prediction DB."""
-    from bentos.launcher import start_service
+    from tests.fixtures.launcher import start_service
 
     db = f"sqlite:///{session_dir / 'monitoring_e2e_log.db'}"
     env = {"CHURN_PREDICTION_DB": db, "CHURN_SERVICE_WORKERS": "1"}

@@ -1,8 +1,9 @@
 """Serving fixtures: a churn model in the isolated BentoML store and the real service on loopback.
 
-`served_model` fits a LogisticRegression pipeline on the real data (synthetic when absent) the way
-the training pipeline does. With `CHURN_SERVING_MODEL=trained` it uses the pipeline-trained model
-instead (the `trained_model` fixture of the `tests.fixtures.training` plugin).
+`served_model` is the family `make run` ships on the real data (logistic regression with
+interactions), built by the pipeline's own candidate factory (tests/fixtures/promotable.py) on the
+real data (synthetic when absent). `CHURN_SERVING_FAMILY` serves another family;
+`CHURN_SERVING_MODEL=trained` the pipeline-trained model (`tests.fixtures.training`).
 """
 
 from __future__ import annotations
@@ -14,20 +15,17 @@ from pathlib import Path
 import bentoml
 import pandas as pd
 import pytest
-from serving_models import save_model
 
-from bentos.launcher import RunningService, start_service
-from churn.data import load_clean
-from churn.generator import generate
+from tests.fixtures.launcher import RunningService, start_service
+from tests.fixtures.promotable import SHIPPED_FAMILY, reference_frame, save_candidate
 
-REAL_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "telco_customer_churn.csv"
 StartService = Callable[..., RunningService]
 
 
 @pytest.fixture(scope="session")
 def serving_frame() -> pd.DataFrame:
     """The real IBM data when present, else the synthetic default."""
-    return load_clean(REAL_DATA) if REAL_DATA.exists() else generate(6000, seed=3)
+    return reference_frame()
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +34,8 @@ def served_model(request: pytest.FixtureRequest, serving_frame: pd.DataFrame) ->
     if os.environ.get("CHURN_SERVING_MODEL") == "trained":
         trained = request.getfixturevalue("trained_model")
         return bentoml.models.get(trained.bento_model_tag)
-    return save_model(serving_frame)
+    family = os.environ.get("CHURN_SERVING_FAMILY", SHIPPED_FAMILY)
+    return save_candidate(family, serving_frame)
 
 
 def _start(session_dir: Path, name: str, **env: str) -> RunningService:

@@ -12,7 +12,7 @@ from pathlib import Path
 import bentoml
 import pytest
 
-from bentos.launcher import REPO_ROOT
+from tests.fixtures.launcher import REPO_ROOT
 
 REQUIREMENTS = REPO_ROOT / "bentos" / "requirements.txt"
 EXPORT = ["export", "--frozen", "--no-default-groups", "--no-hashes", "--no-emit-project"]

@@ -14,8 +14,8 @@ import pytest
 import requests
 import yaml
 
-from bentos.launcher import RunningService
 from churn.schema import EXAMPLE_RECORD
+from tests.fixtures.launcher import RunningService
 from tests.fixtures.ports import free_port
 from tests.stacks.test_grafana_dashboards import DASHBOARDS, load, metric_names, queries
 

@@ -14,9 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import requests
+from scipy.special import logit
 
-from bentos.launcher import RunningService
+from bentos.scorer import LINEAR
 from churn.schema import EXAMPLE_RECORD, FEATURE_NAMES, ID_COLUMN
+from tests.fixtures.launcher import RunningService
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 JSON = {"content-type": "application/json"}
@@ -61,12 +63,17 @@ def test_probabilities_match_the_pipeline_on_the_real_data(
         assert abs(single["churn_probability"] - expected[i]) <= 1e-9
 
 
-def test_explain_shape(service: RunningService) -> None:
+def test_explain_is_exact_and_additive(service: RunningService) -> None:
+    """The shipped model (linear with interactions) is explained by exact Shapley values in
+    log-odds: base_value + contributions == logit(probability)."""
     resp = post(service, "/explain", {"customer": EXAMPLE_RECORD})
     assert resp.status_code == 200, resp.text
     body = resp.json()
     assert set(body) == {"churn_probability", "base_value", "method", "contributions"}
-    assert [c["feature"] for c in body["contributions"]].sort() == list(FEATURE_NAMES).sort()
+    assert body["method"] == LINEAR
+    total = body["base_value"] + sum(c["contribution"] for c in body["contributions"])
+    assert total == pytest.approx(float(logit(body["churn_probability"])), abs=1e-9)
+    assert sorted(c["feature"] for c in body["contributions"]) == sorted(FEATURE_NAMES)
     sizes = [abs(c["contribution"]) for c in body["contributions"]]
     assert sizes == sorted(sizes, reverse=True)
     pred = post(service, "/predict", {"customer": EXAMPLE_RECORD}).json()
