@@ -31,6 +31,8 @@ class ModelCard(BaseModel):
     metrics: dict[str, float] = Field(default_factory=dict)
     candidates: list[CandidateScore] = Field(default_factory=list)
     data_md5: str | None = None
+    # How the served model was fitted (e.g. refit on all labelled rows after the test split).
+    training: dict[str, Any] = Field(default_factory=dict)
 
     def to_metadata(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
