@@ -19,6 +19,9 @@ class CandidateScore(BaseModel):
     fit_seconds: float | None = None
     best_params: dict[str, Any] = Field(default_factory=dict)
     mlflow_run_id: str | None = None
+    cv_brier: float | None = None
+    # Out-of-fold reliability curve: {"mean_predicted": [...], "observed": [...]} (quantile bins).
+    reliability: dict[str, list[float]] | None = None
 
 
 class ModelCard(BaseModel):

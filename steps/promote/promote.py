@@ -75,6 +75,8 @@ def build_card(
                 fit_seconds=c["fit_seconds"],
                 best_params=c["best_params"],
                 mlflow_run_id=c["mlflow_run_id"],
+                cv_brier=c.get("cv_brier"),
+                reliability=c.get("reliability"),
             )
             for c in candidates["candidates"]
         ],
