@@ -16,12 +16,11 @@ REPO = Path(__file__).resolve().parents[2]
 def test_shipped_configs_are_valid(name: str) -> None:
     config = load_run_config(REPO / "configs" / name)
     assert config.parameters.data_path == "data/raw/telco_churn.csv"
-    assert set(config.parameters.grids) == {
-        "logistic_regression",
-        "random_forest",
-        "hist_gradient_boosting",
-        "lightgbm",
-    }
+    # The fast config (tests) exercises every candidate; the default leaves out the random forest,
+    # which loses beyond its spread in repeated CV and costs the most.
+    every = {"logistic_regression", "random_forest", "hist_gradient_boosting", "lightgbm"}
+    expected = every if name == "training_fast.yaml" else every - {"random_forest"}
+    assert set(config.parameters.grids) == expected
     # The floor and the evidence rule are explicit in every shipped config.
     assert config.parameters.quality_floor.min_test_roc_auc == 0.80
     assert config.parameters.quality_floor.min_test_accuracy == 0.76
