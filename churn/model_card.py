@@ -19,6 +19,9 @@ class CandidateScore(BaseModel):
     fit_seconds: float | None = None
     best_params: dict[str, Any] = Field(default_factory=dict)
     mlflow_run_id: str | None = None
+    cv_brier: float | None = None
+    # Out-of-fold reliability curve: {"mean_predicted": [...], "observed": [...]} (quantile bins).
+    reliability: dict[str, list[float]] | None = None
 
 
 class ModelCard(BaseModel):
@@ -31,6 +34,8 @@ class ModelCard(BaseModel):
     metrics: dict[str, float] = Field(default_factory=dict)
     candidates: list[CandidateScore] = Field(default_factory=list)
     data_md5: str | None = None
+    # How the served model was fitted (e.g. refit on all labelled rows after the test split).
+    training: dict[str, Any] = Field(default_factory=dict)
 
     def to_metadata(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)

@@ -1,5 +1,5 @@
 """The training pipeline: ingest -> validate -> split -> train candidates -> threshold -> evaluate
--> promote -> package.
+-> refit on all rows -> promote -> package.
 
 Run it with `make train` / `churn train` (which validate the run config strictly first), or
 `zenml pipeline run pipelines.training.training_pipeline -c configs/training.yaml`.
@@ -37,10 +37,12 @@ def training_pipeline(
     test_size: float = 0.2,
     seed: int = 42,
     cv_folds: int = 5,
-    min_improvement: float = 0.002,
+    cv_repeats: int = 3,
     offer_cost: float = 50.0,
     saved_customer_value: float = 150.0,
     grids: dict[str, dict[str, list[Any]]] | None = None,
+    promotion: dict[str, float] | None = None,
+    quality_floor: dict[str, float] | None = None,
 ) -> None:
     from steps.data.ingest import ingest
     from steps.data.split import split
@@ -49,6 +51,7 @@ def training_pipeline(
     from steps.promote.promote import promote
     from steps.train.candidates import train_candidates
     from steps.train.evaluate import evaluate
+    from steps.train.refit import refit
     from steps.train.threshold import select_threshold
 
     # The check at pipeline start: the same strict model the config loader uses.
@@ -58,35 +61,45 @@ def training_pipeline(
             "test_size": test_size,
             "seed": seed,
             "cv_folds": cv_folds,
-            "min_improvement": min_improvement,
+            "cv_repeats": cv_repeats,
             "offer_cost": offer_cost,
             "saved_customer_value": saved_customer_value,
             "grids": grids or {},
+            "promotion": promotion or {},
+            "quality_floor": quality_floor or {},
         }
     )
     raw_data, data_md5 = ingest(data_path=params.data_path)
     customers = validate(raw_data)
     reference_data, test_data = split(customers, test_size=params.test_size, seed=params.seed)
-    model, candidates = train_candidates(
-        reference_data, grids=params.grids, cv_folds=params.cv_folds, seed=params.seed
+    split_model, candidates = train_candidates(
+        reference_data,
+        grids=params.grids,
+        cv_folds=params.cv_folds,
+        seed=params.seed,
+        cv_repeats=params.cv_repeats,
     )
     threshold = select_threshold(
-        model,
+        split_model,
         reference_data,
         cv_folds=params.cv_folds,
         seed=params.seed,
         offer_cost=params.offer_cost,
         saved_customer_value=params.saved_customer_value,
     )
-    test_metrics = evaluate(model, test_data, threshold)
+    test_metrics = evaluate(split_model, test_data, threshold)
+    # The served model: the same candidate and hyperparameters, fitted on every labelled row.
+    model, refit_summary = refit(split_model, reference_data, test_data)
     promoted, model_card = promote(
-        model,
+        split_model,
         test_data,
         test_metrics,
         candidates,
         threshold,
         data_md5,
-        min_improvement=params.min_improvement,
+        refit_summary,
+        promotion=params.promotion.model_dump(),
+        quality_floor=params.quality_floor.model_dump(),
     )
     package(model, model_card, promoted)
 

@@ -28,6 +28,12 @@ DEFAULT_GRIDS: dict[str, dict[str, list[Any]]] = {
         "max_iter": [150],
         "min_samples_leaf": [40],
     },
+    "lightgbm": {
+        "n_estimators": [300],
+        "learning_rate": [0.02],
+        "num_leaves": [8],
+        "min_child_samples": [40],
+    },
 }
 
 
@@ -49,10 +55,26 @@ def _hist_gradient_boosting(seed: int) -> BaseEstimator:
     return HistGradientBoostingClassifier(random_state=seed, l2_regularization=1.0)
 
 
+def _lightgbm(seed: int) -> BaseEstimator:
+    # Imported lazily: the service image needs lightgbm only when a LightGBM model is packaged.
+    from lightgbm import LGBMClassifier
+
+    return LGBMClassifier(
+        random_state=seed,
+        n_jobs=1,
+        verbose=-1,
+        subsample=0.8,
+        subsample_freq=1,
+        colsample_bytree=0.8,
+        reg_lambda=1.0,
+    )
+
+
 FACTORIES: dict[str, Callable[[int], BaseEstimator]] = {
     "logistic_regression": _logistic_regression,
     "random_forest": _random_forest,
     "hist_gradient_boosting": _hist_gradient_boosting,
+    "lightgbm": _lightgbm,
 }
 assert set(FACTORIES) == set(CANDIDATE_NAMES)
 
@@ -61,6 +83,7 @@ PARAM_PREFIX = {
     "logistic_regression": "model__clf__",
     "random_forest": "model__",
     "hist_gradient_boosting": "model__",
+    "lightgbm": "model__",
 }
 
 

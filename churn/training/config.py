@@ -13,8 +13,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from churn.config_files import ConfigError, read_yaml_mapping
 from churn.settings import get_settings
+from churn.training.promotion import EvidenceRule, QualityFloor
 
-CANDIDATE_NAMES = ("logistic_regression", "random_forest", "hist_gradient_boosting")
+CANDIDATE_NAMES = (
+    "logistic_regression",
+    "random_forest",
+    "hist_gradient_boosting",
+    "lightgbm",
+)
 
 
 class TrainingParams(BaseModel):
@@ -26,7 +32,9 @@ class TrainingParams(BaseModel):
     test_size: float = Field(default=0.2, gt=0.05, lt=0.5)
     seed: int = 42
     cv_folds: int = Field(default=5, ge=2, le=20)
-    min_improvement: float = Field(default=0.002, ge=0, le=1)
+    cv_repeats: int = Field(default=3, ge=1, le=20)
+    promotion: EvidenceRule = Field(default_factory=EvidenceRule)
+    quality_floor: QualityFloor = Field(default_factory=QualityFloor)
     offer_cost: float = Field(default=50.0, gt=0)
     saved_customer_value: float = Field(default=150.0, gt=0)
     grids: dict[str, dict[str, list[Any]]] = Field(default_factory=dict)

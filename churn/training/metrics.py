@@ -109,3 +109,19 @@ def paired_auc_difference(
         "difference_ci_high": float(high),
         "share_new_better": float((diff > 0).mean()),
     }
+
+
+def reliability_points(y_true: np.ndarray, proba: np.ndarray, n_bins: int = 10) -> dict:
+    """The reliability curve (quantile bins) as plain lists, small enough for run metadata."""
+    from sklearn.calibration import calibration_curve
+
+    observed, predicted = calibration_curve(
+        np.asarray(y_true).astype(int),
+        np.asarray(proba, np.float64),
+        n_bins=n_bins,
+        strategy="quantile",
+    )
+    return {
+        "mean_predicted": [round(float(v), 4) for v in predicted],
+        "observed": [round(float(v), 4) for v in observed],
+    }

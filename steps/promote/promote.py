@@ -1,4 +1,9 @@
-"""Promote: production only if the new version beats production on THIS run's test split."""
+"""Promote: the floor first, then production only on evidence from this run's test split.
+
+The rule is `churn.training.promotion.decide_promotion`; the comparison is between SPLIT models
+(each fitted on its run's training part only), so the refit model's use of the test rows does not
+bias it.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +19,10 @@ from zenml.enums import ModelStages
 
 from churn.model_card import CandidateScore, ModelCard
 from churn.training.metrics import paired_auc_difference
+from churn.training.promotion import EvidenceRule, QualityFloor, decide_promotion
 from churn.training.search import features_and_target
 from steps.promote.registry import (
-    load_pipeline,
+    load_split_pipeline,
     production_version,
     register_mlflow_model,
     set_champion,
@@ -25,28 +31,35 @@ from steps.promote.registry import (
 logger = logging.getLogger(__name__)
 
 
-def decide(new_score: float, production_score: float | None, min_improvement: float) -> bool:
-    """Promote the first version, or one at least `min_improvement` better than production."""
-    return production_score is None or new_score >= production_score + min_improvement
-
-
 def _compare(
     model: Pipeline, production: Any, test_data: pd.DataFrame
 ) -> tuple[float, dict[str, float]]:
-    """Production's ROC-AUC on this test split, and the paired bootstrap of new minus production.
-
-    The bootstrap is recorded, not used by the rule: it says whether a margin is more than luck.
-    """
+    """Production's ROC-AUC on this test split, and the paired bootstrap of new minus production."""
     X, y = features_and_target(test_data)
-    old = load_pipeline(production).predict_proba(X)[:, 1]
+    old = load_split_pipeline(production).predict_proba(X)[:, 1]
     new = model.predict_proba(X)[:, 1]
     return float(roc_auc_score(y, old)), paired_auc_difference(y, new, old)
 
 
 def build_card(
-    version_name: str, candidates: dict, metrics: dict, threshold: float, data_md5: str
+    version_name: str,
+    candidates: dict,
+    metrics: dict,
+    threshold: float,
+    data_md5: str,
+    refit_summary: dict | None = None,
 ) -> ModelCard:
     chosen = candidates["chosen"]
+    training: dict[str, Any] = {}
+    if refit_summary:
+        training = {
+            "refit_on_all_rows": bool(refit_summary.get("refit_on_all_rows", False)),
+            "rows": int(refit_summary["rows"]),
+            "split_model_rows": int(refit_summary["split_model_rows"]),
+            "note": "served model refit on every labelled row with the chosen hyperparameters; "
+            "`metrics` are the split model's on the held-out test split (they measure the "
+            "procedure)",
+        }
     return ModelCard(
         model_version=version_name,
         model_type=chosen["name"],
@@ -62,10 +75,13 @@ def build_card(
                 fit_seconds=c["fit_seconds"],
                 best_params=c["best_params"],
                 mlflow_run_id=c["mlflow_run_id"],
+                cv_brier=c.get("cv_brier"),
+                reliability=c.get("reliability"),
             )
             for c in candidates["candidates"]
         ],
         data_md5=data_md5,
+        training=training,
     )
 
 
@@ -77,58 +93,60 @@ def promote(
     candidates: dict,
     threshold: float,
     data_md5: str,
-    min_improvement: float,
+    refit_summary: dict,
+    promotion: dict,
+    quality_floor: dict,
 ) -> tuple[Annotated[bool, "promoted"], Annotated[dict, "model_card"]]:
+    """`model` is the split model; the refit model's MLflow URI is in `refit_summary`."""
     import mlflow
 
     context_model = get_step_context().model
     model_name = context_model.name
     version_name = str(context_model.version)
-    card = build_card(version_name, candidates, test_metrics, threshold, data_md5)
+    card = build_card(version_name, candidates, test_metrics, threshold, data_md5, refit_summary)
 
     production = production_version(model_name)
     new_score = float(test_metrics["roc_auc"])
     production_score, paired = (
         (None, None) if production is None else _compare(model, production, test_data)
     )
-    promoted = decide(new_score, production_score, min_improvement)
+    outcome = decide_promotion(
+        test_metrics,
+        paired,
+        QualityFloor.model_validate(quality_floor),
+        EvidenceRule.model_validate(promotion),
+        production.name if production is not None else None,
+    )
+    promoted = outcome.promoted
+    reason = outcome.reason
+    if paired is not None:
+        reason += (
+            f" (production ROC-AUC {production_score:.4f}, new {new_score:.4f}; 95% paired "
+            f"bootstrap of the difference: {paired['difference_ci_low']:+.4f} to "
+            f"{paired['difference_ci_high']:+.4f})"
+        )
 
     mlflow_version = register_mlflow_model(
-        candidates["chosen"]["model_uri"], model_name, version_name
+        refit_summary.get("model_uri") or candidates["chosen"]["model_uri"],
+        model_name,
+        version_name,
     )
     if promoted:
         context_model.set_stage(ModelStages.PRODUCTION, force=True)
         set_champion(model_name, mlflow_version)
-        reason = (
-            "first version: no production model yet"
-            if production is None
-            else f"beats production {production.name} on this test split: ROC-AUC "
-            f"{new_score:.4f} >= {production_score:.4f} + {min_improvement}"
-        )
     else:
         context_model.set_stage(ModelStages.STAGING, force=True)
-        reason = (
-            f"not promoted: ROC-AUC {new_score:.4f} does not beat production "
-            f"{production.name if production else '-'} ({production_score:.4f}) by "
-            f"min_improvement {min_improvement}"
-        )
-    decision = {
+    decision: dict[str, Any] = {
         "promoted": promoted,
         "stage": "production" if promoted else "staging",
         "reason": reason,
+        "rule": outcome.checks,
         "new_roc_auc": new_score,
         "production_roc_auc": production_score,
         "production_version": production.name if production else None,
-        "min_improvement": min_improvement,
     }
     if paired is not None:
         decision["paired_bootstrap"] = paired
-        reason += (
-            f" (95% paired bootstrap of the difference: {paired['difference_ci_low']:+.4f} to "
-            f"{paired['difference_ci_high']:+.4f}; new better in "
-            f"{paired['share_new_better']:.0%} of resamples)"
-        )
-        decision["reason"] = reason
     metadata: dict[str, Any] = {
         "promotion": decision,
         "test_metrics": card.metrics,
@@ -138,6 +156,15 @@ def promote(
         "mlflow_model_version": mlflow_version,
         "mlflow_run_id": card.mlflow_run_id or "",
         "model_card": card.to_metadata(),
+        "refit": {k: v for k, v in refit_summary.items() if k != "model_uri"},
+        "candidates_calibration": {
+            c["name"]: {
+                "cv_brier": c.get("cv_brier"),
+                "oof_brier": c.get("oof_brier"),
+                "reliability": c.get("reliability"),
+            }
+            for c in candidates["candidates"]
+        },
         "data_md5": data_md5,
     }
     if promoted and production is not None:
@@ -145,5 +172,6 @@ def promote(
     log_metadata(metadata=metadata, model_name=model_name, model_version=version_name)
     log_metadata(metadata={"promotion": decision})
     mlflow.set_tags({"promotion": decision["stage"], "zenml_model_version": version_name})
+    mlflow.set_tag("promotion_reason", reason[:5000])
     logger.info("promotion decision for %s version %s: %s", model_name, version_name, reason)
     return promoted, card.to_metadata()

@@ -15,7 +15,8 @@ from churn.settings import get_settings
 
 logger = logging.getLogger(__name__)
 CHAMPION_ALIAS = "champion"
-MODEL_ARTIFACT = "churn_model"
+MODEL_ARTIFACT = "churn_model"  # the served model (refit on every labelled row)
+SPLIT_MODEL_ARTIFACT = "split_model"  # fitted on the training split only: for paired comparisons
 
 
 class RollbackError(RuntimeError):
@@ -85,6 +86,12 @@ def load_pipeline(version: Any) -> Any:
     if artifact is None:
         raise RollbackError(f"model version {version.name} has no {MODEL_ARTIFACT!r} artifact")
     return artifact.load()
+
+
+def load_split_pipeline(version: Any) -> Any:
+    """The version's split model; versions from before the refit have only `churn_model`."""
+    artifact = version.get_artifact(SPLIT_MODEL_ARTIFACT)
+    return artifact.load() if artifact is not None else load_pipeline(version)
 
 
 def save_to_model_store(pipeline: Any, card: ModelCard) -> str:

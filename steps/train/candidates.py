@@ -1,33 +1,55 @@
-"""Train the candidates: GridSearchCV each on the training split, one nested MLflow run each."""
+"""Train the candidates: GridSearchCV by repeated stratified K-fold on the training split, one
+nested MLflow run each with the spread, the Brier score and an out-of-fold reliability plot."""
 
 from __future__ import annotations
 
 import logging
 from typing import Annotated, Any
 
+import matplotlib.pyplot as plt
 import mlflow
 import pandas as pd
+from sklearn.metrics import brier_score_loss
 from sklearn.pipeline import Pipeline
 from zenml import log_metadata, step
 
+from churn.schema import TARGET
 from churn.training.candidates import grids_for
-from churn.training.search import CandidateResult, best_of, tune
+from churn.training.metrics import reliability_points
+from churn.training.search import CandidateResult, best_of, out_of_fold_proba, tune
+from steps.train.plots import calibration_figure
 from steps.train.tracking import flat_params, log_pipeline
 
 logger = logging.getLogger(__name__)
 
 
 def _log_candidate(
-    result: CandidateResult, grid: dict[str, list[Any]], sample: pd.DataFrame
+    result: CandidateResult,
+    grid: dict[str, list[Any]],
+    sample: pd.DataFrame,
+    cv_folds: int,
+    cv_repeats: int,
+    seed: int,
 ) -> dict:
+    # Out-of-fold probabilities of the chosen setting: the candidate's calibration, never the test.
+    oof = out_of_fold_proba(result.pipeline, sample, cv_folds, seed)
+    y = sample[TARGET].to_numpy()
+    oof_brier = float(brier_score_loss(y, oof))
+    repeat_spread = float(pd.Series(result.cv_repeat_means).std(ddof=0))
     with mlflow.start_run(run_name=result.name, nested=True) as run:
         mlflow.set_tag("candidate", result.name)
         mlflow.log_params(flat_params({f"grid.{k}": v for k, v in grid.items()}))
         mlflow.log_params(flat_params(result.best_params))
+        mlflow.log_params({"cv_folds": cv_folds, "cv_repeats": cv_repeats})
         mlflow.log_metrics(
             {
                 "cv_roc_auc": result.cv_roc_auc,
                 "cv_roc_auc_std": result.cv_roc_auc_std,
+                "cv_roc_auc_repeat_std": repeat_spread,
+                "cv_brier": result.cv_brier,
+                "cv_accuracy_at_0_5": result.cv_accuracy_at_0_5,
+                "cv_accuracy_at_0_5_std": result.cv_accuracy_at_0_5_std,
+                "oof_brier": oof_brier,
                 "fit_seconds": result.fit_seconds,
                 "search_seconds": result.search_seconds,
                 "n_configs": result.n_configs,
@@ -35,11 +57,21 @@ def _log_candidate(
         )
         for fold, score in enumerate(result.cv_fold_scores):
             mlflow.log_metric("cv_fold_roc_auc", score, step=fold)
+        for repeat, score in enumerate(result.cv_repeat_means):
+            mlflow.log_metric("cv_repeat_roc_auc", score, step=repeat)
+        fig = calibration_figure(y, oof, title=f"{result.name}: out-of-fold reliability")
+        mlflow.log_figure(fig, "plots/reliability.png")
+        plt.close(fig)
         model_uri = log_pipeline(result.pipeline, sample)
     return {
         "name": result.name,
         "cv_roc_auc": result.cv_roc_auc,
         "cv_roc_auc_std": result.cv_roc_auc_std,
+        "cv_roc_auc_repeat_std": repeat_spread,
+        "cv_brier": result.cv_brier,
+        "cv_accuracy_at_0_5": result.cv_accuracy_at_0_5,
+        "oof_brier": oof_brier,
+        "reliability": reliability_points(y, oof),
         "fit_seconds": result.fit_seconds,
         "search_seconds": result.search_seconds,
         "best_params": result.best_params,
@@ -54,12 +86,14 @@ def train_candidates(
     grids: dict[str, dict[str, list[Any]]],
     cv_folds: int,
     seed: int,
-) -> tuple[Annotated[Pipeline, "churn_model"], Annotated[dict, "candidates"]]:
-    """The best candidate by CV ROC-AUC (never the test split), and every candidate's scores."""
+    cv_repeats: int = 1,
+) -> tuple[Annotated[Pipeline, "split_model"], Annotated[dict, "candidates"]]:
+    """The best candidate by repeated-CV ROC-AUC (never the test split), fitted on the training
+    split (the "split model"), and every candidate's scores."""
     summaries = []
     results = []
     for name, grid in grids_for(grids).items():
-        result = tune(name, grid, reference_data, cv_folds, seed)
+        result = tune(name, grid, reference_data, cv_folds, seed, cv_repeats)
         logger.info(
             "candidate %s: CV ROC-AUC %.4f ± %.4f, best %s, search %.1f s",
             name,
@@ -69,7 +103,7 @@ def train_candidates(
             result.search_seconds,
         )
         results.append(result)
-        summaries.append(_log_candidate(result, grid, reference_data))
+        summaries.append(_log_candidate(result, grid, reference_data, cv_folds, cv_repeats, seed))
     best = best_of(results)
     chosen = next(s for s in summaries if s["name"] == best.name)
     mlflow.set_tag("chosen_candidate", best.name)
@@ -78,6 +112,8 @@ def train_candidates(
         metadata={
             "chosen": best.name,
             "cv_roc_auc": {s["name"]: s["cv_roc_auc"] for s in summaries},
+            "cv_roc_auc_std": {s["name"]: s["cv_roc_auc_std"] for s in summaries},
+            "cv_brier": {s["name"]: s["cv_brier"] for s in summaries},
             "search_seconds": {s["name"]: s["search_seconds"] for s in summaries},
         }
     )

@@ -40,9 +40,11 @@ def roc_figure(y_true: np.ndarray, proba: np.ndarray, auc: float) -> Figure:
     return fig
 
 
-def calibration_figure(y_true: np.ndarray, proba: np.ndarray) -> Figure:
+def calibration_figure(y_true: np.ndarray, proba: np.ndarray, title: str = "") -> Figure:
     frac_pos, mean_pred = calibration_curve(y_true, proba, n_bins=10, strategy="quantile")
     fig, ax = plt.subplots(figsize=(4, 4))
+    if title:
+        ax.set_title(title, fontsize=9)
     ax.plot(mean_pred, frac_pos, "o-", label="model")
     ax.plot([0, 1], [0, 1], "--", color="grey", label="perfect")
     ax.set_xlabel("predicted probability")

@@ -42,6 +42,7 @@ def log_pipeline(pipeline: Pipeline, sample: pd.DataFrame) -> str:
 
 
 def _requirements() -> list[str]:
+    import lightgbm
     import numpy
     import pandas
     import sklearn
@@ -50,12 +51,18 @@ def _requirements() -> list[str]:
         f"scikit-learn=={sklearn.__version__}",
         f"pandas=={pandas.__version__}",
         f"numpy=={numpy.__version__}",
+        f"lightgbm=={lightgbm.__version__}",
     ]
 
 
 def trusted_types(pipeline: Pipeline) -> list[str]:
-    """The types skops must be told to trust: our own and scikit-learn's, nothing else."""
+    """The types skops must be told to trust: our own, scikit-learn's and LightGBM's (its booster
+    keeps an OrderedDict), nothing else."""
     from skops.io import dumps, get_untrusted_types
 
     found = get_untrusted_types(data=dumps(pipeline))
-    return [t for t in found if t.startswith(("churn.", "sklearn."))]
+    return [
+        t
+        for t in found
+        if t.startswith(("churn.", "sklearn.", "lightgbm.")) or t == "collections.OrderedDict"
+    ]

@@ -1,7 +1,8 @@
 """The training pipeline end to end, in the session's isolated ZenML/MLflow/BentoML stores.
 
-One `trained_model` run (the shared fixture), then: a second run on the same data (not promoted),
-a run on a broken CSV (fails at validate, production untouched), a promoted run and a rollback.
+One `trained_model` run (the shared fixture), then: a second run on the same data under a quality
+floor it cannot reach (not promoted although the evidence rule is switched off), a run on a broken
+CSV (fails at validate, production untouched), a promoted run and a rollback.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from churn.cli import main
 from churn.settings import get_settings
@@ -24,6 +26,19 @@ def _production():
     from steps.promote.registry import production_version
 
     return production_version(get_settings().model_name)
+
+
+def _config(tmp_path: Path, name: str, **parameters: object) -> Path:
+    """configs/training_fast.yaml with some parameters replaced."""
+    raw = yaml.safe_load((REPO / "configs/training_fast.yaml").read_text())
+    raw["parameters"].update(parameters)
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+# Promote on any paired result, even a tie: only the floor can refuse.
+NO_EVIDENCE_NEEDED = {"min_share_better": 0.0, "min_difference_ci_low": -1.0}
 
 
 def _status(capsys: pytest.CaptureFixture[str]) -> dict:
@@ -57,7 +72,21 @@ def test_first_run_is_promoted_and_packaged(trained_model: TrainedModel) -> None
         "logistic_regression",
         "random_forest",
         "hist_gradient_boosting",
+        "lightgbm",
     }
+    # The served model is the chosen candidate refit on every labelled row; the split model (the
+    # one the test figures are about) is kept for the next run's paired comparison.
+    reference = production.get_artifact("reference_data").load()
+    assert card.training["refit_on_all_rows"] is True
+    assert card.training["rows"] == len(reference) + len(trained_model.test_data)
+    assert card.training["split_model_rows"] == len(reference)
+    split_model = production.get_artifact("split_model").load()
+    served = production.get_artifact("churn_model").load()
+    assert type(split_model.named_steps["model"]) is type(served.named_steps["model"])
+    assert split_model.get_params(deep=False).keys() == served.get_params(deep=False).keys()
+    X_test = trained_model.test_data.drop(columns=["Churn", "customerID"])
+    assert not (split_model.predict_proba(X_test) == served.predict_proba(X_test)).all()
+    assert promotion["rule"]["above_floor"] is True
     chosen = max(card.candidates, key=lambda c: c.cv_roc_auc)
     assert card.model_type == chosen.name  # chosen by CV ROC-AUC
     assert 0 < trained_model.threshold < 1
@@ -101,9 +130,17 @@ def test_mlflow_has_parent_nested_runs_plots_and_champion(trained_model: Trained
         "logistic_regression",
         "random_forest",
         "hist_gradient_boosting",
+        "lightgbm",
     }
     parent = next(r for r in runs if r.info.run_id in parents)
     assert "test_roc_auc" in parent.data.metrics and "threshold" in parent.data.metrics
+    assert parent.data.metrics["refit_rows"] > parent.data.metrics["refit_split_model_rows"]
+    for run in nested:  # calibration per candidate: Brier and an out-of-fold reliability plot
+        assert 0 < run.data.metrics["cv_brier"] < 0.25
+        assert 0 < run.data.metrics["oof_brier"] < 0.25
+        assert "cv_roc_auc_repeat_std" in run.data.metrics
+        reliability = {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
+        assert reliability == {"plots/reliability.png"}
     plots = {a.path for a in client.list_artifacts(parent.info.run_id, "plots")}
     assert plots == {"plots/confusion_matrix.png", "plots/roc_curve.png", "plots/calibration.png"}
     assert all("cv_roc_auc" in r.data.metrics for r in nested)
@@ -111,28 +148,39 @@ def test_mlflow_has_parent_nested_runs_plots_and_champion(trained_model: Trained
     assert champion.tags["zenml_version"] == trained_model.model_version
 
 
-def test_second_run_on_same_data_is_not_promoted(
-    trained_model: TrainedModel, capsys: pytest.CaptureFixture[str]
+def test_run_under_the_floor_is_never_promoted(
+    trained_model: TrainedModel, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import bentoml
 
     before = bentoml.models.get(f"{trained_model.model_name}:latest").tag
-    run_fast_training(trained_model.data_path)
+    # Same data: the same model. The evidence rule would promote it; the floor must not.
+    config = _config(
+        tmp_path,
+        "floor.yaml",
+        promotion=NO_EVIDENCE_NEEDED,
+        quality_floor={"min_test_roc_auc": 0.99, "min_test_accuracy": 0.5},
+    )
+    run_fast_training(trained_model.data_path, config)
     status = _status(capsys)
     assert status["production"]["version"] == trained_model.model_version
     latest = status["versions"][0]
     assert latest["stage"] == "staging"
-    assert latest["promotion"]["promoted"] is False
-    assert "does not beat production" in latest["promotion"]["reason"]
-    assert latest["promotion"]["production_roc_auc"] == pytest.approx(
-        latest["test_metrics"]["roc_auc"]
-    )
-    # Same data, same seed: the same model, so every paired resample is a tie.
-    paired = latest["promotion"]["paired_bootstrap"]
+    promotion = latest["promotion"]
+    assert promotion["promoted"] is False
+    # `churn model status` says why, with the numbers.
+    roc_auc = latest["test_metrics"]["roc_auc"]
+    assert promotion["reason"].startswith("not promoted: under the quality floor")
+    assert f"test ROC-AUC {roc_auc:.4f} < floor 0.99" in promotion["reason"]
+    assert promotion["rule"]["above_floor"] is False
+    assert promotion["rule"]["floor"] == {"min_test_roc_auc": 0.99, "min_test_accuracy": 0.5}
+    assert promotion["production_roc_auc"] == pytest.approx(roc_auc)
+    # Same data, same seed: the same split model, so every paired resample is a tie (recorded).
+    paired = promotion["paired_bootstrap"]
     assert paired["difference_ci_low"] == pytest.approx(0.0, abs=1e-9)
     assert paired["difference_ci_high"] == pytest.approx(0.0, abs=1e-9)
     assert paired["share_new_better"] == 0.0
-    assert "95% paired bootstrap of the difference" in latest["promotion"]["reason"]
+    assert "95% paired bootstrap of the difference" in promotion["reason"]
     assert bentoml.models.get(f"{trained_model.model_name}:latest").tag == before
 
 
@@ -216,11 +264,10 @@ def test_rollback_restores_previous_production(
 
     from churn.model_card import ModelCard
 
-    # Same data and grids with min_improvement 0: an equal score is promoted.
-    config = (REPO / "configs/training_fast.yaml").read_text()
-    zero = tmp_path / "zero_margin.yaml"
-    zero.write_text(config.replace("min_improvement: 0.002", "min_improvement: 0.0"))
-    run_fast_training(trained_model.data_path, zero)
+    # Same data and grids with no evidence needed: an equal model above the floor is promoted.
+    run_fast_training(
+        trained_model.data_path, _config(tmp_path, "lenient.yaml", promotion=NO_EVIDENCE_NEEDED)
+    )
     promoted = _production()
     assert promoted is not None and promoted.name != trained_model.model_version
     assert promoted.run_metadata["previous_production_version"] == trained_model.model_version

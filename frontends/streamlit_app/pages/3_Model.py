@@ -33,11 +33,59 @@ def _candidates(info: dict[str, Any]) -> None:
                 "cv_roc_auc:Q", title="cross-validated ROC AUC", scale=alt.Scale(domain=[0.5, 1])
             ),
             y=alt.Y("name:N", sort="-x", title=None, axis=alt.Axis(labelLimit=240)),
-            tooltip=list(candidates.columns.intersection(["name", "cv_roc_auc", "cv_roc_auc_std"])),
+            tooltip=list(
+                candidates.columns.intersection(
+                    ["name", "cv_roc_auc", "cv_roc_auc_std", "cv_brier"]
+                )
+            ),
         ),
         width="stretch",
     )
-    st.dataframe(candidates.drop(columns=["best_params"], errors="ignore"), hide_index=True)
+    st.dataframe(
+        candidates.drop(columns=["best_params", "reliability"], errors="ignore"), hide_index=True
+    )
+    _reliability(candidates)
+
+
+def reliability_frame(candidates: pd.DataFrame) -> pd.DataFrame:
+    """One row per (candidate, bin) of the cards' out-of-fold reliability curves."""
+    rows = []
+    if "reliability" in candidates:
+        for name, curve in zip(candidates["name"], candidates["reliability"], strict=True):
+            if not isinstance(curve, dict):
+                continue
+            for predicted, observed in zip(
+                curve.get("mean_predicted", []), curve.get("observed", []), strict=False
+            ):
+                rows.append({"name": name, "predicted": predicted, "observed": observed})
+    return pd.DataFrame(rows, columns=["name", "predicted", "observed"])
+
+
+def _reliability(candidates: pd.DataFrame) -> None:
+    """Observed churn rate against predicted probability, out of fold, per candidate."""
+    points = reliability_frame(candidates)
+    if points.empty:
+        return
+    st.subheader("Calibration (out-of-fold reliability, training split)")
+    diagonal = pd.DataFrame({"predicted": [0.0, 1.0], "observed": [0.0, 1.0]})
+    line = (
+        alt.Chart(points)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X(
+                "predicted:Q", title="mean predicted probability", scale=alt.Scale(domain=[0, 1])
+            ),
+            y=alt.Y("observed:Q", title="observed churn rate", scale=alt.Scale(domain=[0, 1])),
+            color=alt.Color("name:N", title="candidate"),
+            tooltip=["name", "predicted", "observed"],
+        )
+    )
+    perfect = (
+        alt.Chart(diagonal)
+        .mark_line(strokeDash=[4, 4], color="grey")
+        .encode(x="predicted:Q", y="observed:Q")
+    )
+    st.altair_chart(perfect + line, width="stretch")
 
 
 def _mlflow() -> None:
