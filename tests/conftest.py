@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-pytest_plugins = ["tests.fixtures.training"]
+pytest_plugins = ["tests.fixtures.training", "tests.fixtures.postgres"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REAL_DATA = REPO_ROOT.parent / "shared" / "data" / "telco_customer_churn.csv"
