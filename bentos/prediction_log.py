@@ -17,14 +17,17 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import queue
 import random
+import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import prometheus_client
 import sqlalchemy as sa
@@ -38,6 +41,7 @@ log = logging.getLogger(__name__)
 
 TABLE_NAME = "prediction_log"
 SETTING = "CHURN_PREDICTION_DB"
+EXIT_CONFIG = 78  # EX_CONFIG from sysexits.h
 MAX_ROWS_PER_WRITE = 2000
 _STOP = object()
 
@@ -161,6 +165,26 @@ def open_database(url: str) -> sa.Engine:
             f"{where}: migrating the prediction log failed: {type(exc).__name__}: {exc}"
         ) from exc
     return engine
+
+
+def exit_on_fatal(exc: PredictionLogConfigError) -> NoReturn:
+    """Stop the whole server on a fatal configuration error, saying why on stderr.
+
+    Raising from a BentoML worker's `__init__` is not enough: the arbiter restarts the worker
+    forever while `/readyz` hangs. In a worker this stops the arbiter (its parent) too.
+    """
+    message = f"FATAL: {exc}"
+    log.critical(message)
+    print(message, file=sys.stderr, flush=True)
+    try:
+        from bentoml._internal.context import server_context
+
+        in_worker = server_context.worker_index is not None
+    except Exception:  # not under BentoML
+        in_worker = False
+    if in_worker:
+        os.kill(os.getppid(), signal.SIGTERM)
+    os._exit(EXIT_CONFIG)
 
 
 def _insert_statement(engine: sa.Engine, table: sa.Table) -> Any:

@@ -146,7 +146,7 @@ def test_a_foreign_table_of_the_same_name_stops_the_start(tmp_path: Path) -> Non
     with engine.begin() as conn:
         conn.execute(sa.text(f"CREATE TABLE {TABLE_NAME} (id INTEGER PRIMARY KEY, tenure INT)"))
     engine.dispose()
-    with pytest.raises(PredictionLogConfigError, match="CHURN_PREDICTION_DB=.*migrating") as err:
+    with pytest.raises(PredictionLogConfigError, match=r"CHURN_PREDICTION_DB=.*migrating") as err:
         PredictionLog(url)
     assert "missing" in str(err.value)
 

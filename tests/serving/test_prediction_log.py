@@ -27,6 +27,9 @@ from bentos.prediction_log import (
     WriterSettings,
 )
 from churn.schema import EXAMPLE_RECORD, FEATURE_NAMES, ID_COLUMN
+from tests.fixtures.db_faults import break_inserts as _break_inserts
+from tests.fixtures.db_faults import count_rows as _count
+from tests.fixtures.db_faults import repair_inserts as _repair_inserts
 from tests.fixtures.ports import free_port
 
 FAST_RETRY = WriterSettings(retry_base_s=0.02, retry_max_s=0.2, grace_s=10)
@@ -49,50 +52,6 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'log.db'}"
     return str(request.getfixturevalue("postgres_url"))
-
-
-def _count(url: str, sql: str = f"select count(*) from {TABLE_NAME}") -> int:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return int(conn.execute(sa.text(sql)).scalar_one())
-    finally:
-        engine.dispose()
-
-
-def _execute(url: str, *statements: str) -> None:
-    engine = sa.create_engine(url)
-    try:
-        with engine.begin() as conn:
-            for statement in statements:
-                conn.execute(sa.text(statement))
-    finally:
-        engine.dispose()
-
-
-def _break_inserts(url: str) -> None:
-    """A trigger that makes every INSERT fail with a database error other than OperationalError."""
-    if url.startswith("sqlite"):
-        _execute(
-            url,
-            f"CREATE TRIGGER fail_insert BEFORE INSERT ON {TABLE_NAME} "
-            "BEGIN SELECT RAISE(ABORT, 'injected fault'); END",
-        )
-    else:
-        _execute(
-            url,
-            "CREATE FUNCTION fail_insert() RETURNS trigger LANGUAGE plpgsql AS "
-            "$$ BEGIN RAISE EXCEPTION 'injected fault'; END $$",
-            f"CREATE TRIGGER fail_insert BEFORE INSERT ON {TABLE_NAME} "
-            "FOR EACH STATEMENT EXECUTE FUNCTION fail_insert()",
-        )
-
-
-def _repair_inserts(url: str) -> None:
-    if url.startswith("sqlite"):
-        _execute(url, "DROP TRIGGER fail_insert")
-    else:
-        _execute(url, f"DROP TRIGGER fail_insert ON {TABLE_NAME}", "DROP FUNCTION fail_insert()")
 
 
 def _wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 60.0) -> None:
