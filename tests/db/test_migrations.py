@@ -168,3 +168,21 @@ def test_the_alembic_command_line_migrates_the_configured_database(db_url: str) 
     engine = sa.create_engine(db_url)
     assert current_revision(engine) == HEAD
     engine.dispose()
+
+
+def test_a_log_written_by_other_tools_without_indexes_is_adopted(db_url: str) -> None:
+    """A table with the contract's columns but none of the service's indexes (as the monitoring
+    tests' helpers write it) still migrates, keeping its rows."""
+    engine = sa.create_engine(db_url)
+    metadata = sa.MetaData()
+    bare = sa.Table(
+        TABLE_NAME, metadata, *(sa.Column(c.name, c.type, primary_key=c.primary_key)
+                                for c in _legacy_table(sa.MetaData()).columns)
+    )  # fmt: skip
+    metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(bare.insert(), _legacy_rows(20)[:9])
+    upgrade(engine)
+    assert current_revision(engine) == HEAD
+    assert len(_dump(engine)) == 9
+    engine.dispose()
