@@ -71,11 +71,8 @@ def main() -> None:
         lost = [one_run(i, args.requests) for i in range(args.repeats)]
     finally:
         shutil.rmtree(SCRATCH, ignore_errors=True)
-    print(
-        json.dumps(
-            {"requests": args.requests, "lost_per_run": lost, "median_lost": statistics.median(lost)}
-        )
-    )
+    summary = {"requests": args.requests, "lost_per_run": lost}
+    print(json.dumps({**summary, "median_lost": statistics.median(lost)}))
 
 
 if __name__ == "__main__":
