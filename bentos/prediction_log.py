@@ -1,27 +1,47 @@
 """The prediction log: every served prediction, appended to `CHURN_PREDICTION_DB` in batches.
 
-Requests only put rows on an in-memory queue; a background thread drains it and writes many rows
-per transaction, so no request waits for the database. `close()` drains everything that is still
-queued, so a graceful shutdown loses nothing.
+Requests only put rows on a bounded in-memory queue; a background thread drains it and writes
+many rows per transaction, so no request waits for the database. The writer never dies and never
+drops a row quietly: any failure is retried with exponential backoff, counted in
+`churn_prediction_log_errors_total` and shown as `degraded` (for `/readyz`) until a write
+succeeds again. When the queue is full, `append` raises `PredictionLogFull` (the service answers
+503 with `Retry-After`) instead of growing memory. `close()` drains the queue within the grace
+period (`CHURN_PREDICTION_LOG_GRACE_S`); what it cannot write by then is logged and counted.
+
+The table is created and changed only by the Alembic migrations in `churn/db/migrations`, run
+here at start. A database that cannot be used at start (no driver, a bad URL, refused connection,
+a failed migration) raises `PredictionLogConfigError` naming `CHURN_PREDICTION_DB` at once.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import os
 import queue
+import random
+import signal
+import sys
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
+import prometheus_client
 import sqlalchemy as sa
-from sqlalchemy.exc import OperationalError
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from churn.db import upgrade
 from churn.schema import FEATURES, ID_COLUMN
 
 log = logging.getLogger(__name__)
 
 TABLE_NAME = "prediction_log"
+SETTING = "CHURN_PREDICTION_DB"
+EXIT_CONFIG = 78  # EX_CONFIG from sysexits.h
 MAX_ROWS_PER_WRITE = 2000
 _STOP = object()
 
@@ -33,13 +53,56 @@ _SQL_TYPES: dict[str, Callable[[], Any]] = {
 }
 
 
+class WriterSettings(BaseSettings):
+    """`CHURN_PREDICTION_LOG_*` variables."""
+
+    model_config = SettingsConfigDict(env_prefix="CHURN_PREDICTION_LOG_", extra="forbid")
+
+    max_backlog: int = Field(default=50_000, ge=1)
+    """Rows accepted but not yet written, per worker, before `append` refuses (about 1 KB each)."""
+    grace_s: float = Field(default=20.0, gt=0)
+    """How long `close()` may drain; under Kubernetes' terminationGracePeriodSeconds (30)."""
+    retry_base_s: float = Field(default=0.1, gt=0)
+    retry_max_s: float = Field(default=5.0, gt=0)
+
+
+class PredictionLogConfigError(RuntimeError):
+    """The database named by CHURN_PREDICTION_DB cannot be used at all: a fatal start-up error."""
+
+
+class PredictionLogFull(RuntimeError):
+    """The queue holds `max_backlog` rows: answer 503 and ask the client to come back later."""
+
+    def __init__(self, backlog: int, retry_after_s: int) -> None:
+        super().__init__(f"prediction log backlog is full ({backlog} rows); retry later")
+        self.retry_after_s = retry_after_s
+
+
+@lru_cache(maxsize=1)
+def _error_counter() -> prometheus_client.Counter:
+    """Created on first use, inside the worker, so BentoML's multiprocess registry is set up."""
+    return prometheus_client.Counter(
+        "churn_prediction_log_errors",
+        "Failed prediction log writes (each attempt), by exception type",
+        labelnames=["error"],
+    )
+
+
+@lru_cache(maxsize=1)
+def _dropped_counter() -> prometheus_client.Counter:
+    return prometheus_client.Counter(
+        "churn_prediction_log_dropped",
+        "Prediction log rows given up on at shutdown, after the grace period",
+    )
+
+
 def define_table(metadata: sa.MetaData) -> sa.Table:
-    """`prediction_log` as fixed by docs/CONTRACT.md."""
+    """`prediction_log` as fixed by docs/CONTRACT.md, at migration head (churn/db/migrations)."""
     return sa.Table(
         TABLE_NAME,
         metadata,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("request_id", sa.String(64), nullable=False, index=True),
+        sa.Column("request_id", sa.String(64), nullable=False, index=True, unique=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
         sa.Column("model_version", sa.String(64), nullable=False),
         sa.Column("churn_probability", sa.Float, nullable=False),
@@ -47,6 +110,14 @@ def define_table(metadata: sa.MetaData) -> sa.Table:
         *(sa.Column(f.name, _SQL_TYPES[f.kind](), nullable=False) for f in FEATURES),
         sa.Column(ID_COLUMN, sa.String(64), nullable=True),
     )
+
+
+def shown_url(url: str) -> str:
+    """The URL with its password hidden, for messages."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return repr(url)
 
 
 def make_engine(url: str) -> sa.Engine:
@@ -62,77 +133,190 @@ def make_engine(url: str) -> sa.Engine:
             dbapi_conn.execute("PRAGMA synchronous=NORMAL")
 
         return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    connect_args = {"connect_timeout": 10} if url.startswith("postgres") else {}
+    return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 
-def create_table(engine: sa.Engine) -> sa.Table:
-    metadata = sa.MetaData()
-    table = define_table(metadata)
+def open_database(url: str) -> sa.Engine:
+    """An engine on a reachable, migrated database, or `PredictionLogConfigError`."""
+    where = f"{SETTING}={shown_url(url)}"
     try:
-        metadata.create_all(engine, checkfirst=True)
-    except OperationalError:
-        # another worker created it between the check and the CREATE
-        if not sa.inspect(engine).has_table(TABLE_NAME):
-            raise
-    return table
+        engine = make_engine(url)
+    except ImportError as exc:  # the URL names a driver that is not installed
+        raise PredictionLogConfigError(
+            f"{where}: its database driver is not installed ({exc}); "
+            "PostgreSQL URLs need psycopg2 (postgresql://user@host:5432/db)"
+        ) from exc
+    except sa.exc.ArgumentError as exc:
+        raise PredictionLogConfigError(f"{where} is not a usable database URL: {exc}") from exc
+    try:
+        with engine.connect():
+            pass
+    except sa.exc.DBAPIError as exc:
+        engine.dispose()
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        message = f"{where}: cannot connect to the database: {reason}"
+        raise PredictionLogConfigError(message) from exc
+    try:
+        upgrade(engine)
+    except Exception as exc:
+        engine.dispose()
+        raise PredictionLogConfigError(
+            f"{where}: migrating the prediction log failed: {type(exc).__name__}: {exc}"
+        ) from exc
+    return engine
+
+
+def exit_on_fatal(exc: PredictionLogConfigError) -> NoReturn:
+    """Stop the whole server on a fatal configuration error, saying why on stderr.
+
+    Raising from a BentoML worker's `__init__` is not enough: the arbiter restarts the worker
+    forever while `/readyz` hangs. In a worker this stops the arbiter (its parent) too.
+    """
+    message = f"FATAL: {exc}"
+    log.critical(message)
+    print(message, file=sys.stderr, flush=True)
+    try:
+        from bentoml._internal.context import server_context
+
+        in_worker = server_context.worker_index is not None
+    except Exception:  # not under BentoML
+        in_worker = False
+    if in_worker:
+        os.kill(os.getppid(), signal.SIGTERM)
+    os._exit(EXIT_CONFIG)
+
+
+def _insert_statement(engine: sa.Engine, table: sa.Table) -> Any:
+    """An INSERT that skips rows already stored (same request_id): retries stay exactly-once."""
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing(index_elements=["request_id"])
+    if engine.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table).on_conflict_do_nothing(index_elements=["request_id"])
+    return table.insert()
 
 
 class PredictionLog:
-    """Queue + writer thread. `on_written(n)` and `on_backlog(n)` feed the metrics."""
+    """Bounded queue + writer thread. `on_written(n)` and `on_backlog(n)` feed the metrics."""
 
     def __init__(
         self,
         url: str,
         on_written: Callable[[int], None] = lambda n: None,
         on_backlog: Callable[[int], None] = lambda n: None,
+        settings: WriterSettings | None = None,
     ) -> None:
-        self.engine = make_engine(url)
-        self.table = create_table(self.engine)
+        self.settings = settings or WriterSettings()
+        self.engine = open_database(url)
+        self.table = define_table(sa.MetaData())
+        self._insert_stmt = _insert_statement(self.engine, self.table)
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._on_written = on_written
         self._on_backlog = on_backlog
         self.written = 0
+        self.errors = 0
+        self.dropped = 0
+        self.degraded = False
+        self.last_error: str | None = None
         self._pending = 0
+        self._closing = False
+        self._deadline: float | None = None
         self._lock = threading.Lock()
+        self._errors = _error_counter()
         self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
         self._thread.start()
 
+    # -- the request side -------------------------------------------------------------------
+
     def append(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Queue rows for writing; `PredictionLogFull` when the backlog bound would be passed."""
         with self._lock:
+            if self._pending + len(rows) > self.settings.max_backlog or self._closing:
+                raise PredictionLogFull(self._pending, self.retry_after_s)
             self._pending += len(rows)
         self._queue.put(rows)
+
+    @property
+    def full(self) -> bool:
+        """True when no more rows are accepted: check it before scoring to answer 503 early."""
+        return self._closing or self._pending >= self.settings.max_backlog
+
+    @property
+    def retry_after_s(self) -> int:
+        """Seconds for a `Retry-After` header: the current retry delay while degraded, else 1."""
+        if not self.degraded:
+            return 1
+        return max(1, math.ceil(self.settings.retry_max_s))
 
     @property
     def backlog(self) -> int:
         """Rows accepted but not yet written."""
         return self._pending
 
-    def close(self, timeout: float = 30.0) -> None:
-        """Write everything still queued, then stop the thread."""
+    @property
+    def ready(self) -> bool:
+        """For `/readyz`: the writer is alive and its last write succeeded."""
+        return self._thread.is_alive() and not self.degraded and not self._closing
+
+    def status(self) -> dict[str, Any]:
+        """A JSON-able summary for `/readyz` bodies and logs."""
+        return {
+            "ready": self.ready,
+            "degraded": self.degraded,
+            "writer_alive": self._thread.is_alive(),
+            "backlog": self._pending,
+            "max_backlog": self.settings.max_backlog,
+            "errors": self.errors,
+            "last_error": self.last_error,
+        }
+
+    def close(self, grace_s: float | None = None) -> None:
+        """Write everything still queued within `grace_s`, then stop; what is left is counted."""
+        grace = self.settings.grace_s if grace_s is None else grace_s
+        with self._lock:
+            self._closing = True
+            self._deadline = time.monotonic() + grace
         self._queue.put(_STOP)
-        self._thread.join(timeout)
+        self._thread.join(grace + 1.0)
+        left = self._pending
+        if self._thread.is_alive() or left:
+            log.error(
+                "prediction log: %d rows not written within the %.0f s grace period", left, grace
+            )
+            self._count_dropped(left)
         self.engine.dispose()
+
+    # -- the writer thread --------------------------------------------------------------------
 
     def _run(self) -> None:
         stopping = False
         while not stopping:
-            first = self._queue.get()
-            rows: list[Mapping[str, Any]] = []
-            item = first
-            while True:
-                if item is _STOP:
-                    stopping = True
-                else:
-                    rows.extend(item)
-                if stopping or len(rows) >= MAX_ROWS_PER_WRITE:
-                    break
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-            if stopping:
-                rows.extend(self._drain())
-            self._write(rows)
+            try:
+                rows, stopping = self._next_batch()
+                for start in range(0, len(rows), MAX_ROWS_PER_WRITE):
+                    self._write(rows[start : start + MAX_ROWS_PER_WRITE])
+            except Exception:  # a bug here must not end the thread: keep serving the queue
+                log.exception("prediction log writer: unexpected error")
+                self._record_error(RuntimeError("writer loop"))
+                time.sleep(self.settings.retry_base_s)
+
+    def _next_batch(self) -> tuple[list[Mapping[str, Any]], bool]:
+        item = self._queue.get()
+        rows: list[Mapping[str, Any]] = []
+        while True:
+            if item is _STOP:
+                return rows + self._drain(), True
+            rows.extend(item)
+            if len(rows) >= MAX_ROWS_PER_WRITE:
+                return rows, False
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return rows, False
 
     def _drain(self) -> list[Mapping[str, Any]]:
         rows: list[Mapping[str, Any]] = []
@@ -145,23 +329,62 @@ class PredictionLog:
                 rows.extend(item)
 
     def _write(self, rows: list[Mapping[str, Any]]) -> None:
-        if not rows:
-            return
-        if self._insert(rows):
-            self.written += len(rows)
-            self._on_written(len(rows))
-        with self._lock:
-            self._pending -= len(rows)
-            pending = self._pending
-        self._on_backlog(pending)
-
-    def _insert(self, rows: list[Mapping[str, Any]]) -> bool:
-        for attempt in range(3):
+        """Insert `rows`, retrying any failure with backoff until it succeeds (or, when closing,
+        until the grace period ends)."""
+        attempt = 0
+        while True:
             try:
                 with self.engine.begin() as conn:
-                    conn.execute(self.table.insert(), rows)
-                return True
-            except OperationalError:  # locked database, lost connection: retry
-                log.warning("prediction log write failed (attempt %d)", attempt + 1, exc_info=True)
-        log.error("dropped %d prediction log rows after 3 attempts", len(rows))
-        return False
+                    conn.execute(self._insert_stmt, rows)
+                break
+            except Exception as exc:
+                attempt += 1
+                self._record_error(exc)
+                backoff = self.settings.retry_base_s * 2 ** (attempt - 1)
+                delay = min(self.settings.retry_max_s, backoff)
+                delay *= 0.5 + random.random() / 2  # jitter: workers don't retry in lockstep
+                deadline = self._deadline
+                if deadline is not None and time.monotonic() + delay > deadline:
+                    log.error("prediction log: giving up on %d rows at shutdown", len(rows))
+                    self._count_dropped(len(rows))
+                    self._settle(len(rows))
+                    return
+                time.sleep(delay)
+        if self.degraded:
+            log.warning("prediction log writes succeed again after %d failed attempts", attempt)
+        self.degraded = False
+        self.written += len(rows)
+        self._notify(self._on_written, len(rows))
+        self._settle(len(rows))
+
+    def _settle(self, n: int) -> None:
+        with self._lock:
+            self._pending -= n
+            pending = self._pending
+        self._notify(self._on_backlog, pending)
+
+    def _record_error(self, exc: BaseException) -> None:
+        self.errors += 1
+        self.degraded = True
+        self.last_error = f"{type(exc).__name__}: {str(exc)[:200]}"
+        log.warning("prediction log write failed (%s)", self.last_error)
+        try:
+            self._errors.labels(error=type(exc).__name__).inc()
+        except Exception:  # a metrics failure must not stop the writer
+            log.exception("prediction log: cannot count an error")
+
+    def _count_dropped(self, n: int) -> None:
+        if n <= 0:
+            return
+        self.dropped += n
+        try:
+            _dropped_counter().inc(n)
+        except Exception:
+            log.exception("prediction log: cannot count dropped rows")
+
+    @staticmethod
+    def _notify(callback: Callable[[int], None], n: int) -> None:
+        try:
+            callback(n)
+        except Exception:  # metrics callbacks are not allowed to break the writer
+            log.exception("prediction log: metrics callback failed")

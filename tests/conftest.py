@@ -18,6 +18,7 @@ from churn.settings import Settings
 
 pytest_plugins = [
     "tests.fixtures.training",
+    "tests.fixtures.postgres",
     "tests.fixtures.state_guard",
     "tests.fixtures.skip_policy",
 ]

@@ -1,0 +1,79 @@
+"""What a SIGKILL loses from the prediction log: serve N predictions, kill -9 the whole service
+the moment the last answer arrives (no drain), and count the rows that made it to the database.
+
+    python benchmarks/prediction_log_sigkill.py [--requests 400] [--repeats 3]
+
+Runs in a temporary BentoML home and SQLite file; nothing in the checkout changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+SCRATCH = Path(tempfile.mkdtemp(prefix="churn-sigkill-"))
+os.environ.setdefault("BENTOML_HOME", str(SCRATCH / "bentoml"))
+
+import aiohttp  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+
+from benchmarks.serving.model import ensure_model  # noqa: E402
+from bentos.launcher import start_service  # noqa: E402
+from churn.schema import EXAMPLE_RECORD  # noqa: E402
+
+
+async def _fire(url: str, n: int, limit: int) -> list[int]:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=limit)) as session:
+
+        async def one() -> int:
+            async with session.post(f"{url}/predict", json={"customer": EXAMPLE_RECORD}) as resp:
+                await resp.read()
+                return resp.status
+
+        return await asyncio.gather(*(one() for _ in range(n)))
+
+
+def one_run(i: int, requests: int) -> int:
+    db = SCRATCH / f"run{i}.db"
+    service = start_service(
+        env={"CHURN_PREDICTION_DB": f"sqlite:///{db}", "CHURN_SERVICE_WORKERS": "2"},
+        log_path=SCRATCH / f"run{i}.log",
+    )
+    statuses = asyncio.run(_fire(service.url, requests, limit=16))
+    os.killpg(service.process.pid, signal.SIGKILL)
+    service.process.wait(30)
+    assert statuses == [200] * requests, statuses
+    engine = sa.create_engine(f"sqlite:///{db}")
+    with engine.connect() as conn:
+        rows = int(conn.execute(sa.text("select count(*) from prediction_log")).scalar_one())
+    engine.dispose()
+    return requests - rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    ensure_model()
+    try:
+        lost = [one_run(i, args.requests) for i in range(args.repeats)]
+    finally:
+        shutil.rmtree(SCRATCH, ignore_errors=True)
+    summary = {"requests": args.requests, "lost_per_run": lost}
+    print(json.dumps({**summary, "median_lost": statistics.median(lost)}))
+
+
+if __name__ == "__main__":
+    main()

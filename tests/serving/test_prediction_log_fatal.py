@@ -1,0 +1,33 @@
+"""A database that refuses at start stops `bentoml serve` (2 workers) with a message naming
+CHURN_PREDICTION_DB, instead of workers restarting forever behind a hanging /readyz."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from bentos.launcher import start_service
+from tests.fixtures.ports import free_port
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
+
+
+def test_a_refusing_database_stops_the_server_naming_the_setting(tmp_path: Path) -> None:
+    url = f"postgresql://churn:hidden@127.0.0.1:{free_port()}/churn"
+    log_path = tmp_path / "serve.log"
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="exited early"):
+        start_service(
+            env={"CHURN_PREDICTION_DB": url},
+            log_path=log_path,
+            timeout=240,
+            target="tests.serving.fatal_log_service:FatalLogProbe",
+        )
+    elapsed = time.monotonic() - started
+    text = log_path.read_text(errors="replace")
+    assert "FATAL: CHURN_PREDICTION_DB=postgresql://churn:***@127.0.0.1" in text
+    assert "cannot connect" in text
+    assert "hidden" not in text
+    print(f"bentoml serve stopped {elapsed:.1f} s after start (shared machine)")
