@@ -33,10 +33,11 @@ sys.path.insert(0, str(REPO))
 from churn.data import load_clean  # noqa: E402
 from churn.features import ChurnEncoder  # noqa: E402
 from churn.schema import FEATURE_NAMES, TARGET  # noqa: E402
+from churn.settings import Settings  # noqa: E402
 from churn.training.candidates import DEFAULT_GRIDS, FACTORIES  # noqa: E402
 from churn.training.engineered import DomainFeatureUnion  # noqa: E402
 
-REAL_DATA = REPO.parent / "shared" / "data" / "telco_customer_churn.csv"
+REAL_DATA = Settings().real_data
 
 
 def _at_default(name: str) -> BaseEstimator:

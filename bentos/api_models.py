@@ -12,9 +12,12 @@ from _bentoml_sdk.io_models import IODescriptor
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.responses import Response
 
-from churn.schema import EXAMPLE_RECORD, CustomerRecord, consistency_problems
+from churn.schema import (
+    EXAMPLE_RECORD,
+    CustomerRecord,
+    consistency_problems,
+)
 
-MAX_BATCH_RECORDS = 1000
 RiskBand = Literal["low", "medium", "high"]
 
 

@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import bentoml
+from bentoml.exceptions import ServiceUnavailable
 from pydantic import Field
 
 from bentos import metrics, middleware
 from bentos.api_models import (
-    MAX_BATCH_RECORDS,
     BatchPredictions,
     Contribution,
     Customer,
@@ -26,8 +26,13 @@ from bentos.api_models import (
     Prediction,
 )
 from bentos.model_loader import LoadedModel, load
-from bentos.prediction_log import PredictionLog
-from churn.schema import CustomerRecord, risk_band, schema_description
+from bentos.prediction_log import (
+    PredictionLog,
+    PredictionLogConfigError,
+    PredictionLogFull,
+    exit_on_fatal,
+)
+from churn.schema import MAX_BATCH_RECORDS, CustomerRecord, risk_band, schema_description
 from churn.settings import get_settings
 
 SETTINGS = get_settings()
@@ -66,14 +71,18 @@ class ChurnService:
         self.info = self._model_info()
         middleware.model_info_provider = lambda: self.info.model_dump(mode="json")
         metrics.record_model(self.version, card.model_type, card.trained_at.timestamp())
-        self.log = PredictionLog(
-            SETTINGS.prediction_db,
-            on_written=metrics.log_written_total.inc,
-            on_backlog=metrics.log_backlog.set,
-        )
+        try:
+            self.log = PredictionLog(
+                SETTINGS.prediction_db,
+                on_written=metrics.log_written_total.inc,
+                on_backlog=metrics.log_backlog.set,
+            )
+        except PredictionLogConfigError as exc:  # a bad CHURN_PREDICTION_DB stops the server
+            exit_on_fatal(exc)
 
     def __is_ready__(self) -> bool:
-        return self.model is not None
+        """Ready when the model is loaded and the prediction log can write (not degraded)."""
+        return self.model is not None and self.log.ready
 
     @bentoml.on_shutdown
     def close_prediction_log(self) -> None:
@@ -85,6 +94,7 @@ class ChurnService:
         assert self.model is not None
         # validated pydantic fields as plain dicts (model_dump costs ~20 µs a record);
         # the encoder ignores customerID, the prediction log keeps it
+        self._refuse_when_log_full()
         fields = [r.__dict__ for r in records]
         probs = self.model.scorer.proba(fields).tolist()
         decisions = [p >= self.threshold for p in probs]
@@ -116,13 +126,22 @@ class ChurnService:
             }
             for i, (rec, p, d) in enumerate(zip(fields, probs, decisions, strict=True))
         ]
-        self.log.append(rows)
+        try:
+            self.log.append(rows)
+        except PredictionLogFull as exc:
+            raise ServiceUnavailable(str(exc)) from None
+
+    def _refuse_when_log_full(self) -> None:
+        """A quick 503 (the middleware adds Retry-After) before scoring what could not be logged."""
+        if self.log.full:
+            raise ServiceUnavailable("prediction log backlog is full; retry later")
 
     @bentoml.api(route="/predict")
     async def predict(self, customer: Customer) -> Prediction:
         """Churn probability, decision at the model's threshold and risk band for one customer."""
         assert self.model is not None
         # the single-record path: no arrays, one log row, two metric writes (docs/serving.md)
+        self._refuse_when_log_full()
         fields = customer.__dict__
         p = self.model.scorer.proba_one(fields)
         decision = p >= self.threshold

@@ -1,7 +1,7 @@
 # Training pipeline targets. Owned by the training part. UV, VENV, PY, CHURN, DATA: root Makefile.
 # The run config is validated strictly before ZenML starts (unknown keys are an error).
 TRAIN_CONFIG ?= configs/training.yaml
-REAL_DATA ?= ../shared/data/telco_customer_churn.csv
+REAL_DATA ?= $(or $(CHURN_REAL_DATA),$(shell $(PY) -c "from churn.settings import Settings; print(Settings().real_data)" 2>/dev/null))
 
 .PHONY: train train-fast train-real bento model-status rollback mlflow-ui training-benchmark
 
@@ -11,7 +11,7 @@ train: venv ## run the training pipeline (make train [DATA=path.csv] [TRAIN_CONF
 train-fast: venv ## the training pipeline with small grids (configs/training_fast.yaml)
 	$(CHURN) train --config configs/training_fast.yaml --data $(DATA)
 
-train-real: venv ## train on the public IBM data in ../shared/data
+train-real: venv ## train on the public IBM data (CHURN_REAL_DATA)
 	@test -f $(REAL_DATA) || { echo "no real data at $(REAL_DATA)"; exit 1; }
 	$(CHURN) train --config $(TRAIN_CONFIG) --data $(REAL_DATA)
 

@@ -40,9 +40,9 @@ def main() -> None:
     cfg = MonitoringConfig()
     if args.real:
         from churn.data import load_clean
-        from churn.settings import REPO_ROOT
+        from churn.settings import Settings
 
-        full = load_clean(REPO_ROOT.parent / "shared" / "data" / "telco_customer_churn.csv")
+        full = load_clean(Settings().real_data)
         reference = full.sample(4000, random_state=0)
     else:
         reference = generate(4000, seed=1)

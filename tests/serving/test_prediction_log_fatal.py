@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bentos.launcher import start_service
+from tests.fixtures.launcher import start_service
 from tests.fixtures.ports import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
