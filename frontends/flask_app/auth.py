@@ -132,18 +132,16 @@ class UserStore:
 
     def add(self, name: str, password: str, role: str) -> User:
         name, role = check_name(name), check_role(role)
-        row = {
-            "name": name,
-            "password_hash": generate_password_hash(check_password(password)),
-            "role": role,
-            "created_at": datetime.now(UTC),
-        }
+        password_hash = generate_password_hash(check_password(password))
+        insert = users_table.insert().values(
+            name=name, password_hash=password_hash, role=role, created_at=datetime.now(UTC)
+        )
         try:
             with self.engine.begin() as conn:
-                conn.execute(users_table.insert().values(**row))
+                conn.execute(insert)
         except sa.exc.IntegrityError as exc:
             raise UserError(f"user {name!r} already exists") from exc
-        return User(name=name, role=role, password_hash=row["password_hash"])
+        return User(name=name, role=role, password_hash=password_hash)
 
     def get(self, name: str) -> User | None:
         with self.engine.connect() as conn:
