@@ -287,7 +287,7 @@ def _unauthorized() -> Any:
 def init_app(app: Flask) -> None:
     app.extensions["churn_users"] = UserStore(app.config["USERS_DB"])
     manager = LoginManager()
-    manager.session_protection = "strong"
+    manager.session_protection = "basic"
     manager.user_loader(_load_user)
     manager.unauthorized_handler(_unauthorized)
     manager.init_app(app)
