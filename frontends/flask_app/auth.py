@@ -30,6 +30,7 @@ from flask import (
     request,
     url_for,
 )
+from flask.cli import AppGroup
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.exceptions import Forbidden
@@ -296,9 +297,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(users_cli)
 
 
-@click.group("users", help="Add, list and remove the people who may sign in to the UI.")
-def users_cli() -> None:
-    pass
+users_cli = AppGroup("users", help="Add, list and remove the people who may sign in to the UI.")
 
 
 @users_cli.command("add")
