@@ -75,14 +75,17 @@ def _init_rate_limits(app: Flask) -> None:
     """Requests per client address on the scoring routes, rows on uploads, tries on sign-in.
 
     The counters live in `RATE_LIMIT_STORAGE` (memory:// is per process; use Redis with several
-    workers or pods so they share one count).
+    workers or pods so they share one count). The sliding-window counter refuses a hit that would
+    go over without counting it, so a refused upload does not use up the rows it did not score.
     """
     uri = str(app.config["RATE_LIMIT_STORAGE"])
     try:
         storage_from_string(uri)
     except ConfigurationError as exc:
         raise ConfigError(f"CHURN_RATE_LIMIT_STORAGE={uri!r} is not usable: {exc}") from exc
-    limiter = Limiter(get_remote_address, app=app, storage_uri=uri)
+    limiter = Limiter(
+        get_remote_address, app=app, storage_uri=uri, strategy="sliding-window-counter"
+    )
     app.extensions["churn_limiter"] = limiter
     views = app.view_functions
     for endpoint in RATE_LIMITED:

@@ -262,7 +262,7 @@ def test_neutralise_touches_only_text() -> None:
 
 
 def test_uploads_are_limited_by_rows_not_requests(service_url: str, tmp_path: Path) -> None:
-    app = _app(service_url, tmp_path, ROW_RATE_LIMIT="50 per minute")
+    app = _app(service_url, tmp_path, ROW_RATE_LIMIT="50 per hour")
     analyst = _sign_in(app)
     text = to_csv_text(generate(30, seed=2))
     assert _upload(analyst, text).status_code == 200  # 30 rows of 50
