@@ -224,8 +224,8 @@ def _safe_next(target: str | None) -> str:
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return url_for("ui.home")
-    if "\\" in target:
-        return url_for("ui.home")
+    if "\\" in target or any(c.isspace() or not c.isprintable() for c in target):
+        return url_for("ui.home")  # browsers drop tabs and newlines: "/\t/evil" becomes "//evil"
     return target
 
 

@@ -93,7 +93,10 @@ def test_sign_in_goes_to_next_shows_the_name_and_sign_out_ends_it(app: Flask) ->
     assert client.get("/").status_code == 302
 
 
-@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil.example"])
+OFF_SITE = ["//evil.example/x", "https://evil.example/", "/\\evil.example", "/\t/evil.example"]
+
+
+@pytest.mark.parametrize("target", OFF_SITE)
 def test_sign_in_never_redirects_off_site(app: Flask, target: str) -> None:
     response = app.test_client().post(
         "/login",
