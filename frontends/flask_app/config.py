@@ -8,6 +8,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import click
+
 from churn.schema import MAX_BATCH_RECORDS
 from churn.settings import Settings
 
@@ -29,7 +31,7 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     mode = str(overrides.pop("MODE", _env("CHURN_UI_ENV", PRODUCTION))).lower()
     secret = overrides.pop("SECRET_KEY", None) or os.environ.get("FLASK_SECRET_KEY", "")
     if not secret:
-        if mode == PRODUCTION:
+        if mode == PRODUCTION and not _maintenance_command():
             raise ConfigError(
                 "FLASK_SECRET_KEY is not set: the UI refuses to start in production mode without "
                 "a secret key (set it, or CHURN_UI_ENV=development for a throw-away key)"
@@ -46,6 +48,11 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": int(max_upload_mb * 1024 * 1024),
         "MAX_UPLOAD_ROWS": int(_env("CHURN_UI_MAX_ROWS", "20000")),
         "RATE_LIMIT": _env("CHURN_UI_RATE_LIMIT", "60 per minute"),
+        "ROW_RATE_LIMIT": _env("CHURN_UI_ROW_RATE_LIMIT", "100000 per hour"),
+        "LOGIN_RATE_LIMIT": _env("CHURN_UI_LOGIN_RATE_LIMIT", "10 per minute"),
+        "RATE_LIMIT_STORAGE": _env("CHURN_RATE_LIMIT_STORAGE", "memory://"),
+        "PROXY_HOPS": _non_negative_int("CHURN_PROXY_HOPS", "0"),
+        "USERS_DB": settings.prediction_db,
         "BATCH_DIR": Path(
             _env("CHURN_UI_BATCH_DIR", str(Path(tempfile.gettempdir()) / "churn-ui"))
         ),
@@ -60,3 +67,17 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     }
     config.update(overrides)
     return config
+
+
+def _non_negative_int(name: str, default: str) -> int:
+    raw = _env(name, default)
+    if not raw.isdigit():
+        raise ConfigError(f"{name} must be a whole number >= 0 (got {raw!r:.40})")
+    return int(raw)
+
+
+def _maintenance_command() -> bool:
+    """True under `flask ... users add` and the like: no session is ever signed, so a throw-away
+    key is safe there (`flask run` still needs the real one)."""
+    ctx = click.get_current_context(silent=True)
+    return ctx is not None and ctx.info_name != "run"

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask, jsonify, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from frontends.common.client import ServiceRejected, ServiceUnavailable
+from frontends.flask_app.auth import RoleRequired, wants_json
 
 log = logging.getLogger(__name__)
 
@@ -16,6 +18,7 @@ RETRY_AFTER_S = 10
 
 MESSAGES = {
     400: ("Bad request", "The request could not be understood."),
+    403: ("Not allowed for your role", "Your role does not allow this action."),
     404: ("Not found", "There is no such page (or the download has expired)."),
     405: ("Not allowed", "That page does not accept this kind of request."),
     413: ("File too large", "The upload is larger than the limit; split the file and retry."),
@@ -51,9 +54,13 @@ def register_error_handlers(app: Flask) -> None:
         )
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> tuple[str, int]:
+    def http_error(exc: HTTPException) -> tuple[Any, int]:
         status = exc.code or 500
         title, message = MESSAGES.get(status, (exc.name, "The request failed."))
+        if isinstance(exc, RoleRequired):
+            message = str(exc.description)  # names the role needed and the user's own
+        if wants_json():
+            return jsonify(error=title, detail=message, status=status), status
         return _page(title, message, status)
 
     @app.errorhandler(Exception)

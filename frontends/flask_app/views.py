@@ -20,8 +20,10 @@ from flask import (
 from churn.schema import EXAMPLE_RECORD, FEATURE_NAMES, FEATURES, ID_COLUMN
 from frontends.common.client import ChurnClient, ServiceRejected, ServiceUnavailable
 from frontends.common.records import ParsedCustomers, UploadError, parse_csv
+from frontends.flask_app.auth import requires
 from frontends.flask_app.batch_store import BatchStore
 from frontends.flask_app.charts import driver_chart
+from frontends.flask_app.csv_safety import neutralise
 from frontends.flask_app.forms import BatchForm, CustomerForm
 
 bp = Blueprint("ui", __name__)
@@ -60,6 +62,11 @@ def score() -> tuple[str, int] | str:
     form = CustomerForm(data=None if _is_post() else EXAMPLE_RECORD)
     if not _is_post():
         return render_template("score.html", form=form, features=FEATURES)
+    return _score_customer(form)
+
+
+@requires("analyst")
+def _score_customer(form: Any) -> tuple[str, int] | str:
     if not form.validate_on_submit():
         return render_template("score.html", form=form, features=FEATURES), 400
     record = form.record()
@@ -88,6 +95,11 @@ def batch() -> tuple[str, int] | str:
     form = BatchForm()
     if not _is_post():
         return render_template("batch.html", form=form, columns=FEATURE_NAMES)
+    return _score_upload(form)
+
+
+@requires("analyst")
+def _score_upload(form: BatchForm) -> tuple[str, int] | str:
     if not form.validate_on_submit():
         return render_template("batch.html", form=form, columns=FEATURE_NAMES), 400
     cfg = current_app.config
@@ -97,7 +109,7 @@ def batch() -> tuple[str, int] | str:
         form.file.errors = [*form.file.errors, str(exc)]
         return render_template("batch.html", form=form, columns=FEATURE_NAMES), 400
     scored = _score_parsed(parsed)
-    token = batch_store().save(scored.to_csv(index=False)) if not scored.empty else ""
+    token = batch_store().save(neutralise(scored).to_csv(index=False)) if not scored.empty else ""
     shown = scored.head(cfg["RESULT_ROWS_SHOWN"])
     return render_template(
         "batch_result.html",
@@ -131,6 +143,7 @@ def _score_parsed(parsed: ParsedCustomers) -> pd.DataFrame:
 
 
 @bp.get("/batch/<token>.csv")
+@requires("analyst")
 def download(token: str) -> Response:
     path = batch_store().path(token)
     if path is None:

@@ -43,6 +43,9 @@ STREAMLIT_PAGES = {
 }
 
 
+FLASK_PASSWORDS = {role: f"{role}-browser-pass" for role in ("viewer", "analyst", "admin")}
+
+
 def _reports_dir() -> Path:
     from churn.settings import Settings
 
@@ -76,12 +79,34 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
             context.close()
 
 
+def _flask_users_db(session_dir: Path) -> str:
+    """A users database for the UI with one user per role, named after the role (idempotent)."""
+    from frontends.flask_app.auth import UserStore
+
+    url = f"sqlite:///{session_dir / 'ui-users.db'}"
+    store = UserStore(url)
+    for role, password in FLASK_PASSWORDS.items():
+        if store.get(role) is None:
+            store.add(role, password, role)
+    return url
+
+
+def _sign_in(page: object, url: str, role: str) -> None:
+    """Sign in through the form, as a person would."""
+    page.goto(f"{url}/login")  # type: ignore[attr-defined]
+    page.fill("#name", role)  # type: ignore[attr-defined]
+    page.fill("#password", FLASK_PASSWORDS[role])  # type: ignore[attr-defined]
+    page.click("#sign-in-button")  # type: ignore[attr-defined]
+    assert page.inner_text("#signed-in-as") == role  # type: ignore[attr-defined]
+
+
 @contextlib.contextmanager
 def _flask_under_gunicorn(service_url: str, session_dir: Path) -> Iterator[str]:
     """The Flask UI under gunicorn on a free loopback port, in front of `service_url`."""
     port = servers.free_port()
     log = session_dir / f"gunicorn-{port}.log"
     env = {
+        "CHURN_PREDICTION_DB": _flask_users_db(session_dir),
         "FLASK_PORT": str(port),
         "FLASK_SECRET_KEY": "browser-test-secret",
         "CHURN_SERVICE_URL": service_url,
@@ -167,10 +192,46 @@ def _no_traceback(page: object) -> None:
     assert 'File "' not in body
 
 
+def test_person_signs_in_and_the_role_decides_what_they_may_do(
+    browser: object, flask_url: str, screenshots: Path
+) -> None:
+    browser.clear_cookies()  # type: ignore[attr-defined]
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(f"{flask_url}/score")
+    assert "/login?next=" in page.url  # signed out: every page leads to the sign-in form
+    page.fill("#name", "viewer")
+    page.fill("#password", "not-the-password")
+    page.click("#sign-in-button")
+    assert "Unknown user name or wrong password" in page.inner_text("#sign-in-error")
+    page.fill("#name", "viewer")
+    page.fill("#password", FLASK_PASSWORDS["viewer"])
+    page.click("#sign-in-button")
+    page.wait_for_selector("#score-button")
+    assert page.url.endswith("/score")
+    assert page.inner_text("#signed-in-as") == "viewer"
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.click("#score-button")
+    assert answer.value.status == 403
+    assert "needs the analyst role" in page.inner_text("#error")
+    _no_traceback(page)
+    page.screenshot(path=str(screenshots / "flask_viewer_forbidden.png"), full_page=True)
+    assert page.goto(f"{flask_url}/users").status == 403  # type: ignore[union-attr]
+
+    _sign_in(page, flask_url, "admin")
+    page.goto(f"{flask_url}/users")
+    assert page.locator("#users tbody tr").count() == len(FLASK_PASSWORDS)
+    page.click("#sign-out-button")
+    page.wait_for_selector("#sign-in-form")
+    page.goto(f"{flask_url}/model")
+    assert "/login?next=" in page.url
+    page.close()
+
+
 def test_person_scores_one_customer_in_the_flask_form(
     browser: object, flask_url: str, screenshots: Path
 ) -> None:
     page = browser.new_page()  # type: ignore[attr-defined]
+    _sign_in(page, flask_url, "analyst")
     page.goto(f"{flask_url}/score")
     page.fill("#customerID", "BROWSER-1")
     page.select_option("#Contract", "Month-to-month")
@@ -204,6 +265,7 @@ def test_person_uploads_a_csv_and_downloads_the_scores(
     upload = tmp_path / "customers.csv"
     upload.write_text("\n".join(lines) + "\n")
     page = browser.new_page()  # type: ignore[attr-defined]
+    _sign_in(page, flask_url, "analyst")
     page.goto(f"{flask_url}/batch")
     page.set_input_files("#file", str(upload))
     page.click("#upload-button")
@@ -257,6 +319,7 @@ def test_person_sees_a_clear_message_when_the_service_is_down(
     """The scoring service is stopped: the page says so in words, with no traceback or 500."""
     with _flask_under_gunicorn(dead_url, session_dir) as url:
         page = browser.new_page()  # type: ignore[attr-defined]
+        _sign_in(page, url, "analyst")
         home = page.goto(url)
         assert home is not None and home.status == 200
         assert page.inner_text("#service-status") == "not ready"

@@ -1,4 +1,8 @@
-"""The Flask UI through its test client, against the real churn service on loopback."""
+"""The Flask UI through its test client, against the real churn service on loopback.
+
+Every page needs a signed-in user: `_app` makes one user per role in a temporary database and
+`_sign_in` signs a test client in (analyst unless told).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,9 @@ from flask.testing import FlaskClient
 from churn.generator import generate, to_csv_text
 from churn.schema import EXAMPLE_RECORD
 from frontends.flask_app import ConfigError, create_app
+from frontends.flask_app.auth import ROLES
+
+PASSWORDS = {role: f"{role}-pass-phrase" for role in ROLES}
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -30,19 +37,39 @@ def _app(url: str, tmp: Path, **overrides: Any) -> Flask:
         "BATCH_DIR": tmp / "batches",
         "RATE_LIMIT": "1000 per minute",
         "SERVICE_RETRIES": 1,
+        "USERS_DB": f"sqlite:///{tmp / 'users.db'}",
     }
     config.update(overrides)
-    return create_app(config)
+    app = create_app(config)
+    store = app.extensions["churn_users"]
+    for role in ROLES:
+        if store.get(role) is None:
+            store.add(role, PASSWORDS[role], role)
+    return app
+
+
+def _sign_in(app: Flask, role: str = "analyst") -> FlaskClient:
+    """A test client signed in as the user named after `role` (CSRF tokens sent when enabled)."""
+    client = app.test_client()
+    data = {"name": role, "password": PASSWORDS[role]}
+    if app.config.get("WTF_CSRF_ENABLED", True):
+        page = client.get("/login").get_data(as_text=True)
+        data["csrf_token"] = re.search(
+            r'name="csrf_token" type="hidden" value="([^"]+)"', page
+        ).group(1)  # type: ignore[union-attr]
+    response = client.post("/login", data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
 
 
 @pytest.fixture()
 def client(service_url: str, tmp_path: Path) -> Iterator[FlaskClient]:
-    yield _app(service_url, tmp_path).test_client()
+    yield _sign_in(_app(service_url, tmp_path))
 
 
 @pytest.fixture()
 def down_client(dead_url: str, tmp_path: Path) -> Iterator[FlaskClient]:
-    yield _app(dead_url, tmp_path).test_client()
+    yield _sign_in(_app(dead_url, tmp_path))
 
 
 def _text(response: Any) -> str:
@@ -99,7 +126,7 @@ def test_invalid_form_puts_messages_beside_the_fields(client: FlaskClient) -> No
 
 def test_csrf_is_enforced_when_enabled(service_url: str, tmp_path: Path) -> None:
     app = _app(service_url, tmp_path, WTF_CSRF_ENABLED=True)
-    response = app.test_client().post("/score", data=EXAMPLE_RECORD)
+    response = _sign_in(app).post("/score", data=EXAMPLE_RECORD)
     assert response.status_code == 400
     assert "security token" in _text(response)
 
@@ -162,7 +189,7 @@ def test_batch_rejects_a_non_csv_and_a_file_without_the_columns(client: FlaskCli
 def test_upload_size_is_limited(service_url: str, tmp_path: Path) -> None:
     app = _app(service_url, tmp_path, MAX_CONTENT_LENGTH=10_000)
     big = to_csv_text(generate(200, seed=1)).encode()
-    response = app.test_client().post(
+    response = _sign_in(app).post(
         "/batch", data={"file": (io.BytesIO(big), "big.csv")}, content_type="multipart/form-data"
     )
     assert response.status_code == 413
@@ -206,8 +233,9 @@ def test_hung_service_gives_503_after_the_timeout(tmp_path: Path) -> None:
         hung.listen(8)  # the kernel completes the handshake; nobody ever reads or answers
         url = f"http://127.0.0.1:{hung.getsockname()[1]}"
         app = _app(url, tmp_path, SERVICE_TIMEOUT_S=0.5)
+        signed_in = _sign_in(app)
         started = time.monotonic()
-        response = app.test_client().post("/score", data=EXAMPLE_RECORD)
+        response = signed_in.post("/score", data=EXAMPLE_RECORD)
         elapsed = time.monotonic() - started
     assert response.status_code == 503
     assert "did not answer within 0.5 s" in _text(response)
@@ -216,7 +244,7 @@ def test_hung_service_gives_503_after_the_timeout(tmp_path: Path) -> None:
 
 def test_scoring_is_rate_limited(service_url: str, tmp_path: Path) -> None:
     app = _app(service_url, tmp_path, RATE_LIMIT="2 per minute")
-    client = app.test_client()
+    client = _sign_in(app)
     statuses = [client.post("/score", data=EXAMPLE_RECORD).status_code for _ in range(3)]
     assert statuses == [200, 200, 429]
     assert "too fast" in _text(client.post("/score", data=EXAMPLE_RECORD))
@@ -241,7 +269,7 @@ def test_unexpected_errors_never_show_a_traceback(service_url: str, tmp_path: Pa
     def boom() -> str:
         raise RuntimeError("secret internals")
 
-    response = app.test_client().get("/boom")
+    response = _sign_in(app).get("/boom")
     assert response.status_code == 500
     html = _text(response)
     assert "secret internals" not in html
