@@ -33,6 +33,8 @@ else
   wait_for "$CHURN_SERVICE_URL/readyz" 180 "the churn service"
 fi
 
+# A fresh database has no users: create the first admin (its password is printed once).
+CHURN_UI_ENV=development .venv/bin/flask --app frontends.flask_app:create_app users first-admin
 setsid make --no-print-directory flask >"$RUN_DIR/flask.log" 2>&1 &
 pids+=($!)
 setsid make --no-print-directory dashboard >"$RUN_DIR/streamlit.log" 2>&1 &

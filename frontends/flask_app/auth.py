@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -331,3 +332,19 @@ def remove_user(name: str) -> None:
     if not user_store().remove(name):
         raise click.ClickException(f"no user named {name!r}")
     click.echo(f"removed {name}")
+
+
+@users_cli.command("first-admin")
+@click.option("--name", default="admin", show_default=True)
+def first_admin(name: str) -> None:
+    """On a fresh database only: add admin NAME with a generated password, printed once.
+
+    `make ui` runs it, so a new installation can be signed in to; with any user present it does
+    nothing."""
+    store = user_store()
+    if store.list():
+        return
+    password = secrets.token_urlsafe(12)
+    store.add(name, password, "admin")
+    click.echo(f"first sign-in: user {name!r}, password {password} (shown once; change it with")
+    click.echo("  flask --app frontends.flask_app:create_app users remove/add)")

@@ -229,6 +229,24 @@ def test_flask_users_cli_runs_for_real_against_the_project_database(tmp_path: Pa
     assert user is not None and user.role == "analyst"
 
 
+def test_first_admin_only_on_a_fresh_database(tmp_path: Path) -> None:
+    """`make ui` runs `users first-admin`: a new installation gets one admin whose generated
+    password is printed once; with any user present the command adds nobody."""
+    db = f"sqlite:///{tmp_path / 'project.db'}"
+    env = {**os.environ, "CHURN_PREDICTION_DB": db, "CHURN_UI_ENV": "development"}
+    flask = str(Path(sys.executable).with_name("flask"))
+    run = [flask, "--app", "frontends.flask_app:create_app", "users", "first-admin"]
+    first = subprocess.run(run, capture_output=True, text=True, env=env, timeout=120)
+    assert first.returncode == 0, first.stderr
+    password = re.search(r"password (\S+) \(shown once", first.stdout)
+    assert password is not None, first.stdout
+    admin = UserStore(db).authenticate("admin", password.group(1))
+    assert admin is not None and admin.role == "admin"
+    again = subprocess.run(run, capture_output=True, text=True, env=env, timeout=120)
+    assert again.returncode == 0 and again.stdout == ""
+    assert [u["name"] for u in UserStore(db).list()] == ["admin"]
+
+
 HOSTILE_IDS = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "\rCR", "SAFE-1"]
 
 
