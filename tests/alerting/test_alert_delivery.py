@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from churn.monitoring.decision import ColumnDrift, decide
-from churn.monitoring.export import push_metrics
+from steps.monitoring.prometheus import push_metrics
 from tests.fixtures.alert_chain import Receiver, alert_chain, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
