@@ -24,7 +24,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,7 @@ from benchmarks.serving.loadgen import LoadResult, closed_loop, sequential  # no
 from churn.generator import generate  # noqa: E402
 from churn.schema import FEATURE_NAMES, ID_COLUMN  # noqa: E402
 from churn.settings import get_settings  # noqa: E402
+from tests.fixtures.http import wait_for_http  # noqa: E402
 from tests.fixtures.launcher import RunningService, free_port, start_service  # noqa: E402
 
 METRICS = ("rps", "p50_ms", "p95_ms", "p99_ms", "server_cpu_ms", "loadgen_cpu_ms")
@@ -95,15 +95,12 @@ def start_flask(port: int, log: Path) -> subprocess.Popen[bytes]:
             [sys.executable, str(script), str(port)], cwd=REPO_ROOT, env=env,
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2):
-                return proc
-        except OSError:
-            time.sleep(0.5)
-    proc.terminate()
-    raise TimeoutError(f"naive Flask did not start: {log.read_text()[-2000:]}")
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/readyz", 180, process=proc, log=log)
+    except TimeoutError:
+        proc.terminate()
+        raise
+    return proc
 
 
 def tree_cpu_seconds(pid: int) -> float:

@@ -1,4 +1,4 @@
-"""ASGI guard in front of the API: body limits, content types, overload and GET /model_info.
+"""ASGI guard in front of the API: methods, body limits, content types and overload.
 
 BentoML's own `max_concurrency` answers 429 and sits outside user middleware, so the contract's
 "503 with Retry-After under overload" is done here: a per-worker in-flight limit, plus a
@@ -20,11 +20,14 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 MAX_BODY_BYTES = 4 * 1024 * 1024
 """1,000 records are ~0.6 MB of JSON; anything far above that is refused before parsing."""
 RETRY_AFTER_S = "1"
-API_PATHS = frozenset({"/predict", "/predict_batch", "/explain", "/model_info"})
+API_METHODS = {
+    "/predict": "POST",
+    "/predict_batch": "POST",
+    "/explain": "POST",
+    "/model_info": "GET",
+}
+"""Each contract route and its one method; anything else on these paths is a contract 405."""
 JSON_TYPES = frozenset({"application/json", ""})
-
-model_info_provider: Callable[[], dict[str, Any] | None] = lambda: None  # noqa: E731
-"""Set by the service once its model is loaded; serves `GET /model_info`."""
 
 
 def error_body(error: str, loc: list[Any], msg: str) -> bytes:
@@ -60,16 +63,16 @@ class ContractGuard:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or path not in API_PATHS:
+        allowed = API_METHODS.get(path)
+        if scope["type"] != "http" or allowed is None:
             await self.app(scope, receive, send)
             return
-        method = scope.get("method", "GET")
-        if path == "/model_info" and method == "GET":
-            await self._model_info(send)
+        if scope.get("method", "GET") != allowed:
+            body = error_body("method not allowed", ["method"], f"{path} accepts {allowed}")
+            await send_json(send, 405, body, [(b"allow", allowed.encode())])
             return
-        if method != "POST":
-            body = error_body("method not allowed", ["method"], f"{path} accepts POST")
-            await send_json(send, 405, body, [(b"allow", b"POST")])
+        if allowed == "GET":
+            await self.app(scope, receive, send)
             return
         problem = self._request_problem(scope)
         if problem is not None:
@@ -107,15 +110,6 @@ class ContractGuard:
                 msg = f"{length} bytes; max {MAX_BODY_BYTES}"
                 return 413, error_body("request body too large", ["body"], msg)
         return None
-
-    @staticmethod
-    async def _model_info(send: Send) -> None:
-        info = model_info_provider()
-        if info is None:
-            body = error_body("model not loaded", [], "the service has no model yet")
-            await send_json(send, 503, body, [(b"retry-after", RETRY_AFTER_S.encode())])
-            return
-        await send_json(send, 200, json.dumps(info).encode())
 
 
 async def _buffer_body(receive: Receive) -> Receive | None:

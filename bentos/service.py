@@ -6,7 +6,6 @@ by docs/CONTRACT.md; the design choices and measurements are in docs/serving.md.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -15,6 +14,10 @@ from typing import Annotated, Any
 import bentoml
 from bentoml.exceptions import ServiceUnavailable
 from pydantic import Field
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from bentos import metrics, middleware
 from bentos.api_models import (
@@ -32,17 +35,13 @@ from bentos.prediction_log import (
     PredictionLogFull,
     exit_on_fatal,
 )
+from bentos.settings import load_service_settings
 from churn.schema import MAX_BATCH_RECORDS, CustomerRecord, risk_band, schema_description
 from churn.settings import get_settings
 
 SETTINGS = get_settings()
-WORKERS = int(os.environ.get("CHURN_SERVICE_WORKERS", "2"))
-BATCH_MAX_LATENCY_MS = int(os.environ.get("CHURN_BATCH_MAX_LATENCY_MS", "1000"))
-BATCH_MAX_SIZE = int(os.environ.get("CHURN_BATCH_MAX_SIZE", str(MAX_BATCH_RECORDS)))
-BATCHING = os.environ.get("CHURN_BATCHING", "on") != "off"
-MAX_IN_FLIGHT = int(os.environ.get("CHURN_MAX_IN_FLIGHT", "256"))
-TRACE_API = os.environ.get("CHURN_TRACE_API", "off") == "on"
-"""OpenTelemetry spans for API calls; off by default (no exporter here, and they cost CPU)."""
+KNOBS = load_service_settings()
+"""Workers, batching, overload and tracing (`bentos/settings.py`); a bad value stops here."""
 
 CustomerList = Annotated[
     list[Customer],
@@ -50,12 +49,23 @@ CustomerList = Annotated[
 ]
 
 
+async def _model_info_view(request: Request) -> JSONResponse:
+    """`GET /model_info`: the card of the model this worker loaded (BentoML's current service)."""
+    service: ChurnService = bentoml.get_current_service()
+    return JSONResponse(service.info.model_dump(mode="json"))
+
+
+MODEL_INFO_APP = Starlette(routes=[Route("/model_info", _model_info_view, methods=["GET"])])
+"""A GET route mounted the BentoML way (`bentoml.asgi_app`): `@bentoml.api` routes are POST only."""
+
+
+@bentoml.asgi_app(MODEL_INFO_APP, path="/", name="model_info")
 @bentoml.service(
     name=SETTINGS.bento_name,
-    workers=WORKERS,
+    workers=KNOBS.service_workers,
     traffic={"timeout": 30},
     logging={"access": {"enabled": False}},
-    tracing={"excluded_urls": [] if TRACE_API else [".*"]},
+    tracing={"excluded_urls": [] if KNOBS.trace_api == "on" else [".*"]},
 )
 class ChurnService:
     """Churn probability, decision, risk band and explanations for Telco customers."""
@@ -69,7 +79,6 @@ class ChurnService:
         self.threshold = card.threshold
         self.version = card.model_version
         self.info = self._model_info()
-        middleware.model_info_provider = lambda: self.info.model_dump(mode="json")
         metrics.record_model(self.version, card.model_type, card.trained_at.timestamp())
         try:
             self.log = PredictionLog(
@@ -157,9 +166,9 @@ class ChurnService:
 
     @bentoml.api(
         route="/predict_batch",
-        batchable=BATCHING,
-        max_batch_size=BATCH_MAX_SIZE,
-        max_latency_ms=BATCH_MAX_LATENCY_MS,
+        batchable=KNOBS.batching == "on",
+        max_batch_size=KNOBS.batch_max_size,
+        max_latency_ms=KNOBS.batch_max_latency_ms,
         output_spec=BatchPredictions,
     )
     async def predict_batch(self, customers: CustomerList) -> list[dict[str, Any]]:
@@ -178,14 +187,8 @@ class ChurnService:
             contributions=[Contribution(**vars(c)) for c in exp.contributions],
         )
 
-    @bentoml.api(route="/model_info")
-    async def model_info(self) -> ModelInfo:
-        """Model name and version, MLflow run, training date, test metrics, threshold, schema.
-
-        Also served as `GET /model_info`."""
-        return self.info
-
     def _model_info(self) -> ModelInfo:
+        """Model name and version, MLflow run, training date, test metrics, threshold, schema."""
         assert self.model is not None
         card = self.model.card
         candidates: list[dict[str, Any]] = [c.model_dump(mode="json") for c in card.candidates]
@@ -204,5 +207,5 @@ class ChurnService:
 
 
 ChurnService.add_asgi_middleware(  # type: ignore[attr-defined]
-    middleware.ContractGuard, max_in_flight=MAX_IN_FLIGHT
+    middleware.ContractGuard, max_in_flight=KNOBS.max_in_flight
 )

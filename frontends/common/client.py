@@ -164,13 +164,8 @@ class ChurnClient:
         return self._post("explain", {"customer": customer})
 
     def model_info(self) -> dict[str, Any]:
-        """`GET /model_info` (the contract); a service exposing it as POST only is tolerated."""
-        try:
-            return self._json(self._request("GET", "model_info"))
-        except ServiceRejected as exc:
-            if exc.status != 405:
-                raise
-            return self._post("model_info", {})
+        """`GET /model_info` (docs/CONTRACT.md)."""
+        return self._json(self._request("GET", "model_info"))
 
     def metrics_text(self) -> str:
         return self._request("GET", "metrics").text

@@ -21,7 +21,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tests.fixtures.http import wait_for_http
 from tests.fixtures.ports import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -217,23 +218,6 @@ def build_image(build: ImageBuild, logs: Path) -> float:
 # ---------------------------------------------------------------------------------------- HTTP
 
 
-def wait_for(url: str, timeout_s: float, accept: Callable[[Any], bool] | None = None) -> Any:
-    import requests
-
-    deadline = time.monotonic() + timeout_s
-    last: str = "no answer"
-    while time.monotonic() < deadline:
-        try:
-            response = requests.get(url, timeout=5)
-            if response.status_code == 200 and (accept is None or accept(response)):
-                return response
-            last = f"HTTP {response.status_code}"
-        except requests.RequestException as exc:
-            last = type(exc).__name__
-        time.sleep(1)
-    raise TimeoutError(f"{url}: not ready after {timeout_s:.0f} s ({last})")
-
-
 def wait_healthy(container: str, timeout_s: float) -> str:
     deadline = time.monotonic() + timeout_s
     status = "unknown"
@@ -373,16 +357,18 @@ def smoke(workdir: Path, base_image: str, out: Outcome) -> None:
                 "churn-dashboard:smoke",
                 {**common, "STREAMLIT_PORT": str(ports["streamlit"])},
             )
-            wait_for(f"{service_url}/readyz", READY_TIMEOUT_S)
+            wait_for_http(f"{service_url}/readyz", READY_TIMEOUT_S, interval_s=1.0)
         out.check("service /readyz answers 200", True, service_url)
         check_service(out, service_url, pipeline, frame)
-        home = wait_for(f"http://127.0.0.1:{ports['flask']}/", 60)
+        home = wait_for_http(f"http://127.0.0.1:{ports['flask']}/", 60, interval_s=1.0)
         out.check(
             "Flask home page answers 200 with HTML",
             "<html" in home.text.lower() and "churn" in home.text.lower(),
             f"{len(home.text)} bytes",
         )
-        health = wait_for(f"http://127.0.0.1:{ports['streamlit']}/_stcore/health", 90)
+        health = wait_for_http(
+            f"http://127.0.0.1:{ports['streamlit']}/_stcore/health", 90, interval_s=1.0
+        )
         out.check("dashboard /_stcore/health answers ok", health.text.strip() == "ok", health.text)
         with out.timed("wait for the HEALTHCHECKs"):
             check_containers(out, names)

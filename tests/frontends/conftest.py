@@ -15,6 +15,8 @@ from pathlib import Path
 import frontend_servers as servers
 import pytest
 
+from tests.fixtures.http import wait_for_http
+
 SERVICE_CLASS = "bentos.service:ChurnService"
 STARTUP_TIMEOUT_S = 180
 
@@ -48,7 +50,7 @@ def service_url(session_dir: Path) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        servers.wait_http(f"{url}/readyz", STARTUP_TIMEOUT_S, proc, log)
+        wait_for_http(f"{url}/readyz", STARTUP_TIMEOUT_S, process=proc, log=log)
         yield url
     finally:
         servers.stop(proc)

@@ -5,30 +5,12 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Sequence
 from pathlib import Path
-
-import requests
 
 from tests.fixtures.ports import free_port  # noqa: F401  (servers.free_port)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def wait_http(url: str, timeout_s: float, proc: subprocess.Popen[bytes], log: Path) -> None:
-    """Poll `url` until it answers 200; fail with the server's log if it dies or times out."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if requests.get(url, timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"{url} not ready after {timeout_s:.0f} s:\n{log.read_text()[-3000:]}")
 
 
 def start(

@@ -14,6 +14,7 @@ import frontend_servers as servers
 import pytest
 
 from churn.generator import generate, to_csv_text
+from tests.fixtures.http import wait_for_http
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -123,7 +124,7 @@ def _flask_under_gunicorn(service_url: str, session_dir: Path) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        servers.wait_http(f"{url}/healthz", 60, proc, log)
+        wait_for_http(f"{url}/healthz", 60, process=proc, log=log)
         yield url
     finally:
         servers.stop(proc)
@@ -180,7 +181,7 @@ def streamlit_url(service_url: str, session_dir: Path, drift_history: Path) -> I
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        servers.wait_http(f"{url}/_stcore/health", 90, proc, log)
+        wait_for_http(f"{url}/_stcore/health", 90, process=proc, log=log)
         yield url
     finally:
         servers.stop(proc)

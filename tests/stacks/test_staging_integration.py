@@ -24,6 +24,7 @@ import pytest
 import requests
 import yaml
 
+from tests.fixtures.http import answers
 from tests.fixtures.ports import free_port
 from tests.fixtures.training import default_data_path
 
@@ -33,13 +34,6 @@ FAST_CONFIG = REPO / "configs" / "training_fast.yaml"
 MODEL = "telco_churn"
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(1200)]
-
-
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=5).ok
-    except requests.RequestException:
-        return False
 
 
 @dataclass
@@ -170,8 +164,8 @@ def test_stack_staging_starts_both_servers_on_loopback(staging: Staging) -> None
     assert f"MLflow tracking server: {staging.mlflow_url}" in out
     assert f"ZenML server: {staging.zenml_url}" in out
     assert "activated stack 'churn-staging'" in out
-    assert _answers(f"{staging.mlflow_url}/health")
-    assert _answers(f"{staging.zenml_url}/health")
+    assert answers(f"{staging.mlflow_url}/health", timeout_s=5)
+    assert answers(f"{staging.zenml_url}/health", timeout_s=5)
     for name in ("mlflow", "zenml"):
         pid = int((staging.dir / f"{name}.pid").read_text())
         os.kill(pid, 0)  # raises when the recorded process is not running
@@ -245,8 +239,8 @@ def test_staging_down_stops_both_servers(staging: Staging) -> None:
         "staging-down", ["make", "--no-print-directory", "staging-down", *staging.make_args], 120
     )
     assert proc.returncode == 0, _report(proc)
-    assert not _answers(f"{staging.mlflow_url}/health")
-    assert not _answers(f"{staging.zenml_url}/health")
+    assert not answers(f"{staging.mlflow_url}/health", timeout_s=5)
+    assert not answers(f"{staging.zenml_url}/health", timeout_s=5)
     assert not (staging.dir / "mlflow.pid").exists() and not (staging.dir / "zenml.pid").exists()
     for pid in pids:
         with pytest.raises(ProcessLookupError):
