@@ -4,8 +4,8 @@ ZenML server on loopback, the training pipeline runs on `churn-staging` against 
 another stack is active), and `make staging-down` stops them.
 
 Everything lives in a temporary folder (ZenML global config, server databases, artifact roots,
-BentoML store) on free ports; only the repository's `.zen/config.yaml` (the active stack of this
-checkout) is touched, and it is restored afterwards.
+BentoML store, a ZenML repository marker of its own) on free ports; the checkout's
+`.zen/config.yaml` (its active stack) is never touched.
 """
 
 from __future__ import annotations
@@ -80,15 +80,18 @@ def staging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Staging]:
         # The local tracking store: a staging run must never write to it.
         CHURN_MLFLOW_TRACKING_URI=f"sqlite:///{tmp / 'local-mlruns.db'}",
         PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+        # The checkout's `.zen/config.yaml` is the user's: this run gets its own repository
+        # marker, and imports the source tree from the checkout.
+        ZENML_REPOSITORY_PATH=str(tmp / "repo"),
+        PYTHONPATH=str(REPO),
     )
+    (tmp / "repo" / ".zen").mkdir(parents=True)
     run_dir = tmp / "run"
     make_args = [
         f"STAGING_DIR={run_dir}",
         f"STAGING_MLFLOW_PORT={mlflow_port}",
         f"STAGING_ZENML_PORT={zenml_port}",
     ]
-    repo_config = REPO / ".zen" / "config.yaml"
-    saved = repo_config.read_text() if repo_config.exists() else None
     staging = Staging(
         dir=run_dir,
         env=env,
@@ -131,10 +134,6 @@ def staging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Staging]:
             ["make", "--no-print-directory", "staging-down", *make_args],
             120,
         )
-        if saved is None:
-            repo_config.unlink(missing_ok=True)
-        else:
-            repo_config.write_text(saved)
 
 
 def _zenml_query(staging: Staging) -> dict[str, Any]:
