@@ -39,6 +39,6 @@ USER churn
 # A batch job, not a server: the check only proves the interpreter and the CLI import.
 HEALTHCHECK --interval=60s --timeout=10s --retries=1 \
   CMD ["python3", "-c", "import churn.cli"]
-# `python -m churn monitor` is the `churn monitor` console script without installing the project.
-ENTRYPOINT ["python3", "-m", "churn"]
+# `python -m churn.cli monitor` is the `churn monitor` console script without installing the project.
+ENTRYPOINT ["python3", "-m", "churn.cli"]
 CMD ["monitor"]

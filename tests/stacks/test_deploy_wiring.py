@@ -160,9 +160,14 @@ def _ref(
     return []
 
 
-def module_file(module: str, repo: Path) -> str | None:
+def module_file(module: str, repo: Path, *, runnable: bool = False) -> str | None:
+    """The file that importing `module` runs; with `runnable`, what `python -m module` runs (a
+    package needs a __main__.py for that)."""
     base = module.replace(".", "/")
-    for candidate in (f"{base}.py", f"{base}/__main__.py", f"{base}/__init__.py"):
+    candidates = [f"{base}.py", f"{base}/__main__.py"]
+    if not runnable:
+        candidates.append(f"{base}/__init__.py")
+    for candidate in candidates:
         if (repo / candidate).is_file():
             return candidate
     return None
@@ -178,9 +183,9 @@ def entrypoint_problems(where: str, argv: list[str], image: Image, repo: Path) -
     files: list[str] = []
     if command in PYTHONS:
         if args[:1] == ["-m"] and len(args) > 1:
-            found = module_file(args[1], repo)
+            found = module_file(args[1], repo, runnable=True)
             if found is None:
-                return [f"{where}: `python -m {args[1]}`: no such module in the repository"]
+                return [f"{where}: `python -m {args[1]}`: no runnable module in the repository"]
             files.append(found)
         elif args:
             files.append(args[0])
@@ -451,6 +456,12 @@ MUTATIONS = {
         "frontends.flask_app.wsgi:app",
         "pipelines.training:app",
         "runs pipelines/training.py, which flask.Dockerfile does not copy",
+    ),
+    "package without __main__": (
+        "base/common/monitor-cronjob.yaml",
+        '"-m", "churn.cli", "monitor"',
+        '"-m", "churn", "monitor"',
+        "`python -m churn`: no runnable module in the repository",
     ),
     "command not in the image": (
         "base/observability/pushgateway.yaml",
