@@ -495,3 +495,85 @@ def test_a_dangling_reference_in_a_copied_overlay_fails(
     _edit(copy / relpath.format(overlay=overlay), old, new)
     problems = wiring_problems(render(copy / "overlays" / overlay), deploy=copy)
     assert any(expected in p for p in problems), problems
+
+
+# ------------------------------------------------------------------------------ compose
+
+
+def compose_problems(spec: Doc, repo: Path = REPO) -> list[str]:
+    """docker-compose.yml: local images only, one database URL on the compose PostgreSQL, the
+    reports volume shared by the monitoring job and the dashboard, the Pushgateway's address."""
+    images = built_images(repo)
+    services = spec["services"]
+    problems = []
+    for name, svc in services.items():
+        image = image_name(svc["image"].rsplit(":-", 1)[-1].rstrip("}"))
+        if "build" in svc:
+            args = svc["build"].get("args", {})
+            if args.get("BASE_IMAGE") != "${CHURN_BASE_IMAGE:-churn-base:bookworm}":
+                problems.append(f"{name}: not built on the local base image")
+            if (
+                images.get(image) is None
+                or repo / svc["build"]["dockerfile"] != images[image].dockerfile
+            ):
+                problems.append(f"{name}: image {image} is not what its make target builds")
+        elif image != "churn-service" and "grafana" not in svc.get("profiles", []):
+            problems.append(f"{name}: image {svc['image']} would be pulled from a registry")
+    pg = services["postgres"]["environment"]
+    url = f"postgresql://{pg['CHURN_DB_USER']}@{pg['PGHOST']}:{pg['PGPORT']}/{pg['CHURN_DB_NAME']}"
+    for name in ("churn-service", "monitor"):
+        if services[name]["environment"].get("CHURN_PREDICTION_DB") != url:
+            problems.append(f"{name}: CHURN_PREDICTION_DB is not the compose PostgreSQL ({url})")
+    mounts = {}
+    for name in ("monitor", "dashboard"):
+        env = services[name]["environment"]
+        at = {m.split(":")[1]: m.split(":")[0] for m in services[name].get("volumes", [])}
+        mounts[name] = at.get(env.get("CHURN_REPORTS_DIR", ""))
+    if mounts["monitor"] is None or mounts["monitor"] != mounts["dashboard"]:
+        problems.append(f"monitor and dashboard do not share the reports volume: {mounts}")
+    push = services["monitor"]["environment"].get("CHURN_PUSHGATEWAY_URL", "")
+    if not push or push.rsplit(":", 1)[-1] not in json_text(services["pushgateway"]["command"]):
+        problems.append(f"monitor: CHURN_PUSHGATEWAY_URL {push!r} is not the Pushgateway's")
+    return problems
+
+
+def json_text(value: Any) -> str:
+    return " ".join(value) if isinstance(value, list) else str(value)
+
+
+def compose_spec() -> Doc:
+    """docker-compose.yml with its YAML anchors and merge keys resolved."""
+    spec: Doc = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    return spec
+
+
+def test_compose_stack_is_local_and_wired() -> None:
+    spec = compose_spec()
+    assert {"postgres", "prometheus", "pushgateway", "alertmanager", "churn-service", "flask",
+            "dashboard"} <= set(spec["services"])  # fmt: skip
+    assert compose_problems(spec) == []
+
+
+@pytest.mark.parametrize(
+    ("service", "key", "value", "expected"),
+    [
+        ("prometheus", "image", "prom/prometheus:v3.5.0", "would be pulled"),
+        ("monitor", "environment.CHURN_PREDICTION_DB", "sqlite:////tmp/p.db", "not the compose"),
+        ("flask", "build.args.BASE_IMAGE", "python:3.11-slim-bookworm", "not built on the local"),
+        ("dashboard", "volumes", ["other:/var/lib/churn/reports:ro"], "do not share"),
+    ],
+)
+def test_compose_check_catches_a_broken_copy(
+    service: str, key: str, value: Any, expected: str
+) -> None:
+    spec = compose_spec()
+    target = spec["services"][service]
+    *path, last = key.split(".")
+    for part in path:
+        target[part] = dict(target[part])
+        target = target[part]
+    if last == "image" and "build" in target:
+        del target["build"]
+    target[last] = value
+    problems = compose_problems(spec)
+    assert any(expected in p for p in problems), problems
