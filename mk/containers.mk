@@ -40,7 +40,7 @@ frontend-images: ## churn-flask, -dashboard, -mlflow, -monitor, -observability a
 
 images: bento-image frontend-images ## every image of the compose stack
 
-base-image: ## $(LOCAL_BASE_IMAGE): Debian bookworm + Python 3.11 by debootstrap (needs root), for the compose stack
+base-image: ## the local base image (default churn-base:bookworm): Debian bookworm + Python 3.11 by debootstrap (needs root), for the compose stack
 	bash docker/base/build_base.sh $(LOCAL_BASE_IMAGE)
 
 compose-config: ## print the resolved docker-compose.yml
