@@ -9,6 +9,8 @@ Each overlay is rendered offline (`kubectl kustomize`, no cluster), then `wiring
   script of its pinned requirements, or `python -m` a module its Dockerfile copies), and every
   repository file or module the arguments name exists and is copied into that image.
 The checker is shown to catch dangling references by running it on edited copies of deploy/.
+docker-compose.yml gets the same kind of check (`compose_problems`), and the Pushgateway and
+Alertmanager containers are started for real from their manifests' argv (Debian's binaries).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import time
+import urllib.request
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -23,6 +27,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+from tests.fixtures.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -577,3 +583,49 @@ def test_compose_check_catches_a_broken_copy(
     target[last] = value
     problems = compose_problems(spec)
     assert any(expected in p for p in problems), problems
+
+
+# ------------------------------------------------------------------------------ observability
+
+
+@pytest.mark.parametrize("name", ["churn-pushgateway", "churn-alertmanager"])
+def test_observability_containers_start_from_their_manifest_and_answer_their_probes(
+    name: str, tmp_path: Path
+) -> None:
+    """The manifest's own argv (Debian's binaries, as in churn-observability), the listen address
+    moved to a loopback port and the mounted files to their sources; then its probes' paths."""
+    spec = pod_spec(workloads("production", "Deployment")[name])
+    assert spec is not None
+    (c,) = spec["containers"]
+    port = free_port()
+    mounted = {
+        "/etc/alertmanager/alertmanager.yml": str(DEPLOY / "base/observability/alertmanager.yml"),
+        "/alertmanager": str(tmp_path),
+    }
+    argv = []
+    for arg in [*c["command"], *c.get("args", [])]:
+        if arg.startswith("--web.listen-address="):
+            arg = f"--web.listen-address=127.0.0.1:{port}"
+        for inside, outside in mounted.items():
+            arg = arg.replace(f"={inside}", f"={outside}")
+        argv.append(arg)
+    binary = shutil.which(argv[0])
+    assert binary, f"{argv[0]} is not installed (Debian package of the same name)"
+    log = (tmp_path / "log").open("w")
+    proc = subprocess.Popen([binary, *argv[1:]], stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + 30
+        for probe in ("readinessProbe", "livenessProbe"):
+            url = f"http://127.0.0.1:{port}{c[probe]['httpGet']['path']}"
+            while True:
+                assert proc.poll() is None, (tmp_path / "log").read_text()
+                try:
+                    with urllib.request.urlopen(url, timeout=2) as response:
+                        assert response.status == 200
+                        break
+                except OSError:
+                    assert time.monotonic() < deadline, f"{url} never answered"
+                    time.sleep(0.2)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
