@@ -17,7 +17,8 @@ RUN python3 -m venv /opt/venv \
 FROM ${BASE_IMAGE} AS runtime
 RUN groupadd --system --gid 10001 churn \
  && useradd --system --uid 10001 --gid churn --create-home --home-dir /home/churn \
-      --shell /usr/sbin/nologin churn
+      --shell /usr/sbin/nologin churn \
+ && mkdir -p /var/lib/churn/reports && chown churn:churn /var/lib/churn/reports
 COPY --from=build /opt/venv /opt/venv
 COPY docker/healthcheck.py /usr/local/bin/churn-healthcheck
 WORKDIR /app

@@ -3,7 +3,7 @@
 # health-check layer in docker/bento/Dockerfile. Other images build from docker/*.Dockerfile with the
 # repository root as context.
 
-.PHONY: container-test container-requirements images bento-image frontend-images compose-config compose-up compose-down
+.PHONY: container-test container-requirements images base-image bento-image frontend-images compose-config compose-up compose-down
 
 DOCKER ?= docker
 # project name on the command line (a top-level `name:` would break Compose v1's `config`)
@@ -12,6 +12,9 @@ BENTO_TAG ?= churn_service:latest
 IMAGE_TAG ?= latest
 BASE_IMAGE ?= python:3.11-slim-bookworm
 DOCKER_BUILD_FLAGS ?=
+# The compose stack builds on this locally made Debian image (docker/base/build_base.sh), so nothing
+# but the Bento's own base comes from a public registry.
+LOCAL_BASE_IMAGE ?= churn-base:bookworm
 
 container-test: venv ## build the service, Flask and dashboard images and check them running (private dockerd)
 	PY=$(PY) bash scripts/container_test.sh
@@ -24,20 +27,28 @@ bento-image: venv ## churn-service:$(IMAGE_TAG) from the Bento $(BENTO_TAG) (ben
 	$(DOCKER) build $(DOCKER_BUILD_FLAGS) -f docker/bento/Dockerfile \
 		--build-arg BENTO_IMAGE=churn-service:bento-$(IMAGE_TAG) -t churn-service:$(IMAGE_TAG) docker
 
-frontend-images: ## churn-flask, churn-dashboard and churn-mlflow images
-	for img in flask:churn-flask streamlit:churn-dashboard mlflow:churn-mlflow; do \
+# docker/NAME.Dockerfile -> image; every image a deploy/ manifest or docker-compose.yml names is here
+# or churn-service (tests/stacks/test_deploy_wiring.py parses this list).
+FRONTEND_IMAGES = flask:churn-flask streamlit:churn-dashboard mlflow:churn-mlflow \
+	monitor:churn-monitor observability:churn-observability postgres:churn-postgres
+
+frontend-images: ## churn-flask, -dashboard, -mlflow, -monitor, -observability and -postgres images
+	for img in $(FRONTEND_IMAGES); do \
 		$(DOCKER) build $(DOCKER_BUILD_FLAGS) --build-arg BASE_IMAGE=$(BASE_IMAGE) \
 			-f docker/$${img%%:*}.Dockerfile -t $${img#*:}:$(IMAGE_TAG) . || exit 1; \
 	done
 
 images: bento-image frontend-images ## every image of the compose stack
 
+base-image: ## the local base image (default churn-base:bookworm): Debian bookworm + Python 3.11 by debootstrap (needs root), for the compose stack
+	bash docker/base/build_base.sh $(LOCAL_BASE_IMAGE)
+
 compose-config: ## print the resolved docker-compose.yml
 	FLASK_SECRET_KEY=$${FLASK_SECRET_KEY:-unset} $(COMPOSE) config
 
-compose-up: bento-image ## start the local stack (service, Flask, dashboard, MLflow, Prometheus, Grafana) and wait for health
+compose-up: base-image bento-image ## start the prod-like stack (PostgreSQL, service, Flask, dashboard, MLflow, Prometheus, Pushgateway, Alertmanager) and wait for health
 	FLASK_SECRET_KEY=$${FLASK_SECRET_KEY:-$$($(PY) -c 'import secrets; print(secrets.token_hex(32))')} \
-		$(COMPOSE) up -d --build --wait
+		CHURN_BASE_IMAGE=$(LOCAL_BASE_IMAGE) $(COMPOSE) up -d --build --wait
 
 compose-down: ## stop the local stack (VOLUMES=1 also drops its named volumes)
 	FLASK_SECRET_KEY=$${FLASK_SECRET_KEY:-unset} $(COMPOSE) down $(if $(VOLUMES),--volumes,)

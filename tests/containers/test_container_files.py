@@ -30,8 +30,9 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 DOCKER = REPO / "docker"
 COMPOSE_FILE = REPO / "docker-compose.yml"
-PYTHON_IMAGES = ("flask", "streamlit", "mlflow")
-ALL_DOCKERFILES = [DOCKER / f"{n}.Dockerfile" for n in PYTHON_IMAGES] + [
+PYTHON_IMAGES = ("flask", "streamlit", "mlflow", "monitor")
+DEBIAN_IMAGES = ("observability", "postgres")  # Debian packages on the base image
+ALL_DOCKERFILES = [DOCKER / f"{n}.Dockerfile" for n in (*PYTHON_IMAGES, *DEBIAN_IMAGES)] + [
     DOCKER / "bento/Dockerfile"
 ]
 
@@ -136,7 +137,10 @@ def test_services_bind_loopback_only() -> None:
         assert "0.0.0.0" not in text, f"{name}: binds a wildcard address"
         env = service.get("environment", {})
         command = " ".join(service.get("command", []))
-        binds = (env.get("HOST"), env.get("BENTOML_HOST"), env.get("GF_SERVER_HTTP_ADDR"), command)
+        binds = (
+            *(env.get(k) for k in ("HOST", "BENTOML_HOST", "GF_SERVER_HTTP_ADDR", "PGHOST")),
+            command,
+        )
         assert any(b and "127.0.0.1" in b for b in binds), f"{name}: no loopback bind address"
 
 

@@ -137,7 +137,7 @@ def test_autoscaling_and_disruption_budget_cover_each_service_deployment(overlay
 def test_monitoring_cronjob_and_network_policy(overlay: str) -> None:
     (cron,) = objects(overlay, "CronJob").values()
     (c,) = containers(cron)
-    assert c["command"] == ["churn", "monitor"]
+    assert c["command"] == ["python3", "-m", "churn.cli", "monitor"]
     assert cron["spec"]["concurrencyPolicy"] == "Forbid"
     policies = objects(overlay, "NetworkPolicy")
     assert policies["churn-default-deny-ingress"]["spec"]["podSelector"] == {}
