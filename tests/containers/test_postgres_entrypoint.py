@@ -20,6 +20,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.fixtures.ports import free_port
+from tests.fixtures.postgres import _as_server_user
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "docker/postgres-entrypoint.sh"
@@ -58,8 +59,7 @@ def start(root: Path, port: int) -> subprocess.Popen[bytes]:
         "CHURN_DB_NAME": "churn",
     }
     argv = ["env", *(f"{k}={v}" for k, v in env.items()), "sh", str(SCRIPT)]
-    if os.geteuid() == 0:
-        argv = ["runuser", "-u", "postgres", "--", *argv]
+    argv = _as_server_user(argv)
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=(root / "log").open("ab"))
 
 
