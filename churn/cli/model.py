@@ -165,26 +165,26 @@ def cmd_promote(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         return fail(str(exc), EXIT_USAGE)
     from churn.db.audit import default_actor
-    from steps.promote.registry import PromotionError, promote_by_hand
+    from steps.promote.registry import ChangeFailed, PromotionError, promote_by_hand
 
     try:
         result = promote_by_hand(
             args.version, args.reason.strip(), (args.actor or default_actor()).strip(), floor
         )
-    except PromotionError as exc:
+    except (PromotionError, ChangeFailed) as exc:
         return fail(str(exc))
     print(json.dumps(result, indent=2, default=str))
     return 0
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    from steps.promote.registry import RollbackError, rollback
+    from steps.promote.registry import ChangeFailed, RollbackError, rollback
 
     if not args.reason.strip():
         return fail("--reason must not be empty", EXIT_USAGE)
     try:
         result = rollback(reason=args.reason.strip(), actor=args.actor)
-    except RollbackError as exc:
+    except (RollbackError, ChangeFailed) as exc:
         return fail(str(exc))
     print(json.dumps(result, indent=2, default=str))
     return 0

@@ -112,6 +112,10 @@ def save_to_model_store(pipeline: Any, card: ModelCard) -> str:
     return str(saved.tag)
 
 
+class ChangeFailed(RuntimeError):
+    """A registry, the metadata or the audit failed halfway; every registry was put back."""
+
+
 ChangeHook = Callable[[str], None]
 """Called after each registry has changed with its name ("zenml", "mlflow", "bentoml"): tests
 raise from it to check that a failure halfway puts every registry back."""
@@ -160,25 +164,37 @@ def switch_production(
             current.set_stage(ModelStages.PRODUCTION, force=True)  # archives the target
         target.set_stage(target_stage or ModelStages.NONE, force=True)
 
+    step = "audit"
     try:
         with recording(audit):
+            step = "zenml"
             target.set_stage(ModelStages.PRODUCTION, force=True)  # force archives the current one
             undo.append(("zenml", restore_zenml))
             hook("zenml")
+            step = "mlflow"
             if mlflow_version:
                 configure_mlflow()
                 old_champion = champion_version(model_name)
                 set_champion(model_name, mlflow_version)
                 undo.append(("mlflow", lambda: restore_champion(model_name, old_champion)))
             hook("mlflow")
+            step = "bentoml"
             tag = None
             if bento is not None:
                 tag = save_to_model_store(*bento)
                 undo.append(("bentoml", lambda: delete_from_model_store(str(tag))))
             hook("bentoml")
+            step = "metadata"
             if metadata is not None:
                 metadata()
-    except BaseException:
+            step = "audit"  # the commit, when the block ends
+    except Exception as exc:
+        _undo_all(undo)
+        raise ChangeFailed(
+            f"{audit.action} of {model_name} version {audit.to_version} failed at {step} "
+            f"({type(exc).__name__}: {exc}); every registry was put back"
+        ) from exc
+    except BaseException:  # an interrupt: put back, then let it through
         _undo_all(undo)
         raise
     return tag
