@@ -182,8 +182,10 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
     if not args.reason.strip():
         return fail("--reason must not be empty", EXIT_USAGE)
+    if args.actor is not None and not args.actor.strip():
+        return fail("--actor must not be empty", EXIT_USAGE)
     try:
-        result = rollback(reason=args.reason.strip(), actor=args.actor)
+        result = rollback(reason=args.reason.strip(), actor=(args.actor or "").strip() or None)
     except (RollbackError, ChangeFailed) as exc:
         return fail(str(exc))
     print(json.dumps(result, indent=2, default=str))

@@ -123,3 +123,19 @@ def test_churn_audit_lists_the_project_database(
         assert "--limit must be at least 1" in capsys.readouterr().err
     finally:
         get_settings.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["model", "promote", "1", "--reason", " "], "--reason must not be empty"),
+        (["model", "promote", "1", "--reason", "r", "--actor", ""], "--actor must not be empty"),
+        (["rollback", "--reason", ""], "--reason must not be empty"),
+        (["rollback", "--actor", " "], "--actor must not be empty"),
+    ],
+)
+def test_empty_reason_or_actor_is_a_usage_error(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
