@@ -17,6 +17,7 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 command line is wrong (an argument, a file it names that does not exist, a broken run config)."""
 
 COMMAND_MODULES = (
+    "churn.cli.audit",
     "churn.cli.data",
     "churn.cli.model",
     "churn.cli.monitor",

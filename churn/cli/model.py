@@ -1,4 +1,4 @@
-"""`churn train`, `churn model status`, `churn predict`, `churn rollback`.
+"""`churn train`, `churn model status|promote`, `churn predict`, `churn rollback`.
 
 ZenML, MLflow and BentoML are imported inside the handlers only (see churn/cli/__init__.py).
 """
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from churn.cli import EXIT_USAGE, fail
+from churn.settings import REPO_ROOT
 
 DEFAULT_CONFIG = Path("configs/training.yaml")
 
@@ -35,7 +36,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict.add_argument("--out", type=Path, required=True, help="output CSV")
     predict.set_defaults(func=cmd_predict)
 
+    promote = model_sub.add_parser(
+        "promote", help="put a chosen version in production by hand (quality floor still applies)"
+    )
+    promote.add_argument("version", help="ZenML model version name (e.g. 3)")
+    promote.add_argument("--reason", required=True, help="why (kept in the audit trail)")
+    promote.add_argument("--actor", help="who (default: the OS user)")
+    promote.add_argument(
+        "--config",
+        type=Path,
+        default=REPO_ROOT / DEFAULT_CONFIG,
+        help="run config whose quality_floor applies",
+    )
+    promote.set_defaults(func=cmd_promote)
+
     rollback = subparsers.add_parser("rollback", help="put the previous production version back")
+    rollback.add_argument("--reason", default="rollback by hand", help="why (audit trail)")
+    rollback.add_argument("--actor", help="who (default: the OS user)")
     rollback.set_defaults(func=cmd_rollback)
 
 
@@ -136,12 +153,40 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_rollback(args: argparse.Namespace) -> int:
-    from steps.promote.registry import RollbackError, rollback
+def cmd_promote(args: argparse.Namespace) -> int:
+    from churn.training.config import ConfigError, load_run_config
+
+    if not args.reason.strip():
+        return fail("--reason must not be empty", EXIT_USAGE)
+    if args.actor is not None and not args.actor.strip():
+        return fail("--actor must not be empty", EXIT_USAGE)
+    try:
+        floor = load_run_config(args.config).parameters.quality_floor
+    except ConfigError as exc:
+        return fail(str(exc), EXIT_USAGE)
+    from churn.db.audit import default_actor
+    from steps.promote.registry import ChangeFailed, PromotionError, promote_by_hand
 
     try:
-        result = rollback()
-    except RollbackError as exc:
+        result = promote_by_hand(
+            args.version, args.reason.strip(), (args.actor or default_actor()).strip(), floor
+        )
+    except (PromotionError, ChangeFailed) as exc:
+        return fail(str(exc))
+    print(json.dumps(result, indent=2, default=str))
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from steps.promote.registry import ChangeFailed, RollbackError, rollback
+
+    if not args.reason.strip():
+        return fail("--reason must not be empty", EXIT_USAGE)
+    if args.actor is not None and not args.actor.strip():
+        return fail("--actor must not be empty", EXIT_USAGE)
+    try:
+        result = rollback(reason=args.reason.strip(), actor=(args.actor or "").strip() or None)
+    except (RollbackError, ChangeFailed) as exc:
         return fail(str(exc))
     print(json.dumps(result, indent=2, default=str))
     return 0

@@ -106,3 +106,49 @@ def decide_promotion(
         f"{evidence_text}",
         checks,
     )
+
+
+def decide_manual_promotion(
+    target: str,
+    metrics: Mapping[str, float] | None,
+    floor: QualityFloor,
+    production_name: str | None,
+) -> PromotionDecision:
+    """A promotion by hand: the evidence rule is the person's call, the absolute floor is not.
+
+    Refused when the version is already in production, has no recorded test metrics (it was never
+    evaluated, so the floor cannot be checked), or is under the floor.
+    """
+    checks: dict[str, Any] = {"floor": floor.model_dump(), "production_version": production_name}
+    if production_name is not None and target == production_name:
+        return PromotionDecision(False, f"version {target} is already in production", checks)
+    if not metrics or "roc_auc" not in metrics or "accuracy_at_0_5" not in metrics:
+        return PromotionDecision(
+            False,
+            f"version {target} has no recorded test metrics: the floor cannot be checked",
+            checks,
+        )
+    checks["test_roc_auc"] = float(metrics["roc_auc"])
+    checks["test_accuracy_at_0_5"] = float(metrics["accuracy_at_0_5"])
+    misses = floor_failures(metrics, floor)
+    checks["above_floor"] = not misses
+    if misses:
+        return PromotionDecision(
+            False, f"version {target} is under the quality floor: " + "; ".join(misses), checks
+        )
+    return PromotionDecision(
+        True, f"promoted by hand over {production_name or 'no production version'}", checks
+    )
+
+
+def rollback_target(current: str | None, previous: str | None) -> str:
+    """The version a rollback puts back: the one production replaced; ValueError when none."""
+    if current is None:
+        raise ValueError("there is no production version to roll back from")
+    if not previous:
+        raise ValueError(
+            f"production version {current} has no previous production version to roll back to"
+        )
+    if str(previous) == current:
+        raise ValueError(f"production version {current} names itself as its previous version")
+    return str(previous)

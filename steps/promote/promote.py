@@ -17,6 +17,7 @@ from sklearn.pipeline import Pipeline
 from zenml import get_step_context, log_metadata, step
 from zenml.enums import ModelStages
 
+from churn.db.audit import AuditEvent, default_actor
 from churn.model_card import CandidateScore, ModelCard
 from churn.training.metrics import paired_auc_difference
 from churn.training.promotion import EvidenceRule, QualityFloor, decide_promotion
@@ -25,7 +26,7 @@ from steps.promote.registry import (
     load_split_pipeline,
     production_version,
     register_mlflow_model,
-    set_champion,
+    switch_production,
 )
 
 logger = logging.getLogger(__name__)
@@ -132,8 +133,24 @@ def promote(
         version_name,
     )
     if promoted:
-        context_model.set_stage(ModelStages.PRODUCTION, force=True)
-        set_champion(model_name, mlflow_version)
+        # ZenML stage and MLflow alias together or neither, with the audit row (the package step
+        # saves the BentoML model next)
+        switch_production(
+            model_name,
+            context_model,
+            production,
+            AuditEvent(
+                action="promote",
+                source="pipeline",
+                actor=default_actor(),
+                model_name=model_name,
+                from_version=production.name if production is not None else None,
+                to_version=version_name,
+                reason=reason,
+            ),
+            mlflow_version=mlflow_version,
+            bento=None,
+        )
     else:
         context_model.set_stage(ModelStages.STAGING, force=True)
     decision: dict[str, Any] = {

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from typing import Any
 
+from churn.db.audit import AuditEvent, default_actor, recording
 from churn.model_card import ModelCard
 from churn.settings import get_settings
+from churn.training.promotion import QualityFloor, decide_manual_promotion, rollback_target
 
 logger = logging.getLogger(__name__)
 CHAMPION_ALIAS = "champion"
@@ -21,6 +24,10 @@ SPLIT_MODEL_ARTIFACT = "split_model"  # fitted on the training split only: for p
 
 class RollbackError(RuntimeError):
     """There is nothing to roll back to."""
+
+
+class PromotionError(RuntimeError):
+    """A promotion by hand was refused (unknown version, under the floor, already production)."""
 
 
 def production_version(model_name: str) -> Any | None:
@@ -105,41 +112,247 @@ def save_to_model_store(pipeline: Any, card: ModelCard) -> str:
     return str(saved.tag)
 
 
-def rollback(model_name: str | None = None) -> dict[str, Any]:
-    """Put the previous production version back in ZenML, MLflow (alias) and the BentoML store."""
-    from zenml.client import Client
+class ChangeFailed(RuntimeError):
+    """A registry, the metadata or the audit failed halfway; every registry was put back."""
+
+
+ChangeHook = Callable[[str], None]
+"""Called after each registry has changed with its name ("zenml", "mlflow", "bentoml"): tests
+raise from it to check that a failure halfway puts every registry back."""
+
+
+def _stage_of(version: Any) -> str | None:
+    stage = version.stage
+    return str(getattr(stage, "value", stage)) if stage else None
+
+
+def _undo_all(undo: list[tuple[str, Callable[[], None]]]) -> None:
+    """Run the undo actions newest first; one that fails is logged and the others still run."""
+    for name, action in reversed(undo):
+        try:
+            action()
+        except Exception:
+            logger.exception("could not put the %s registry back: fix it by hand", name)
+
+
+def switch_production(
+    model_name: str,
+    target: Any,
+    current: Any | None,
+    audit: AuditEvent,
+    *,
+    mlflow_version: str | None,
+    bento: tuple[Any, ModelCard] | None,
+    metadata: Callable[[], None] | None = None,
+    after_change: ChangeHook | None = None,
+) -> str | None:
+    """Put `target` in production in ZenML, MLflow (`champion`) and the BentoML store, or in none.
+
+    The audit row is written in a transaction that commits last; any failure on the way (a
+    registry, the metadata, the audit) undoes the registries already changed, newest first, and
+    re-raises. `bento` is (pipeline, card) to save, or None when the caller saves it later (the
+    training pipeline's package step). Returns the BentoML tag saved, if any.
+    """
     from zenml.enums import ModelStages
 
-    model_name = model_name or get_settings().model_name
-    current: Any = production_version(model_name)
-    if current is None:
-        raise RollbackError(f"model {model_name!r} has no production version to roll back from")
-    previous_name = current.run_metadata.get("previous_production_version")
-    if not previous_name:
-        raise RollbackError(
-            f"production version {current.name} of {model_name!r} has no previous production "
-            "version to roll back to"
-        )
-    previous: Any = Client().get_model_version(model_name, str(previous_name))
-    previous.set_stage(ModelStages.PRODUCTION, force=True)  # force archives the current one
-    configure_mlflow()
-    mlflow_version = previous.run_metadata.get("mlflow_model_version")
-    if mlflow_version:
-        set_champion(model_name, str(mlflow_version))
-    card = card_of(previous)
-    tag = save_to_model_store(load_pipeline(previous), card)
-    when = dt.datetime.now(dt.UTC).isoformat()
+    hook = after_change or (lambda _name: None)
+    undo: list[tuple[str, Callable[[], None]]] = []
+    target_stage = _stage_of(target)
+
+    def restore_zenml() -> None:
+        if current is not None:
+            current.set_stage(ModelStages.PRODUCTION, force=True)  # archives the target
+        target.set_stage(target_stage or ModelStages.NONE, force=True)
+
+    step = "audit"
+    try:
+        with recording(audit):
+            step = "zenml"
+            target.set_stage(ModelStages.PRODUCTION, force=True)  # force archives the current one
+            undo.append(("zenml", restore_zenml))
+            hook("zenml")
+            step = "mlflow"
+            if mlflow_version:
+                configure_mlflow()
+                old_champion = champion_version(model_name)
+                set_champion(model_name, mlflow_version)
+                undo.append(("mlflow", lambda: restore_champion(model_name, old_champion)))
+            hook("mlflow")
+            step = "bentoml"
+            tag = None
+            if bento is not None:
+                tag = save_to_model_store(*bento)
+                undo.append(("bentoml", lambda: delete_from_model_store(str(tag))))
+            hook("bentoml")
+            step = "metadata"
+            if metadata is not None:
+                metadata()
+            step = "audit"  # the commit, when the block ends
+    except Exception as exc:
+        _undo_all(undo)
+        raise ChangeFailed(
+            f"{audit.action} of {model_name} version {audit.to_version} failed at {step} "
+            f"({type(exc).__name__}: {exc}); every registry was put back"
+        ) from exc
+    except BaseException:  # an interrupt: put back, then let it through
+        _undo_all(undo)
+        raise
+    return tag
+
+
+def restore_champion(model_name: str, mlflow_version: str | None) -> None:
+    """Point `champion` back at `mlflow_version`, or remove it when there was none."""
+    from mlflow import MlflowClient
+
+    if mlflow_version is None:
+        MlflowClient().delete_registered_model_alias(model_name, CHAMPION_ALIAS)
+    else:
+        set_champion(model_name, mlflow_version)
+
+
+def delete_from_model_store(tag: str) -> None:
+    """Remove a model saved by this change, so the store's latest is the one before it again."""
+    import bentoml
+
+    bentoml.models.delete(tag)
+
+
+def _get_version(model_name: str, name: str) -> Any | None:
+    from zenml.client import Client
+
+    try:
+        return Client().get_model_version(model_name, name)
+    except KeyError:
+        return None
+
+
+def promote_by_hand(
+    version_name: str,
+    reason: str,
+    actor: str,
+    floor: QualityFloor,
+    model_name: str | None = None,
+    after_change: ChangeHook | None = None,
+) -> dict[str, Any]:
+    """`churn model promote`: the floor (not the evidence rule) decides; all registries or none."""
     from zenml import log_metadata
 
-    log_metadata(
-        metadata={"rolled_back_from": current.name, "rolled_back_at": when},
-        model_name=model_name,
-        model_version=previous.name,
+    model_name = model_name or get_settings().model_name
+    target = _get_version(model_name, version_name)
+    if target is None:
+        raise PromotionError(f"model {model_name!r} has no version {version_name!r}")
+    current = production_version(model_name)
+    decision = decide_manual_promotion(
+        target.name,
+        target.run_metadata.get("test_metrics"),
+        floor,
+        current.name if current is not None else None,
     )
-    log_metadata(
-        metadata={"rolled_back_to": previous.name, "rolled_back_at": when},
-        model_name=model_name,
-        model_version=current.name,
+    if not decision.promoted:
+        raise PromotionError(f"not promoted: {decision.reason}")
+    when = dt.datetime.now(dt.UTC)
+    record_ = {
+        "promoted_by_hand": True,
+        "actor": actor,
+        "reason": reason,
+        "at": when.isoformat(),
+        "rule": decision.checks,
+    }
+
+    def metadata() -> None:
+        values: dict[str, Any] = {"manual_promotion": record_}
+        if current is not None:
+            values["previous_production_version"] = current.name
+        log_metadata(metadata=values, model_name=model_name, model_version=target.name)
+
+    mlflow_version = target.run_metadata.get("mlflow_model_version")
+    tag = switch_production(
+        model_name,
+        target,
+        current,
+        AuditEvent(
+            action="promote",
+            source="cli",
+            actor=actor,
+            model_name=model_name,
+            from_version=current.name if current is not None else None,
+            to_version=target.name,
+            reason=reason,
+            created_at=when,
+        ),
+        mlflow_version=str(mlflow_version) if mlflow_version else None,
+        bento=(load_pipeline(target), card_of(target)),
+        metadata=metadata,
+        after_change=after_change,
+    )
+    logger.info("promoted %s version %s by hand (%s)", model_name, target.name, actor)
+    return {
+        "model": model_name,
+        "from_version": current.name if current is not None else None,
+        "to_version": target.name,
+        "mlflow_champion": mlflow_version,
+        "bento_model": tag,
+        "actor": actor,
+        "reason": reason,
+    }
+
+
+def rollback(
+    model_name: str | None = None,
+    reason: str = "rollback by hand",
+    actor: str | None = None,
+    after_change: ChangeHook | None = None,
+) -> dict[str, Any]:
+    """Put the previous production version back in ZenML, MLflow (alias) and the BentoML store."""
+    from zenml import log_metadata
+    from zenml.client import Client
+
+    model_name = model_name or get_settings().model_name
+    actor = actor or default_actor()
+    current: Any = production_version(model_name)
+    try:
+        previous_name = rollback_target(
+            current.name if current is not None else None,
+            current.run_metadata.get("previous_production_version") if current else None,
+        )
+    except ValueError as exc:
+        raise RollbackError(f"model {model_name!r}: {exc}") from exc
+    previous: Any = Client().get_model_version(model_name, previous_name)
+    mlflow_version = previous.run_metadata.get("mlflow_model_version")
+    card = card_of(previous)
+    when = dt.datetime.now(dt.UTC)
+
+    def metadata() -> None:
+        at = when.isoformat()
+        log_metadata(
+            metadata={"rolled_back_from": current.name, "rolled_back_at": at},
+            model_name=model_name,
+            model_version=previous.name,
+        )
+        log_metadata(
+            metadata={"rolled_back_to": previous.name, "rolled_back_at": at},
+            model_name=model_name,
+            model_version=current.name,
+        )
+
+    tag = switch_production(
+        model_name,
+        previous,
+        current,
+        AuditEvent(
+            action="rollback",
+            source="cli",
+            actor=actor,
+            model_name=model_name,
+            from_version=current.name,
+            to_version=previous.name,
+            reason=reason,
+            created_at=when,
+        ),
+        mlflow_version=str(mlflow_version) if mlflow_version else None,
+        bento=(load_pipeline(previous), card),
+        metadata=metadata,
+        after_change=after_change,
     )
     logger.info("rolled back %s: %s -> %s", model_name, current.name, previous.name)
     return {
@@ -148,4 +361,6 @@ def rollback(model_name: str | None = None) -> dict[str, Any]:
         "to_version": previous.name,
         "mlflow_champion": mlflow_version,
         "bento_model": tag,
+        "actor": actor,
+        "reason": reason,
     }

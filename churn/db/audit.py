@@ -1,0 +1,119 @@
+"""The audit trail (`audit_log`, revision 0003): who changed production, when, from what, and why.
+
+Written by every promotion (the training pipeline's promote step, `churn model promote`) and every
+rollback; read by `churn audit`. The table is created by the migrations, which `record` and
+`recent` run first, so a fresh database works.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import getpass
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+import sqlalchemy as sa
+
+from churn.db.migrate import upgrade
+from churn.settings import get_settings
+
+TABLE = "audit_log"
+ACTIONS = ("promote", "rollback")
+_metadata = sa.MetaData()
+audit_log = sa.Table(
+    TABLE,
+    _metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("source", sa.String(32), nullable=False),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("model_name", sa.String(128), nullable=False),
+    sa.Column("from_version", sa.String(64), nullable=True),
+    sa.Column("to_version", sa.String(64), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+)
+
+
+def default_actor() -> str:
+    """The OS user running the command (or the pipeline); `--actor` overrides it."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry and no USER/LOGNAME (some containers)
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    action: str  # one of ACTIONS
+    source: str  # "pipeline" or "cli"
+    actor: str
+    model_name: str
+    from_version: str | None
+    to_version: str
+    reason: str
+    created_at: dt.datetime | None = None  # set by `record` when None
+
+    def __post_init__(self) -> None:
+        if self.action not in ACTIONS:
+            raise ValueError(f"audit action must be one of {ACTIONS}, not {self.action!r}")
+        if not self.actor.strip():
+            raise ValueError("audit actor must not be empty")
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["created_at"] = self.created_at.isoformat() if self.created_at else None
+        return out
+
+
+def _engine(url: str | None) -> sa.Engine:
+    return sa.create_engine(url or get_settings().prediction_db, poolclass=sa.pool.NullPool)
+
+
+@contextlib.contextmanager
+def recording(event: AuditEvent, url: str | None = None) -> Iterator[AuditEvent]:
+    """Insert the event in a transaction that commits when the block ends without an error.
+
+    The registries change inside the block: a change that fails leaves no audit row, and an audit
+    row that cannot be written fails the change (which its caller then undoes).
+    """
+    stored = event if event.created_at else replace(event, created_at=dt.datetime.now(dt.UTC))
+    engine = _engine(url)
+    try:
+        upgrade(engine)
+        with engine.begin() as conn:
+            conn.execute(audit_log.insert().values(**asdict(stored)))
+            yield stored
+    finally:
+        engine.dispose()
+
+
+def record(event: AuditEvent, url: str | None = None) -> AuditEvent:
+    """Append one event (migrating the database first); the stored event, with its time."""
+    with recording(event, url) as stored:
+        return stored
+
+
+def recent(limit: int = 50, url: str | None = None) -> list[AuditEvent]:
+    """The newest `limit` events, newest first."""
+    engine = _engine(url)
+    try:
+        upgrade(engine)
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(audit_log)
+                .order_by(audit_log.c.created_at.desc(), audit_log.c.id.desc())
+                .limit(limit)
+            ).mappings()
+            events = []
+            for row in rows:
+                values = {k: v for k, v in row.items() if k != "id"}
+                when = values["created_at"]
+                if when is not None and when.tzinfo is None:  # SQLite drops the zone: it is UTC
+                    values["created_at"] = when.replace(tzinfo=dt.UTC)
+                events.append(AuditEvent(**values))
+            return events
+    finally:
+        engine.dispose()
