@@ -153,13 +153,20 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _note_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with the audit note of a promotion or rollback (--reason, --actor), if any."""
+    if not args.reason.strip():
+        return "--reason must not be empty"
+    if args.actor is not None and not args.actor.strip():
+        return "--actor must not be empty"
+    return None
+
+
 def cmd_promote(args: argparse.Namespace) -> int:
     from churn.training.config import ConfigError, load_run_config
 
-    if not args.reason.strip():
-        return fail("--reason must not be empty", EXIT_USAGE)
-    if args.actor is not None and not args.actor.strip():
-        return fail("--actor must not be empty", EXIT_USAGE)
+    if (problem := _note_problem(args)) is not None:
+        return fail(problem, EXIT_USAGE)
     try:
         floor = load_run_config(args.config).parameters.quality_floor
     except ConfigError as exc:
@@ -180,10 +187,8 @@ def cmd_promote(args: argparse.Namespace) -> int:
 def cmd_rollback(args: argparse.Namespace) -> int:
     from steps.promote.registry import ChangeFailed, RollbackError, rollback
 
-    if not args.reason.strip():
-        return fail("--reason must not be empty", EXIT_USAGE)
-    if args.actor is not None and not args.actor.strip():
-        return fail("--actor must not be empty", EXIT_USAGE)
+    if (problem := _note_problem(args)) is not None:
+        return fail(problem, EXIT_USAGE)
     try:
         result = rollback(reason=args.reason.strip(), actor=(args.actor or "").strip() or None)
     except (RollbackError, ChangeFailed) as exc:
