@@ -28,7 +28,7 @@ RUNNER_TEMP = "/gha/runner.temp"
 _EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 # Paths a step can read or write: the repository's data and output folders, and the runner's temp.
 _PATH = re.compile(
-    r"(?<![\w.-])((?:/gha/runner\.temp|reports|tmp|data|configs|deploy|load_tests|monitoring"
+    r"(?<![\w./-])((?:/gha/runner\.temp|reports|tmp|data|configs|deploy|load_tests|monitoring"
     r"|stacks|scripts)/[\w./-]*[\w-])"
 )
 # What precedes a path that a command writes (an option or a redirection), or a command that
@@ -108,7 +108,7 @@ def parse_error(args: list[str]) -> str | None:
 
 def file_uses(text: str) -> tuple[set[str], set[str]]:
     """(read, written) paths in shell text."""
-    text = text.replace(str(REPO) + "/", "")
+    text = text.replace(str(REPO) + "/", "").replace(str(REPO), ".")
     reads: set[str] = set()
     writes: set[str] = set()
     for match in _PATH.finditer(text):
