@@ -18,7 +18,7 @@ def test_a_refusing_database_stops_the_server_naming_the_setting(tmp_path: Path)
     url = f"postgresql://churn:hidden@127.0.0.1:{free_port()}/churn"
     log_path = tmp_path / "serve.log"
     started = time.monotonic()
-    with pytest.raises(RuntimeError, match="exited early"):
+    with pytest.raises(RuntimeError, match=r"readyz exited with"):
         start_service(
             env={"CHURN_PREDICTION_DB": url},
             log_path=log_path,
