@@ -8,37 +8,17 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from functools import cache
 from pathlib import Path
-from typing import Any
 
 import kubernetes_validate
 import pytest
 import yaml
 from kubernetes_validate.utils import latest_version
 
+from tests.fixtures.kustomize import DEPLOY, OVERLAYS, Doc, render, rendered
+
 REPO = Path(__file__).resolve().parents[2]
-DEPLOY = REPO / "deploy"
-OVERLAYS = ("staging", "production")
 K8S_VERSION = latest_version()
-
-Doc = dict[str, Any]
-
-
-def render(path: Path) -> list[Doc]:
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        pytest.fail("kubectl is required to render the kustomize overlays")
-    proc = subprocess.run(
-        [kubectl, "kustomize", str(path)], capture_output=True, text=True, timeout=60
-    )
-    assert proc.returncode == 0, proc.stderr
-    return [d for d in yaml.safe_load_all(proc.stdout) if d]
-
-
-@cache
-def rendered(overlay: str) -> tuple[Doc, ...]:
-    return tuple(render(DEPLOY / "overlays" / overlay))
 
 
 def objects(overlay: str, kind: str) -> dict[str, Doc]:

@@ -21,37 +21,17 @@ import subprocess
 import time
 import urllib.request
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from tests.fixtures.kustomize import DEPLOY, OVERLAYS, Doc, render, rendered
 from tests.fixtures.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
-DEPLOY = REPO / "deploy"
-OVERLAYS = ("staging", "production")
 PYTHONS = {"python", "python3"}
-
-Doc = dict[str, Any]
-
-
-def render(path: Path) -> list[Doc]:
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        pytest.fail("kubectl is required to render the kustomize overlays (kubectl kustomize)")
-    proc = subprocess.run(
-        [kubectl, "kustomize", str(path)], capture_output=True, text=True, timeout=60
-    )
-    assert proc.returncode == 0, proc.stderr
-    return [d for d in yaml.safe_load_all(proc.stdout) if d]
-
-
-@cache
-def rendered(overlay: str) -> tuple[Doc, ...]:
-    return tuple(render(DEPLOY / "overlays" / overlay))
 
 
 # ------------------------------------------------------------------------------ what is built
