@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     """Reference line on the dashboard; keep it equal to configs/monitoring.yaml's threshold."""
     pushgateway_url: str | None = None
     """Prometheus Pushgateway for the monitoring run's drift gauges (e.g. http://127.0.0.1:9091)."""
+    customer_id_key: str | None = None
+    """Secret for `churn.privacy.customer_key`: set, stores keep HMAC(customerID), not the ID."""
 
 
 @lru_cache(maxsize=1)
