@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "churn.cli.data",
     "churn.cli.model",
     "churn.cli.monitor",
+    "churn.cli.outcomes",
     "churn.cli.stack",
 )
 
