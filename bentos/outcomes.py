@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from bentos.middleware import MAX_BODY_BYTES
+from churn.db.outcomes import engine_for, store
 from churn.outcomes import OutcomeInputError, validate_body
 from churn.settings import get_settings
 
@@ -34,14 +35,11 @@ def _error(status: int, error: str, detail: list[dict[str, Any]]) -> JSONRespons
 
 @lru_cache(maxsize=4)
 def _engine(url: str) -> sa.Engine:
-    from churn.db.outcomes import engine_for
-
+    """Migrated once per worker and URL (the service migrated at start already)."""
     return engine_for(url)
 
 
 def _store(items: list[Any]) -> dict[str, int]:
-    from churn.db.outcomes import store
-
     return store(_engine(get_settings().prediction_db), items, source="api").as_dict()
 
 

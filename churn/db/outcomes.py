@@ -11,14 +11,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import sqlalchemy as sa
 
 from churn.db.migrate import upgrade
 from churn.outcomes import Outcome
 from churn.privacy import customer_key
 from churn.settings import get_settings
+
+if TYPE_CHECKING:  # pandas only for reading: the service's POST /outcomes never loads it
+    import pandas as pd
 
 TABLE = "outcomes"
 SOURCES = ("cli", "api")
@@ -106,6 +109,8 @@ def store(
 
 def _utc(series: pd.Series) -> pd.Series:
     """SQLite hands back naive datetimes (they are UTC); PostgreSQL aware ones."""
+    import pandas as pd
+
     values = pd.to_datetime(series)
     if values.dt.tz is None:
         return values.dt.tz_localize("UTC")
@@ -116,6 +121,8 @@ def read(
     engine: sa.Engine, since: dt.datetime | None = None, until: dt.datetime | None = None
 ) -> pd.DataFrame:
     """Outcomes observed in [since, until), with UTC-aware `observed_at`."""
+    import pandas as pd
+
     query = sa.select(outcomes.c.customerID, outcomes.c.churned, outcomes.c.observed_at)
     if since is not None:
         query = query.where(outcomes.c.observed_at >= since)
