@@ -5,12 +5,14 @@ without ZenML so it is tested directly."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from typing import Annotated, Any
 
 from zenml import get_step_context, log_metadata, step
 
 from churn.monitoring.config import MonitoringConfig, parse_config
+from churn.monitoring.export import drift_dir
 from churn.monitoring.realized import join_outcomes, read_predictions, realized_metrics
 from churn.monitoring.rollback import RollbackRule, decide_rollback
 from churn.settings import get_settings
@@ -104,8 +106,36 @@ def act_on(cfg: MonitoringConfig, realized: dict[str, Any]) -> dict[str, Any]:
     return {"performed": True, "reason": reason, **result}
 
 
+REALIZED_JSON = "realized.json"
+"""The latest run's realized figures beside the drift history, for the Streamlit Monitoring page."""
+
+
+def offline_metrics(cfg: MonitoringConfig, versions: set[str]) -> dict[str, dict[str, Any]]:
+    """Each version's test-split metrics as the training run recorded them (`test_metrics`)."""
+    from zenml.client import Client
+
+    from steps.monitoring.production import model_name
+
+    out: dict[str, dict[str, Any]] = {}
+    for version in sorted(versions):
+        try:
+            meta = Client().get_model_version(model_name(cfg), version).run_metadata
+        except KeyError:
+            continue
+        metrics = meta.get("test_metrics")
+        if isinstance(metrics, dict):
+            out[version] = {k: v for k, v in metrics.items() if isinstance(v, int | float)}
+    return out
+
+
 def _export(cfg: MonitoringConfig, realized: dict[str, Any]) -> None:
-    write_realized_metrics(reports_dir(cfg), realized)
+    folder = reports_dir(cfg)
+    write_realized_metrics(folder, realized)
+    stamped = {"timestamp": dt.datetime.now(dt.UTC).isoformat(), **realized}
+    target = drift_dir(folder) / REALIZED_JSON
+    partial = target.with_suffix(".json.tmp")
+    partial.write_text(json.dumps(stamped, indent=2, default=str), encoding="utf-8")
+    partial.replace(target)  # a reader never sees half a file
     gateway = get_settings().pushgateway_url
     if gateway:
         try:
@@ -124,6 +154,8 @@ def evaluate_outcomes(
     version = production_version(cfg)
     previous = version.run_metadata.get("previous_production_version")
     realized = realized_report(cfg, production_version_name, str(previous) if previous else None)
+    versions = {m["model_version"] for m in realized["metrics"]} | {production_version_name}
+    realized["offline_test_metrics"] = offline_metrics(cfg, versions)
     _export(cfg, realized)
     log_metadata(metadata={"realized": realized})
     return realized

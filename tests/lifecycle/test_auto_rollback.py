@@ -134,7 +134,7 @@ def test_degraded_outcomes_roll_production_back(
     capfd.readouterr()
     config = _config(tmp_path, db)
     assert main(["monitor", "--config", str(config)]) == 0
-    out, err = capfd.readouterr()
+    out, _ = capfd.readouterr()
     result = _one_json_line(out)
     realized = result["realized"]
     assert result["production_version"] == q_version
