@@ -4,6 +4,7 @@ realized metrics and the automatic-rollback rule, all without ZenML."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from pathlib import Path
 
@@ -305,3 +306,46 @@ def test_drift_window_reads_served_rows_and_realized_reads_every_arm(tmp_path: P
     assert set(predictions["arm"]) == {"champion", "challenger"}
     assert len(read_predictions(url, NOW - dt.timedelta(hours=3, minutes=30), later)) == 4
     assert len(read_predictions(url, NOW - dt.timedelta(hours=3, minutes=30), NOW)) == 3
+
+
+# -- what the run exports ------------------------------------------------------------------------
+
+
+def test_realized_gauges_and_the_dashboard_table(tmp_path: Path) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from frontends.streamlit_app.drift import load_realized
+    from steps.monitoring.prometheus import write_realized_metrics
+
+    rows = pd.concat(
+        [_scored(300, 1, 0.6, "1"), _scored(200, 2, 0.1, "2").assign(arm="challenger")]
+    )
+    metrics = [m.as_dict() for m in realized_metrics(rows, samples=50)]
+    decision = decide_rollback("2", "1", _scored(300, 1, 0.1, "2"), _scored(300, 2, 0.7), RULE)
+    realized = {
+        "window_days": 30,
+        "metrics": metrics,
+        "decision": decision.as_dict(),
+        "rollback": {"performed": True},
+        "offline_test_metrics": {"1": {"roc_auc": 0.84}},
+    }
+    path = write_realized_metrics(tmp_path, realized)
+    samples = {
+        (s.name, s.labels.get("model_version"), s.labels.get("arm")): s.value
+        for family in text_string_to_metric_families(path.read_text())
+        for s in family.samples
+    }
+    assert samples[("churn_realized_n", "2", "challenger")] == 200
+    assert samples[("churn_realized_roc_auc", "1", "champion")] == pytest.approx(
+        metrics[0]["roc_auc"]
+    )
+    assert samples[("churn_realized_degraded", None, None)] == 1
+    assert samples[("churn_auto_rollback", None, None)] == 1
+
+    (tmp_path / "drift" / "realized.json").write_text(json.dumps(realized))
+    run, table = load_realized(tmp_path)
+    assert run["decision"]["degraded"] is True
+    assert list(table["model_version"]) == ["1", "2"]
+    assert list(table["offline_roc_auc"].fillna(-1)) == [0.84, -1]
+    (tmp_path / "drift" / "realized.json").write_text("{half")
+    assert load_realized(tmp_path)[1].empty
