@@ -120,9 +120,19 @@ def _utc(series: pd.Series) -> pd.Series:
 def read(
     engine: sa.Engine, since: dt.datetime | None = None, until: dt.datetime | None = None
 ) -> pd.DataFrame:
-    """Outcomes observed in [since, until), with UTC-aware `observed_at`."""
+    """Outcomes observed in [since, until), with UTC-aware `observed_at`; none (an empty frame)
+    when the database has no outcome table yet: readers do not migrate."""
     import pandas as pd
 
+    empty = pd.DataFrame(
+        {
+            "customerID": pd.Series(dtype=str),
+            "churned": pd.Series(dtype=bool),
+            "observed_at": pd.Series(dtype="datetime64[ns, UTC]"),
+        }
+    )
+    if not sa.inspect(engine).has_table(TABLE):
+        return empty
     query = sa.select(outcomes.c.customerID, outcomes.c.churned, outcomes.c.observed_at)
     if since is not None:
         query = query.where(outcomes.c.observed_at >= since)
@@ -131,13 +141,7 @@ def read(
     with engine.connect() as conn:
         frame = pd.DataFrame(conn.execute(query).mappings().all())
     if frame.empty:
-        return pd.DataFrame(
-            {
-                "customerID": pd.Series(dtype=str),
-                "churned": pd.Series(dtype=bool),
-                "observed_at": pd.Series(dtype="datetime64[ns, UTC]"),
-            }
-        )
+        return empty
     frame["observed_at"] = _utc(frame["observed_at"])
     frame["churned"] = frame["churned"].astype(bool)
     return frame

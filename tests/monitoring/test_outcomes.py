@@ -138,7 +138,12 @@ def _check_store(url: str) -> None:
 
 
 def test_store_is_idempotent_and_keys_customers_on_sqlite(tmp_path: Path) -> None:
-    _check_store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    unmigrated = sa.create_engine(url)
+    assert read(unmigrated).empty  # a reader never migrates: no table is no outcome
+    assert not sa.inspect(unmigrated).has_table("outcomes")
+    unmigrated.dispose()
+    _check_store(url)
 
 
 @pytest.mark.integration
