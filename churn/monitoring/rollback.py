@@ -87,13 +87,12 @@ def decide_rollback(
             **base,
         )
     base["production_roc_auc"] = auc
+    reasons: list[str] = []
     if rule.min_realized_roc_auc is not None and auc < rule.min_realized_roc_auc:
-        return RollbackDecision(
-            True,
-            reason=f"realized ROC-AUC of production version {production_version} is {auc:.3f} "
+        reasons.append(
+            f"realized ROC-AUC of production version {production_version} is {auc:.3f} "
             f"on {len(production)} outcomes, under the floor min_realized_roc_auc "
-            f"{rule.min_realized_roc_auc:g}",
-            **base,
+            f"{rule.min_realized_roc_auc:g}"
         )
     if previous_version is None or len(previous) < rule.min_outcomes:
         why = (
@@ -102,10 +101,12 @@ def decide_rollback(
             else f"too few outcomes for previous version {previous_version}: "
             f"{len(previous)} < min_outcomes {rule.min_outcomes}"
         )
+        if reasons:
+            return RollbackDecision(True, reason=f"{reasons[0]} ({why} to compare with)", **base)
         return RollbackDecision(
             False,
-            reason=f"realized ROC-AUC {auc:.3f} of version {production_version} is above the "
-            f"floor; {why}, so no comparison",
+            reason=f"realized ROC-AUC {auc:.3f} of version {production_version} is not under "
+            f"the floor; {why}, so no comparison",
             **base,
         )
     diff, upper = auc_difference(
@@ -113,7 +114,9 @@ def decide_rollback(
     )
     prev_auc = _auc(previous)
     base.update(previous_roc_auc=prev_auc, difference=diff, difference_upper=upper)
-    if diff is None or upper is None:
+    if diff is None or upper is None or prev_auc is None:
+        if reasons:
+            return RollbackDecision(True, reason=reasons[0], **base)
         return RollbackDecision(
             None,
             reason=f"realized ROC-AUC of previous version {previous_version} is undefined; "
@@ -127,5 +130,7 @@ def decide_rollback(
         f"{upper:+.3f}"
     )
     if upper < 0:
-        return RollbackDecision(True, reason=f"{figures} < 0: production is worse", **base)
+        reasons.insert(0, f"{figures} < 0: production is worse")
+    if reasons:
+        return RollbackDecision(True, reason="; ".join(reasons), **base)
     return RollbackDecision(False, reason=f"{figures} >= 0: not shown worse", **base)

@@ -255,6 +255,9 @@ def test_rollback_under_the_floor_even_without_a_comparison() -> None:
     noise = _scored(400, 3, 0.0, "2")
     decision = decide_rollback("2", None, noise, noise.iloc[:0], RULE)
     assert decision.degraded is True and "under the floor" in decision.reason
+    both = decide_rollback("2", "1", noise, _scored(800, 2, 0.7), RULE)
+    assert both.degraded is True and both.previous_roc_auc is not None
+    assert "production is worse" in both.reason and "under the floor" in both.reason
     relaxed = RollbackRule(min_outcomes=200, min_realized_roc_auc=None, bootstrap_samples=50)
     assert decide_rollback("2", None, noise, noise.iloc[:0], relaxed).degraded is False
 
