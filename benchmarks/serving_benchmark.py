@@ -5,7 +5,13 @@ factory on the real data, in a temporary BentoML store; `--model store` uses the
 
 - the BentoML service with adaptive batching (as shipped), also at 64 and 128 users,
 - the same service without batching (`CHURN_BATCHING=off`),
-- the tutorial baseline: Flask's server calling `predict_proba` on a one-row DataFrame.
+- the tutorial baseline: Flask's server calling `predict_proba` on a one-row DataFrame,
+- two framework ceilings, answering a constant `Prediction` after validating the same `Customer`:
+  a BentoML service with the same service config and ContractGuard middleware
+  (`benchmarks/serving/ceiling_service.py`) and bare Starlette under uvicorn with the same worker
+  count (`benchmarks/serving/ceiling_starlette.py`). `/predict` as a % of the BentoML ceiling says
+  how much of the framework's limit our own work (scoring, logging, metrics) costs; the Starlette
+  ceiling bounds what answering outside BentoML's dispatch could reach.
 
 Single records go both ways: `/predict` (direct) and `/predict_batch` with one record (merged by
 the batcher). Every scenario is repeated (round-robin across targets) and the medians are printed
@@ -17,8 +23,10 @@ with ratios against the Flask baseline. Results: $CHURN_REPORTS_DIR/serving_benc
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -38,8 +46,9 @@ from churn.generator import generate  # noqa: E402
 from churn.schema import FEATURE_NAMES, ID_COLUMN  # noqa: E402
 from churn.settings import get_settings  # noqa: E402
 from tests.fixtures.http import wait_for_http  # noqa: E402
-from tests.fixtures.launcher import RunningService, free_port, start_service  # noqa: E402
+from tests.fixtures.launcher import SERVICE, RunningService, free_port, start_service  # noqa: E402
 
+CEILING_SERVICE = "benchmarks.serving.ceiling_service:CeilingService"
 METRICS = ("rps", "p50_ms", "p95_ms", "p99_ms", "server_cpu_ms", "loadgen_cpu_ms")
 
 
@@ -50,6 +59,7 @@ class Scenario:
     path: str
     single: bool  # True: {"customer": r}; False: {"customers": [r]}
     users: int = 0  # 0: --users
+    role: str = ""  # "shipped" (the goal's row), "baseline" (Flask), "ceiling", "overload"
     runs: list[LoadResult] = field(default_factory=list)
     cpu: list[dict[str, float]] = field(default_factory=list)
 
@@ -87,6 +97,17 @@ def customers(rows: int = 2000) -> list[dict[str, Any]]:
     return list(json.loads(frame.to_json(orient="records")))
 
 
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the process group started with `start_new_session` (uvicorn's workers too)."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+
+
 def start_flask(port: int, log: Path) -> subprocess.Popen[bytes]:
     script = REPO_ROOT / "benchmarks" / "serving" / "naive_flask.py"
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
@@ -98,7 +119,7 @@ def start_flask(port: int, log: Path) -> subprocess.Popen[bytes]:
     try:
         wait_for_http(f"http://127.0.0.1:{port}/readyz", 180, process=proc, log=log)
     except TimeoutError:
-        proc.terminate()
+        stop_process(proc)
         raise
     return proc
 
@@ -125,37 +146,73 @@ def worker_memory_mb(service: RunningService) -> list[float]:
     return [round(p.memory_info().rss / 2**20, 1) for p in workers]
 
 
+def start_starlette_ceiling(port: int, workers: int, log: Path) -> subprocess.Popen[bytes]:
+    script = REPO_ROOT / "benchmarks" / "serving" / "ceiling_starlette.py"
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, str(script), str(port), str(workers)], cwd=REPO_ROOT, env=env,
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/readyz", 180, process=proc, log=log)
+    except TimeoutError:
+        stop_process(proc)
+        raise
+    return proc
+
+
 def big_batch_latency(url: str, records: list[dict[str, Any]], count: int) -> LoadResult:
     return sequential(f"{url}/predict_batch", {"customers": records[:1000]}, count)
 
 
-def print_table(scenarios: list[Scenario], baseline: Scenario) -> None:
+def print_table(scenarios: list[Scenario], baseline: Scenario, ceiling: Scenario) -> None:
     print(
         f"\n{'scenario':<52}{'req/s':>7}{'p50':>7}{'p95':>7}{'p99':>7}{'err':>5}{'503':>6}"
-        f"{'x flask':>8}"
+        f"{'x flask':>8}{'%ceil':>7}"
         f"{'srv cpu':>9}{'gen cpu':>9}{'cap/2c':>8}{'x flask':>8}"
     )
     for s in scenarios:
         ratio = s.median("rps") / baseline.median("rps")
+        of_ceiling = 100 * s.median("rps") / ceiling.median("rps")
         cap_ratio = s.capacity() / baseline.capacity()
         print(
             f"{s.name:<52}{s.median('rps'):>7.0f}{s.median('p50_ms'):>7.1f}"
             f"{s.median('p95_ms'):>7.1f}{s.median('p99_ms'):>7.1f}{s.errors():>5}{s.shed():>6}"
-            f"{ratio:>8.1f}"
+            f"{ratio:>8.1f}{of_ceiling:>6.0f}%"
             f"{s.median('server_cpu_ms'):>9.2f}{s.median('loadgen_cpu_ms'):>9.2f}"
             f"{s.capacity():>8.0f}{cap_ratio:>8.1f}"
         )
     print(
-        "srv/gen cpu: CPU ms per request of the server process tree / the load generator; "
-        "cap/2c: req/s that CPU cost allows on 2 dedicated cores"
+        "x flask: req/s over the naive Flask baseline's; %ceil: req/s as a % of the BentoML "
+        "ceiling's (same config, constant answer);\nsrv/gen cpu: CPU ms per request of the "
+        "server process tree / the load generator; cap/2c: req/s that CPU cost allows on 2 "
+        "dedicated cores"
     )
+
+
+def framework_limits(shipped: Scenario, ceilings: list[Scenario]) -> list[str]:
+    """How far `/predict` is from each ceiling, in req/s and in server CPU per request.
+
+    "our work adds" = shipped server CPU/request - the ceiling's: what scoring, the prediction log
+    (its writer thread included), metrics and the real handler cost on top of that framework."""
+    lines = []
+    for c in ceilings:
+        extra = shipped.median("server_cpu_ms") - c.median("server_cpu_ms")
+        lines.append(
+            f"  /predict = {100 * shipped.median('rps') / c.median('rps'):.0f}% of "
+            f"{c.name.split(' POST')[0].strip()} ({c.median('rps'):.0f} req/s, "
+            f"p99 {c.median('p99_ms'):.1f} ms, server CPU {c.median('server_cpu_ms'):.2f} ms/req; "
+            f"our work adds {extra:.2f} ms/req; cap/2c {c.capacity():.0f} req/s)"
+        )
+    return lines
 
 
 def check_goals(
     scenarios: list[Scenario], baseline: Scenario, batch: LoadResult
 ) -> dict[str, tuple[bool, str]]:
     """The targets of docs/serving.md, against this run's medians."""
-    direct = scenarios[0]
+    direct = next(s for s in scenarios if s.role == "shipped")
     ratio = direct.median("rps") / baseline.median("rps")
     rps, p99 = direct.median("rps"), direct.median("p99_ms")
     out = {
@@ -169,7 +226,9 @@ def check_goals(
             f"{batch.p50_ms:.1f} ms",
         ),
     }
-    for s in scenarios[5:]:
+    for s in scenarios:
+        if s.role != "overload":
+            continue
         out[f"{s.name.split(',')[-1].strip()}: no errors or timeouts (quick 503 allowed)"] = (
             s.errors() == 0,
             f"{s.median('rps'):.0f} req/s, p99 {s.median('p99_ms'):.1f} ms, "
@@ -196,27 +255,41 @@ def main() -> int:
     print(f"model {tag}; load average before: {load_before}; scratch {scratch}")
 
     common = {"CHURN_SERVICE_WORKERS": str(args.workers)}
-    services = {
-        "batching": start_service(
-            {**common, "CHURN_PREDICTION_DB": f"sqlite:///{scratch}/a.db"},
-            log_path=scratch / "batching.log",
-        ),
-        "no-batching": start_service(
-            {**common, "CHURN_BATCHING": "off", "CHURN_PREDICTION_DB": f"sqlite:///{scratch}/b.db"},
-            log_path=scratch / "no-batching.log",
-        ),
-    }
-    flask_port = free_port()
-    flask = start_flask(flask_port, scratch / "flask.log")
-    urls = {name: s.url for name, s in services.items()}
-    urls["flask"] = f"http://127.0.0.1:{flask_port}"
-    pids = {name: s.process.pid for name, s in services.items()}
-    pids["flask"] = flask.pid
-    try:
+    with contextlib.ExitStack() as running:  # whatever started is stopped, even on a failure
+        services: dict[str, RunningService] = {}
+        for name, env, target in (
+            ("batching", {"CHURN_PREDICTION_DB": f"sqlite:///{scratch}/a.db"}, SERVICE),
+            (
+                "no-batching",
+                {"CHURN_BATCHING": "off", "CHURN_PREDICTION_DB": f"sqlite:///{scratch}/b.db"},
+                SERVICE,
+            ),
+            ("ceiling", {}, CEILING_SERVICE),
+        ):
+            log = scratch / f"{name}.log"
+            services[name] = start_service({**common, **env}, log_path=log, target=target)
+            running.callback(services[name].stop)
+        flask_port, starlette_port = free_port(), free_port()
+        flask = start_flask(flask_port, scratch / "flask.log")
+        running.callback(stop_process, flask)
+        starlette = start_starlette_ceiling(starlette_port, args.workers, scratch / "starlette.log")
+        running.callback(stop_process, starlette)
+        urls = {name: s.url for name, s in services.items()}
+        urls["flask"] = f"http://127.0.0.1:{flask_port}"
+        urls["starlette"] = f"http://127.0.0.1:{starlette_port}"
+        pids = {name: s.process.pid for name, s in services.items()}
+        pids["flask"] = flask.pid
+        pids["starlette"] = starlette.pid
         time.sleep(3)
         memory = {name: worker_memory_mb(s) for name, s in services.items()}
         scenarios = [
-            Scenario("bentoml+batching  POST /predict (direct)", "batching", "/predict", True),
+            Scenario(
+                "bentoml+batching  POST /predict (direct)",
+                "batching",
+                "/predict",
+                True,
+                role="shipped",
+            ),
             Scenario(
                 "bentoml+batching  POST /predict_batch [1] (batcher)",
                 "batching",
@@ -227,10 +300,42 @@ def main() -> int:
             Scenario(
                 "bentoml no batch  POST /predict_batch [1]", "no-batching", "/predict_batch", False
             ),
-            Scenario("naive flask       POST /predict (DataFrame)", "flask", "/predict", True),
-            Scenario("bentoml+batching  POST /predict, 64 users", "batching", "/predict", True, 64),
             Scenario(
-                "bentoml+batching  POST /predict, 128 users", "batching", "/predict", True, 128
+                "naive flask       POST /predict (DataFrame)",
+                "flask",
+                "/predict",
+                True,
+                role="baseline",
+            ),
+            Scenario(
+                "ceiling bentoml   POST /predict (constant)",
+                "ceiling",
+                "/predict",
+                True,
+                role="ceiling",
+            ),
+            Scenario(
+                "ceiling starlette POST /predict (constant)",
+                "starlette",
+                "/predict",
+                True,
+                role="ceiling",
+            ),
+            Scenario(
+                "bentoml+batching  POST /predict, 64 users",
+                "batching",
+                "/predict",
+                True,
+                64,
+                role="overload",
+            ),
+            Scenario(
+                "bentoml+batching  POST /predict, 128 users",
+                "batching",
+                "/predict",
+                True,
+                128,
+                role="overload",
             ),
         ]
         for rep in range(args.repeats):
@@ -261,18 +366,19 @@ def main() -> int:
             name: big_batch_latency(urls[name], pool, args.batch_requests)
             for name in ("batching", "no-batching")
         }
-    finally:
-        for running in services.values():
-            running.stop()
-        flask.terminate()
-        flask.wait(30)
+        memory_after = {name: worker_memory_mb(s) for name, s in services.items()}
 
-    baseline = scenarios[4]
-    print_table(scenarios, baseline)
+    baseline = next(s for s in scenarios if s.role == "baseline")
+    shipped = next(s for s in scenarios if s.role == "shipped")
+    ceilings = [s for s in scenarios if s.role == "ceiling"]
+    print_table(scenarios, baseline, ceilings[0])
+    print("\nframework limit (same run, same users):")
+    for line in framework_limits(shipped, ceilings):
+        print(line)
     print("\n/predict_batch with 1,000 records (sequential):")
     for name, r in batch.items():
         print(f"  {name:<12} median {r.p50_ms:6.1f} ms  p95 {r.p95_ms:6.1f} ms  errors {r.errors}")
-    print(f"\nidle RSS per worker (MB): {memory}")
+    print(f"\nidle RSS per worker (MB): {memory}; after the load: {memory_after}")
     load_after = os.getloadavg()
     print(f"load average before {load_before}, after {load_after} (2 cores, shared machine)")
     goals = check_goals(scenarios, baseline, batch["batching"])
@@ -294,7 +400,9 @@ def main() -> int:
                 "users": s.users or args.users,
                 "errors": s.errors(),
                 "shed_503": s.shed(),
+                "role": s.role,
                 "ratio_vs_flask": s.median("rps") / baseline.median("rps"),
+                "percent_of_bentoml_ceiling": 100 * s.median("rps") / ceilings[0].median("rps"),
                 "capacity_2_cores": s.capacity(),
                 "capacity_ratio_vs_flask": s.capacity() / baseline.capacity(),
                 "runs": [r.as_dict() for r in s.runs],
@@ -304,6 +412,8 @@ def main() -> int:
         "batch_1000": {name: r.as_dict() for name, r in batch.items()},
         "goals": {goal: {"met": ok, "measured": m} for goal, (ok, m) in goals.items()},
         "idle_worker_rss_mb": memory,
+        "worker_rss_mb_after_load": memory_after,
+        "framework_limits": framework_limits(shipped, ceilings),
     }
     out_dir = Path(get_settings().reports_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

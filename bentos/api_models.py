@@ -5,20 +5,47 @@ Shapes are fixed by docs/CONTRACT.md.
 
 from __future__ import annotations
 
-import json
+from itertools import product
+from operator import itemgetter
 from typing import Any, Literal
 
+import pydantic_core
 from _bentoml_sdk.io_models import IODescriptor
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.responses import Response
 
 from churn.schema import (
     EXAMPLE_RECORD,
+    INTERNET_ADDONS,
+    NO_INTERNET,
+    NO_PHONE,
+    YES_NO,
     CustomerRecord,
     consistency_problems,
 )
 
 RiskBand = Literal["low", "medium", "high"]
+
+SERVICE_FIELDS = ("PhoneService", "MultipleLines", "InternetService", *INTERNET_ADDONS)
+"""The fields the cross-field rule reads (an add-on only with the service it adds to)."""
+_service_values = itemgetter(*SERVICE_FIELDS)
+
+
+def _consistent_service_values() -> frozenset[tuple[str, ...]]:
+    """Every consistent (phone, lines, internet, add-ons...) tuple: 3 x 129 = 387 of them."""
+    phone = [("Yes", lines) for lines in YES_NO] + [("No", NO_PHONE)]
+    internet = [("No", *[NO_INTERNET] * len(INTERNET_ADDONS))] + [
+        (kind, *addons)
+        for kind in ("DSL", "Fiber optic")
+        for addons in product(YES_NO, repeat=len(INTERNET_ADDONS))
+    ]
+    return frozenset((*p, *i) for p in phone for i in internet)
+
+
+CONSISTENT_SERVICES = _consistent_service_values()
+"""On field-validated values, membership here == `consistency_problems(record) == []`
+(tests/serving/test_scorer.py checks every combination): one set lookup per record instead of
+the rule's eight comparisons and list, on the hot path of every request."""
 
 
 # `churn.schema.CustomerRecord` with its example under OpenAPI 3.0's `example` key: BentoML's
@@ -31,6 +58,8 @@ class Customer(CustomerRecord):
     @model_validator(mode="after")
     def _consistent(self) -> Customer:
         """The core rule on the validated fields (the core model_dump doubles the cost)."""
+        if _service_values(self.__dict__) in CONSISTENT_SERVICES:
+            return self
         problems = consistency_problems(self.__dict__)
         if problems:
             raise ValueError("; ".join(f"{field}: {msg}" for field, msg in problems))
@@ -61,7 +90,9 @@ class BatchPredictions(IODescriptor):
     """`/predict_batch` output: wraps the list the batcher hands back in the contract shape.
 
     The list holds plain prediction dicts made by the service, serialised directly (building
-    and dumping 1,000 pydantic models costs ~30 ms); the fields document the shape in OpenAPI.
+    and dumping 1,000 pydantic models costs ~30 ms) by pydantic-core's Rust encoder (~10x faster
+    than `json.dumps` on 1,000 dicts; the same values once parsed); the fields document the
+    shape in OpenAPI.
     """
 
     predictions: list[Prediction]
@@ -71,7 +102,7 @@ class BatchPredictions(IODescriptor):
     async def to_http_response(cls, obj: Any, serde: Any) -> Response:
         if isinstance(obj, list):
             version = obj[0]["model_version"] if obj else ""
-            body = json.dumps({"predictions": obj, "model_version": version})
+            body = pydantic_core.to_json({"predictions": obj, "model_version": version})
             return Response(body, media_type="application/json")
         return await super().to_http_response(obj, serde)
 

@@ -220,3 +220,60 @@ def test_a_pipeline_ending_in_lightgbm_is_exact_and_explained_by_treeshap(
         assert exp.base_value == pytest.approx(base, abs=1e-6)
         for c in exp.contributions:
             assert c.contribution == pytest.approx(shap_values[c.feature], abs=1e-6)
+
+
+# ------------------------------------------------- request/response models on the hot path
+
+
+def test_consistent_service_set_equals_the_core_rule_on_every_combination() -> None:
+    """`Customer`'s one-lookup check agrees with `consistency_problems` on all 13,122 inputs."""
+    from itertools import product
+
+    from bentos.api_models import CONSISTENT_SERVICES, SERVICE_FIELDS
+    from churn.schema import FEATURES_BY_NAME, consistency_problems
+
+    domains = [FEATURES_BY_NAME[name].categories for name in SERVICE_FIELDS]
+    checked = 0
+    for values in product(*domains):
+        record = dict(zip(SERVICE_FIELDS, values, strict=True))
+        assert (values in CONSISTENT_SERVICES) == (not consistency_problems(record)), record
+        checked += 1
+    assert checked == 3 * 2 * 3 * 3**6
+    assert len(CONSISTENT_SERVICES) == 3 * 129
+
+
+def test_customer_still_rejects_an_inconsistent_record_naming_the_field() -> None:
+    from pydantic import ValidationError
+
+    from bentos.api_models import Customer
+    from churn.schema import EXAMPLE_RECORD, NO_INTERNET
+
+    Customer.model_validate(EXAMPLE_RECORD)  # DSL with add-ons: consistent
+    with pytest.raises(ValidationError, match="TechSupport"):
+        Customer.model_validate({**EXAMPLE_RECORD, "TechSupport": NO_INTERNET})
+
+
+def test_batch_response_body_parses_to_what_json_dumps_gives() -> None:
+    """pydantic-core's encoder writes the same values (shortest round-trip floats)."""
+    import asyncio
+    import json
+
+    from bentos.api_models import BatchPredictions
+
+    rng = np.random.default_rng(7)
+    probs = [*rng.random(500).tolist(), 0.0, 1.0, 1e-17, 0.1, 1 / 3]
+    rows = [
+        {
+            "churn_probability": p,
+            "churn": p >= 0.45,
+            "risk_band": "high" if p >= 0.6 else "low",
+            "threshold": 0.45,
+            "model_version": "7",
+        }
+        for p in probs
+    ]
+    response = asyncio.run(BatchPredictions.to_http_response(rows, None))
+    assert response.media_type == "application/json"
+    parsed = json.loads(bytes(response.body))
+    assert parsed == json.loads(json.dumps({"predictions": rows, "model_version": "7"}))
+    assert [r["churn_probability"] for r in parsed["predictions"]] == probs
