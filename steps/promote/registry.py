@@ -11,7 +11,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from churn.db.audit import AuditEvent, default_actor, recording
+from churn.db import serving_state
+from churn.db.audit import AuditEvent, default_actor
 from churn.model_card import ModelCard
 from churn.settings import get_settings
 from churn.training.promotion import QualityFloor, decide_manual_promotion, rollback_target
@@ -117,7 +118,8 @@ class ChangeFailed(RuntimeError):
 
 
 ChangeHook = Callable[[str], None]
-"""Called after each registry has changed with its name ("zenml", "mlflow", "bentoml"): tests
+"""Called after each registry has changed with its name ("zenml", "mlflow", "bentoml",
+"serving_state"): tests
 raise from it to check that a failure halfway puts every registry back."""
 
 
@@ -148,10 +150,12 @@ def switch_production(
 ) -> str | None:
     """Put `target` in production in ZenML, MLflow (`champion`) and the BentoML store, or in none.
 
-    The audit row is written in a transaction that commits last; any failure on the way (a
-    registry, the metadata, the audit) undoes the registries already changed, newest first, and
-    re-raises. `bento` is (pipeline, card) to save, or None when the caller saves it later (the
-    training pipeline's package step). Returns the BentoML tag saved, if any.
+    The audit row and the serving state (what every running service serves: the new tag, and no
+    experiment) are written in one transaction that commits last; any failure on the way (a
+    registry, the metadata, the audit, the state) undoes the registries already changed, newest
+    first, and re-raises. `bento` is (pipeline, card) to save, or None when the caller saves it
+    later (the training pipeline's package step, which then writes the serving state). Returns
+    the BentoML tag saved, if any.
     """
     from zenml.enums import ModelStages
 
@@ -166,7 +170,7 @@ def switch_production(
 
     step = "audit"
     try:
-        with recording(audit):
+        with serving_state.transaction(audit) as conn:
             step = "zenml"
             target.set_stage(ModelStages.PRODUCTION, force=True)  # force archives the current one
             undo.append(("zenml", restore_zenml))
@@ -184,6 +188,10 @@ def switch_production(
                 tag = save_to_model_store(*bento)
                 undo.append(("bentoml", lambda: delete_from_model_store(str(tag))))
             hook("bentoml")
+            step = "serving_state"
+            if tag is not None:
+                set_production_state(conn, model_name, tag, str(target.name))
+            hook("serving_state")
             step = "metadata"
             if metadata is not None:
                 metadata()
@@ -198,6 +206,17 @@ def switch_production(
         _undo_all(undo)
         raise
     return tag
+
+
+def set_production_state(conn: Any, model_name: str, tag: str, version: str) -> None:
+    """Serve `tag` everywhere from now on; a running experiment ends with the old champion."""
+    previous = serving_state.read_with(conn, model_name)
+    state = (
+        previous.with_production(tag, version)
+        if previous is not None
+        else serving_state.ServingState(model_name, tag, version)
+    )
+    serving_state.write_with(conn, state, model_name)
 
 
 def restore_champion(model_name: str, mlflow_version: str | None) -> None:
