@@ -87,25 +87,16 @@ def assign(customer_id: str | None, salt: str, share: float) -> str:
     return CHALLENGER if bucket(customer_id, salt) < share else CHAMPION
 
 
-def agreement(
-    champion: Sequence[float],
-    challenger: Sequence[float],
-    threshold_champion: float,
-    threshold_challenger: float,
-) -> dict[str, float | int | None]:
-    """How often the two arms decide the same on the same records (shadow pairs), and by how much
-    their probabilities differ."""
-    a = np.asarray(champion, dtype=float)
-    b = np.asarray(challenger, dtype=float)
-    if a.shape != b.shape:
-        raise ValueError("agreement needs the two arms' scores of the same records")
-    if a.size == 0:
+def agreement(pairs: Sequence[tuple[float, bool, float, bool]]) -> dict[str, float | int | None]:
+    """How often the two arms decided the same on the same records (shadow pairs of champion
+    probability, decision, challenger probability, decision), and how far their scores differ."""
+    if not pairs:
         return {"pairs": 0, "decision_agreement": None, "mean_abs_probability_difference": None}
-    same = (a >= threshold_champion) == (b >= threshold_challenger)
+    x = np.asarray(pairs, dtype=float)
     return {
-        "pairs": int(a.size),
-        "decision_agreement": float(same.mean()),
-        "mean_abs_probability_difference": float(np.abs(a - b).mean()),
+        "pairs": len(pairs),
+        "decision_agreement": float((x[:, 1] == x[:, 3]).mean()),
+        "mean_abs_probability_difference": float(np.abs(x[:, 0] - x[:, 2]).mean()),
     }
 
 

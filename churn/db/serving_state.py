@@ -150,3 +150,47 @@ def change(
         previous = read_with(conn, model_name)
         write_with(conn, state, model_name)
         return previous
+
+
+_log = sa.table(
+    "prediction_log",
+    sa.column("request_id", sa.String),
+    sa.column("created_at", sa.DateTime),
+    sa.column("model_version", sa.String),
+    sa.column("churn_probability", sa.Float),
+    sa.column("churn", sa.Boolean),
+    sa.column("arm", sa.String),
+    sa.column("served", sa.Boolean),
+)
+
+
+def arm_counts(conn: sa.Connection, since: dt.datetime | None) -> list[dict[str, Any]]:
+    """Logged predictions per (arm, model version, served) since `since`."""
+    query = sa.select(
+        _log.c.arm, _log.c.model_version, _log.c.served, sa.func.count().label("predictions")
+    ).group_by(_log.c.arm, _log.c.model_version, _log.c.served)
+    if since is not None:
+        query = query.where(_log.c.created_at >= since)
+    return [
+        {**row, "served": bool(row["served"])}
+        for row in conn.execute(query.order_by(_log.c.arm, _log.c.model_version)).mappings()
+    ]
+
+
+def shadow_pairs(
+    conn: sa.Connection, since: dt.datetime | None, limit: int = 200_000
+) -> list[tuple[float, bool, float, bool]]:
+    """(champion probability, decision, challenger probability, decision) of the same records:
+    a shadow row's request_id is its champion row's with ":c" appended."""
+    shadow = _log.alias("shadow")
+    query = (
+        sa.select(
+            _log.c.churn_probability, _log.c.churn, shadow.c.churn_probability, shadow.c.churn
+        )
+        .join(shadow, shadow.c.request_id == _log.c.request_id + ":c")
+        .where(_log.c.arm == "champion", shadow.c.arm == "challenger")
+        .limit(limit)
+    )
+    if since is not None:
+        query = query.where(_log.c.created_at >= since)
+    return [(float(a), bool(b), float(c), bool(d)) for a, b, c, d in conn.execute(query).all()]

@@ -102,15 +102,32 @@ def load_split_pipeline(version: Any) -> Any:
     return artifact.load() if artifact is not None else load_pipeline(version)
 
 
-def save_to_model_store(pipeline: Any, card: ModelCard) -> str:
-    """Save the production pipeline to the BentoML model store; return the tag."""
+def save_to_model_store(pipeline: Any, card: ModelCard, stage: str = "production") -> str:
+    """Save a pipeline to the BentoML model store; return the tag."""
     import bentoml
 
-    labels = {**card.labels(), "stage": "production"}
+    labels = {**card.labels(), "stage": stage}
     saved = bentoml.sklearn.save_model(
         card.model_name, pipeline, labels=labels, metadata=card.to_metadata()
     )
     return str(saved.tag)
+
+
+def bento_tag_of(version: Any) -> tuple[str, bool]:
+    """The BentoML store's newest model of a ZenML version, saving it first when the store has
+    none (a staging version was never packaged); (tag, saved_now)."""
+    import bentoml
+
+    card = card_of(version)
+    held = [
+        m
+        for m in bentoml.models.list(card.model_name)
+        if m.info.labels.get("zenml_version") == card.model_version
+    ]
+    if held:
+        newest = max(held, key=lambda m: m.info.creation_time)
+        return str(newest.tag), False
+    return save_to_model_store(load_pipeline(version), card, stage="challenger"), True
 
 
 class ChangeFailed(RuntimeError):
