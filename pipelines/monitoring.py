@@ -1,4 +1,5 @@
-"""The monitoring pipeline: reference vs. live window -> drift report -> decision -> retrain.
+"""The monitoring pipeline: reference vs. live window -> drift report -> decision -> retrain;
+outcomes -> realized metrics -> automatic rollback.
 
 zenml pipeline run pipelines.monitoring.monitoring_pipeline -c configs/monitoring.yaml
 churn monitor                      # the same, once, printing the decision as one JSON line
@@ -13,6 +14,7 @@ from zenml import pipeline
 from churn.monitoring.config import parse_config
 from steps.monitoring.analyse import detect_drift
 from steps.monitoring.load import load_live_window, load_reference
+from steps.monitoring.outcomes import auto_rollback, evaluate_outcomes
 from steps.monitoring.retrain import retrain_on_drift
 
 
@@ -25,4 +27,6 @@ def monitoring_pipeline(config: dict[str, Any] | None = None) -> None:
     _, decision = detect_drift(
         config=config, reference=reference, window=window, production_version_name=version
     )
-    retrain_on_drift(config=config, decision=decision)
+    realized = evaluate_outcomes(config=config, production_version_name=version)
+    retrain = retrain_on_drift(config=config, decision=decision)
+    auto_rollback(config=config, realized=realized, retrain=retrain)

@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "churn.cli.experiment",
     "churn.cli.model",
     "churn.cli.monitor",
+    "churn.cli.outcomes",
     "churn.cli.stack",
 )
 

@@ -94,6 +94,10 @@ def run_once(config_path: Path) -> dict[str, Any]:
     run = Client().get_pipeline_run(run.id)
     decision = _output(run, "detect_drift", "drift_decision")
     retrain = _output(run, "retrain_on_drift", "retrain_result")
+    realized = {
+        **_output(run, "evaluate_outcomes", "realized"),
+        "rollback": _output(run, "auto_rollback", "rollback_result"),
+    }
     return {
         "production_version": decision.get("model_version"),
         "drift_detected": decision["drift_detected"],
@@ -103,6 +107,7 @@ def run_once(config_path: Path) -> dict[str, Any]:
         "report_path": decision["report_path"],
         "reasons": decision["reasons"],
         "retrain": retrain,
+        "realized": realized,
         "run_id": str(run.id),
     }
 

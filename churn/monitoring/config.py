@@ -60,6 +60,20 @@ class MonitoringConfig(BaseModel):
     training_config: Path = Path("configs/training.yaml")
     retrain_timeout_s: int = Field(default=1800, ge=10)
     seed: int = 0
+    # realized metrics (outcomes joined to predictions) and automatic rollback
+    realized_window_days: float = Field(
+        default=30, gt=0, description="outcomes observed in the last D days"
+    )
+    outcome_lookback_days: float = Field(
+        default=90, gt=0, description="a prediction older than this before its outcome: no join"
+    )
+    bootstrap_samples: int = Field(default=500, ge=0, le=20_000)
+    confidence: float = Field(default=0.95, gt=0.5, lt=1)
+    min_outcomes: int = Field(default=100, ge=1, description="fewer: no rollback decision")
+    min_realized_roc_auc: float | None = Field(
+        default=None, ge=0, le=1, description="absolute floor for production's realized ROC-AUC"
+    )
+    rollback_on_degradation: bool = False
 
     @field_validator("per_column_method", "per_column_threshold")
     @classmethod

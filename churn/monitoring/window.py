@@ -12,6 +12,8 @@ from churn.schema import FEATURE_NAMES, FEATURES, ID_COLUMN
 TABLE = "prediction_log"
 LOG_COLUMNS = ("id", "created_at", "model_version", "churn_probability", *FEATURE_NAMES)
 OPTIONAL_COLUMNS = ("request_id", ID_COLUMN)
+SERVED = "served"
+"""Added by the serving-state migration: False for a shadow score that was not returned."""
 
 
 class PredictionLogError(RuntimeError):
@@ -19,7 +21,7 @@ class PredictionLogError(RuntimeError):
 
 
 def read_window(db_url: str, rows: int, hours: float | None = None) -> pd.DataFrame:
-    """The last `rows` logged predictions (optionally only those of the last `hours`), oldest first.
+    """The last `rows` served predictions (optionally only those of the last `hours`), oldest first.
 
     A missing database or table is an empty window, not an error: the service may not have
     served anyone yet.
@@ -36,6 +38,8 @@ def read_window(db_url: str, rows: int, hours: float | None = None) -> pd.DataFr
         columns = [*LOG_COLUMNS, *(c for c in OPTIONAL_COLUMNS if c in present)]
         table = sa.table(TABLE, *(sa.column(c) for c in columns))
         query = sa.select(table).order_by(table.c.id.desc()).limit(rows)
+        if SERVED in present:  # a shadow score nobody received is not live traffic
+            query = query.where(sa.column(SERVED).is_(sa.true()))
         if hours is not None:
             since = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=hours)
             query = query.where(table.c.created_at >= since)

@@ -61,3 +61,35 @@ def latest_report(reports_dir: Path, history: pd.DataFrame) -> Path | None:
         sorted(folder.glob("*.html"), key=lambda p: p.stat().st_mtime) if folder.is_dir() else []
     )
     return reports[-1] if reports else None
+
+
+REALIZED_COLUMNS = (
+    "model_version",
+    "arm",
+    "n",
+    "positives",
+    "roc_auc",
+    "brier",
+    "precision",
+    "recall",
+)
+
+
+def load_realized(reports_dir: Path) -> tuple[dict[str, Any], pd.DataFrame]:
+    """The latest monitoring run's realized figures (`reports/drift/realized.json`) as (run, table):
+    one row per (model_version, arm), realized metrics beside the offline test ROC-AUC."""
+    path = drift_dir(reports_dir) / "realized.json"
+    try:
+        run = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except ValueError:
+        run = {}
+    if not isinstance(run, dict):
+        run = {}
+    if not run.get("metrics"):
+        return run, pd.DataFrame(columns=[*REALIZED_COLUMNS, "offline_roc_auc"])
+    table = pd.DataFrame(run["metrics"])[list(REALIZED_COLUMNS)]
+    offline = run.get("offline_test_metrics") or {}
+    table["offline_roc_auc"] = [
+        (offline.get(str(v)) or {}).get("roc_auc") for v in table["model_version"]
+    ]
+    return run, table

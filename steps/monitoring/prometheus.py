@@ -9,6 +9,7 @@ prometheus_client (see docs/ARCHITECTURE.md).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Gauge, push_to_gateway, write_to_textfile
 
@@ -57,5 +58,62 @@ def push_metrics(pushgateway_url: str, decision: DriftDecision, timeout_s: float
         pushgateway_url.rstrip("/"),
         job=PUSH_JOB,
         registry=drift_registry(decision),
+        timeout=timeout_s,
+    )
+
+
+REALIZED_FILE = "realized.prom"
+REALIZED_GAUGES = (
+    ("roc_auc", "churn_realized_roc_auc", "Realized ROC-AUC of the served predictions."),
+    ("brier", "churn_realized_brier", "Realized Brier score of the served probabilities."),
+    ("precision", "churn_realized_precision", "Realized precision of the served decisions."),
+    ("recall", "churn_realized_recall", "Realized recall of the served decisions."),
+    ("n", "churn_realized_n", "Outcomes joined to a prediction in the realized window."),
+)
+
+
+def realized_registry(realized: dict[str, Any]) -> CollectorRegistry:
+    """Per (model_version, arm) gauges, plus `churn_realized_degraded` (1 when production's
+    realized ROC-AUC was judged worse: the ChurnRealizedRocAucDrop alert fires on it) and
+    `churn_auto_rollback` (1 when this run rolled production back)."""
+    registry = CollectorRegistry()
+    labels = ["model_version", "arm"]
+    gauges = {
+        key: Gauge(name, doc, labels, registry=registry) for key, name, doc in REALIZED_GAUGES
+    }
+    for row in realized.get("metrics", []):
+        for key, gauge in gauges.items():
+            if row.get(key) is not None:
+                gauge.labels(row["model_version"], row["arm"]).set(row[key])
+    decision = realized.get("decision") or {}
+    Gauge(
+        "churn_realized_degraded",
+        "1 when the last monitoring run found production's realized ROC-AUC degraded.",
+        registry=registry,
+    ).set(1 if decision.get("degraded") else 0)
+    Gauge(
+        "churn_auto_rollback",
+        "1 when the last monitoring run rolled production back automatically.",
+        registry=registry,
+    ).set(1 if (realized.get("rollback") or {}).get("performed") else 0)
+    return registry
+
+
+def write_realized_metrics(reports_dir: Path, realized: dict[str, Any]) -> Path:
+    """reports/drift/realized.prom, beside metrics.prom for the same textfile collector."""
+    path = drift_dir(reports_dir) / REALIZED_FILE
+    write_to_textfile(str(path), realized_registry(realized))
+    return path
+
+
+def push_realized_metrics(
+    pushgateway_url: str, realized: dict[str, Any], timeout_s: float = 5.0
+) -> None:
+    """PUT under job `churn-monitoring`, group `part=realized`: the drift group stays as it is."""
+    push_to_gateway(
+        pushgateway_url.rstrip("/"),
+        job=PUSH_JOB,
+        grouping_key={"part": "realized"},
+        registry=realized_registry(realized),
         timeout=timeout_s,
     )

@@ -23,6 +23,7 @@ ALERTS = {
     "ChurnNoPredictions",
     "ChurnDriftDetected",
     "ChurnModelStale",
+    "ChurnRealizedRocAucDrop",
 }
 
 
@@ -84,6 +85,7 @@ def test_rules_use_contract_metric_names_and_slo() -> None:
     assert "0.01" in by_name["ChurnHighErrorRate"]["expr"]
     assert "churn_drift_detected" in by_name["ChurnDriftDetected"]["expr"]
     assert "churn_model_trained_timestamp_seconds" in by_name["ChurnModelStale"]["expr"]
+    assert "churn_realized_degraded" in by_name["ChurnRealizedRocAucDrop"]["expr"]
 
 
 def test_scrape_targets_are_loopback() -> None:

@@ -1,4 +1,5 @@
-"""Monitoring: the latest drift report, drift share over time, and live service metrics."""
+"""Monitoring: the latest drift report, drift share over time, realized performance from
+outcomes beside the offline test figures, and live service metrics."""
 
 from __future__ import annotations
 
@@ -54,6 +55,23 @@ def _drift() -> None:
         components.html(data.decode("utf-8", errors="replace"), height=900, scrolling=True)
 
 
+def _realized() -> None:
+    st.subheader("Realized performance")
+    run, table = drift.load_realized(reports_dir())
+    if table.empty:
+        st.info("No outcomes joined to predictions yet (churn outcomes import, POST /outcomes).")
+        return
+    st.caption(
+        f"Outcomes of the last {run.get('window_days')} days joined to the predictions served; "
+        "offline_roc_auc is the test split's."
+    )
+    st.dataframe(table, hide_index=True)
+    decision = run.get("decision") or {}
+    rolled = (run.get("rollback") or {}).get("performed")
+    note = st.error if decision.get("degraded") else st.caption
+    note(("Rolled back automatically: " if rolled else "") + str(decision.get("reason", "")))
+
+
 @st.fragment(run_every=REFRESH_S)
 def _live() -> None:
     st.subheader("Live service metrics")
@@ -102,6 +120,7 @@ def _live() -> None:
 @safe_page("Monitoring")
 def render() -> None:
     _drift()
+    _realized()
     _live()
 
 

@@ -6,7 +6,7 @@ when). Services poll it and switch models live (bentos/live_model.py). `predicti
 `arm` (champion or challenger) and `served` (false for shadow rows, which no client saw).
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-29
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,82 @@
+"""`POST /outcomes`: observed outcomes into the outcome store (mounted by bentos/service.py).
+
+Body `{"outcomes": [{"customerID": str, "churned": bool, "observed_at": ISO 8601?}, ...]}`,
+1..10,000 items, validated by the same model as `churn outcomes import` (churn/outcomes.py):
+any bad item refuses the whole batch with a 422 naming each one, in the contract's error shape.
+The answer counts what was received, stored and skipped as already stored.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from functools import lru_cache
+from typing import Any
+
+import sqlalchemy as sa
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from bentos.middleware import MAX_BODY_BYTES
+from churn.db.outcomes import engine_for, store
+from churn.outcomes import OutcomeInputError, validate_body
+from churn.settings import get_settings
+
+log = logging.getLogger(__name__)
+MAX_DETAILS = 100
+"""At most this many problems in one 422 body (the count says how many there were)."""
+
+
+def _error(status: int, error: str, detail: list[dict[str, Any]]) -> JSONResponse:
+    """The contract's error shape: {"error": str, "detail": [{"loc": [...], "msg": str}]}."""
+    return JSONResponse({"error": error, "detail": detail}, status_code=status)
+
+
+@lru_cache(maxsize=4)
+def _engine(url: str) -> sa.Engine:
+    """Migrated once per worker and URL (the service migrated at start already)."""
+    return engine_for(url)
+
+
+def _store(items: list[Any]) -> dict[str, int]:
+    return store(_engine(get_settings().prediction_db), items, source="api").as_dict()
+
+
+async def outcomes_view(request: Request) -> JSONResponse:
+    """Validate the whole batch, then store it in one transaction (all or none)."""
+    if request.method != "POST":
+        return _error(405, "method not allowed", [{"loc": ["method"], "msg": "use POST"}])
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in ("application/json", ""):
+        msg = f"unsupported content type {media!r}; send application/json"
+        return _error(
+            415, "unsupported media type", [{"loc": ["header", "content-type"], "msg": msg}]
+        )
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        msg = f"{len(raw)} bytes; max {MAX_BODY_BYTES}"
+        return _error(413, "request body too large", [{"loc": ["body"], "msg": msg}])
+    try:
+        body = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return _error(400, "invalid JSON", [{"loc": ["body"], "msg": str(exc)}])
+    try:
+        items = validate_body(body)
+    except OutcomeInputError as exc:
+        detail = [{"loc": list(p.loc), "msg": p.msg} for p in exc.problems[:MAX_DETAILS]]
+        return _error(
+            422, f"invalid outcomes ({len(exc.problems)} problem(s)); none stored", detail
+        )
+    try:
+        counts = await run_in_threadpool(_store, items)
+    except sa.exc.SQLAlchemyError as exc:
+        log.warning("outcome store failed: %s", exc)
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]
+        detail = [{"loc": ["database"], "msg": f"cannot store outcomes now: {reason}"}]
+        return JSONResponse(
+            {"error": "outcome store unavailable", "detail": detail},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
+    return JSONResponse(counts)
