@@ -98,21 +98,3 @@ def agreement(pairs: Sequence[tuple[float, bool, float, bool]]) -> dict[str, flo
         "decision_agreement": float((x[:, 1] == x[:, 3]).mean()),
         "mean_abs_probability_difference": float(np.abs(x[:, 0] - x[:, 2]).mean()),
     }
-
-
-def bootstrap_interval(
-    values: Sequence[float],
-    statistic: str = "mean",
-    *,
-    resamples: int = 1000,
-    seed: int = 0,
-    level: float = 0.95,
-) -> tuple[float, float] | None:
-    """A percentile bootstrap interval of the mean of `values` (None for fewer than 2 values)."""
-    x = np.asarray(values, dtype=float)
-    if x.size < 2 or statistic != "mean":
-        return None
-    rng = np.random.default_rng(seed)
-    means = x[rng.integers(0, x.size, size=(resamples, x.size))].mean(axis=1)
-    tail = (1 - level) / 2
-    return float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail))

@@ -138,7 +138,8 @@ def cmd_start(args: argparse.Namespace) -> int:
 
 
 def experiment_status(model_name: str | None = None) -> dict[str, Any]:
-    """The serving state, per-arm counts since the experiment started, and shadow agreement."""
+    """The serving state, per-arm counts since the experiment started, shadow agreement, and
+    per-arm realized metrics once outcomes exist."""
     from churn.db import serving_state
     from churn.experiment import agreement
     from churn.settings import get_settings
@@ -159,9 +160,28 @@ def experiment_status(model_name: str | None = None) -> dict[str, Any]:
             }
             if state is not None and state.experiment == "shadow":
                 out["agreement"] = agreement(serving_state.shadow_pairs(conn, since))
+        out["realized"] = _realized(engine, since)
     finally:
         engine.dispose()
     return out
+
+
+REALIZED_LOOKBACK = dt.timedelta(days=90)
+
+
+def _realized(engine: Any, since: dt.datetime | None) -> list[dict[str, Any]]:
+    """Per (version, arm) realized metrics with bootstrap intervals, from the outcomes that came
+    back for predictions made since the experiment started; [] while there are none."""
+    from churn.db import outcomes
+    from churn.monitoring.realized import join_outcomes, read_predictions, realized_metrics
+
+    start = since or dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    observed = outcomes.read(engine, since=start)
+    if observed.empty:
+        return []
+    predictions = read_predictions(str(engine.url.render_as_string(hide_password=False)), start)
+    joined = join_outcomes(predictions, observed, REALIZED_LOOKBACK)
+    return [m.as_dict() for m in realized_metrics(joined)]
 
 
 def cmd_status(args: argparse.Namespace) -> int:

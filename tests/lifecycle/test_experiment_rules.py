@@ -15,7 +15,6 @@ from churn.experiment import (
     ExperimentError,
     agreement,
     assign,
-    bootstrap_interval,
     bucket,
     validate,
 )
@@ -83,14 +82,6 @@ def test_agreement_of_shadow_pairs() -> None:
     assert got["decision_agreement"] == pytest.approx(2 / 3)
     assert got["mean_abs_probability_difference"] == pytest.approx((0.1 + 0.4 + 0.0) / 3)
     assert agreement([])["decision_agreement"] is None
-
-
-def test_bootstrap_interval_covers_the_mean() -> None:
-    values = [0.0, 1.0] * 200
-    low, high = bootstrap_interval(values) or (None, None)
-    assert low is not None and high is not None
-    assert low < 0.5 < high and high - low < 0.15
-    assert bootstrap_interval([1.0]) is None
 
 
 def _event(action: str, to: str) -> AuditEvent:

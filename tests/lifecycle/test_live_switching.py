@@ -8,6 +8,7 @@ in test_promote_by_hand.py and the end-to-end test).
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -284,3 +285,27 @@ def test_a_model_that_cannot_load_keeps_the_old_one_and_is_counted(
     assert errors >= 2
     _set(db_url, _production(models, "1"))
     _wait_all(service, lambda body: body["model_version"] == "1")
+
+
+def test_outcomes_are_mounted_beside_model_info_and_join_by_the_same_key(
+    service: RunningService, db_url: str
+) -> None:
+    url = f"{service.url}/outcomes"
+    customer = "outcome-join-1"
+    _predict(service, {**EXAMPLE_RECORD, ID_COLUMN: customer})
+    body = {"outcomes": [{"customerID": customer, "churned": True}]}
+    resp = requests.post(url, json=body, headers=service.headers, timeout=30)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["stored"] == 1
+    bad = requests.post(
+        url, json={"outcomes": [{"churned": "maybe"}]}, headers=service.headers, timeout=30
+    )
+    assert bad.status_code == 422 and "outcomes" in json.dumps(bad.json()["detail"])
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            stored = conn.execute(sa.text('SELECT "customerID" FROM outcomes')).scalars().all()
+    finally:
+        engine.dispose()
+    logged = {r[ID_COLUMN] for r in _log_rows(db_url)}
+    assert stored == [customer_key(customer, KEY)] and stored[0] in logged
