@@ -43,7 +43,8 @@ from churn.settings import Settings  # noqa: E402
 
 FAST_CONFIG = REPO / "configs" / "training_fast.yaml"
 SWITCH_S = 30.0
-CUSTOMERS = 400  # per replay: enough outcomes for the rollback rule (min_outcomes 200)
+CUSTOMERS = 400  # the first replay: enough outcomes for the rollback rule (min_outcomes 200)
+DEGRADED_CUSTOMERS = 800  # v2's served traffic outweighs its shadow scores of the first replay
 
 
 def say(message: str) -> None:
@@ -207,7 +208,7 @@ class Demo:
         self.summary["load_during_promotion"] = load.summary()
 
         say("5. degraded outcomes for v2: the monitoring pipeline rolls back")
-        second = frame.sample(CUSTOMERS, random_state=2).reset_index(drop=True)
+        second = frame.sample(DEGRADED_CUSTOMERS, random_state=2).reset_index(drop=True)
         second[ID_COLUMN] = [f"DEMO-B-{i}" for i in range(len(second))]
         answers = self.predict(self.records(second))
         self.summary["replay_2_versions"] = dict(Counter(a["model_version"] for a in answers))

@@ -62,7 +62,7 @@ def test_promotion_switches_the_running_service_under_load(summary: dict[str, An
     assert load["failed"] == 0 and load["requests"] > 50
     assert set(load["versions"]) <= {summary["v1"], summary["v2"]}
     assert summary["seconds_to_v2"] < 30
-    assert summary["replay_2_versions"] == {summary["v2"]: 400}
+    assert summary["replay_2_versions"] == {summary["v2"]: 800}
     assert summary["service_restarts"] == 0
 
 
