@@ -135,3 +135,44 @@ def test_migration_adds_arm_and_served_with_defaults(tmp_path: Path) -> None:
     engine.dispose()
     assert columns["arm"]["nullable"] is False and "champion" in str(columns["arm"]["default"])
     assert columns["served"]["nullable"] is False
+
+
+def test_status_counts_arms_and_pairs_shadow_rows(tmp_path: Path) -> None:
+    from bentos.prediction_log import define_table
+    from churn.db import upgrade
+    from churn.schema import EXAMPLE_RECORD, FEATURE_NAMES
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    upgrade(engine)
+    now = dt.datetime.now(dt.UTC)
+    base = {k: EXAMPLE_RECORD[k] for k in FEATURE_NAMES}
+
+    def row(rid: str, version: str, p: float, arm: str, when: dt.datetime) -> dict[str, object]:
+        served = arm == "champion"
+        return {
+            **base, "request_id": rid, "created_at": when, "model_version": version,
+            "churn_probability": p, "churn": p >= 0.5, "arm": arm, "served": served,
+        }  # fmt: skip
+
+    old = now - dt.timedelta(hours=1)
+    rows = [
+        row("a", "1", 0.7, "champion", now),
+        row("a:c", "2", 0.4, "challenger", now),
+        row("b", "1", 0.2, "champion", now),
+        row("b:c", "2", 0.3, "challenger", now),
+        row("c", "1", 0.9, "champion", old),  # before the experiment started
+        row("c:c", "2", 0.1, "challenger", old),
+    ]
+    with engine.begin() as conn:
+        conn.execute(define_table(sa.MetaData()).insert(), rows)
+    since = now - dt.timedelta(minutes=1)
+    with engine.connect() as conn:
+        counts = serving_state.arm_counts(conn, since)
+        pairs = serving_state.shadow_pairs(conn, since)
+    engine.dispose()
+    assert counts == [
+        {"arm": "challenger", "model_version": "2", "served": False, "predictions": 2},
+        {"arm": "champion", "model_version": "1", "served": True, "predictions": 2},
+    ]
+    assert sorted(pairs) == [(0.2, False, 0.3, False), (0.7, True, 0.4, False)]
+    assert agreement(pairs)["decision_agreement"] == pytest.approx(0.5)
