@@ -121,23 +121,24 @@ def read(model_name: str | None = None, url: str | None = None) -> ServingState 
 
 @contextlib.contextmanager
 def transaction(event: AuditEvent | None, url: str | None = None) -> Iterator[sa.Connection]:
-    """One transaction holding the audit row (inserted first); commits when the block ends cleanly.
+    """One transaction: what the block writes (`write_with(conn, ...)`), then the audit row, then
+    the commit. The registries may change inside the block: an error there (or in the audit
+    insert) rolls the state back and writes no audit row.
 
-    Write the state inside with `write_with(conn, ...)`. The registries may change inside the
-    block too: an error there rolls the state and the audit row back with it.
+    SQLite takes its write lock at the first write, so write the state at the END of the block:
+    the lock is then held for milliseconds, not for the registry changes (the services' log
+    writers share this database).
     """
     engine = engine_for(url)
+    stored = None
+    if event is not None:
+        stored = event if event.created_at else replace(event, created_at=dt.datetime.now(dt.UTC))
     try:
         upgrade(engine)
         with engine.begin() as conn:
-            if event is not None:
-                stored = (
-                    event
-                    if event.created_at
-                    else replace(event, created_at=dt.datetime.now(dt.UTC))
-                )
-                conn.execute(audit_log.insert().values(**asdict(stored)))
             yield conn
+            if stored is not None:
+                conn.execute(audit_log.insert().values(**asdict(stored)))
     finally:
         engine.dispose()
 

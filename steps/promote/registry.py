@@ -205,14 +205,14 @@ def switch_production(
                 tag = save_to_model_store(*bento)
                 undo.append(("bentoml", lambda: delete_from_model_store(str(tag))))
             hook("bentoml")
-            step = "serving_state"
-            if tag is not None:
-                set_production_state(conn, model_name, tag, str(target.name))
-            hook("serving_state")
             step = "metadata"
             if metadata is not None:
                 metadata()
-            step = "audit"  # the commit, when the block ends
+            step = "serving_state"  # the last writes: SQLite's lock is held only from here
+            if tag is not None:
+                set_production_state(conn, model_name, tag, str(target.name))
+            hook("serving_state")
+            step = "audit"  # the insert and the commit, when the block ends
     except Exception as exc:
         _undo_all(undo)
         raise ChangeFailed(
