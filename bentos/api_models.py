@@ -72,6 +72,10 @@ class Prediction(BaseModel):
     risk_band: RiskBand = Field(description="low < 0.3 <= medium < 0.6 <= high")
     threshold: float = Field(description="the model's decision threshold")
     model_version: str = Field(description="model version (ZenML version name)")
+    arm: str = Field(
+        default="champion",
+        description='the experiment arm that answered: "champion" or "challenger" (A/B)',
+    )
 
     model_config = ConfigDict(
         json_schema_extra={

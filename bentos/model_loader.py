@@ -38,3 +38,8 @@ def card_of(model: bentoml.Model) -> ModelCard:
 def load(model: bentoml.Model) -> LoadedModel:
     pipeline = bentoml.sklearn.load_model(model)
     return LoadedModel(str(model.tag), Scorer(pipeline), card_of(model))
+
+
+def load_tag(tag: str) -> LoadedModel:
+    """A model of the local BentoML model store by tag (a live switch's new champion/challenger)."""
+    return load(bentoml.models.get(tag))

@@ -109,6 +109,9 @@ def define_table(metadata: sa.MetaData) -> sa.Table:
         sa.Column("churn", sa.Boolean, nullable=False),
         *(sa.Column(f.name, _SQL_TYPES[f.kind](), nullable=False) for f in FEATURES),
         sa.Column(ID_COLUMN, sa.String(64), nullable=True),
+        # revision 0005: which experiment arm scored the row, and whether a client saw it
+        sa.Column("arm", sa.String(16), nullable=False, server_default="champion"),
+        sa.Column("served", sa.Boolean, nullable=False, server_default=sa.true()),
     )
 
 

@@ -1,11 +1,16 @@
-"""`churn_service`: the BentoML service in front of the latest `telco_churn` model.
+"""`churn_service`: the BentoML service in front of the production `telco_churn` model.
 
 Run it with `make serve` (or `bentoml serve bentos.service:ChurnService`). API shapes are fixed
-by docs/CONTRACT.md; the design choices and measurements are in docs/serving.md.
+by docs/CONTRACT.md; the design choices and measurements are in docs/serving.md. Which model
+answers follows the serving state live (bentos/live_model.py, docs/lifecycle.md): each request
+reads one immutable snapshot (champion, challenger, experiment) and names the version and arm
+that answered.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -28,7 +33,8 @@ from bentos.api_models import (
     ModelInfo,
     Prediction,
 )
-from bentos.model_loader import LoadedModel, load
+from bentos.live_model import LiveModel, ShadowScorer, Snapshot
+from bentos.model_loader import LoadedModel, load, load_tag
 from bentos.prediction_log import (
     PredictionLog,
     PredictionLogConfigError,
@@ -36,7 +42,18 @@ from bentos.prediction_log import (
     exit_on_fatal,
 )
 from bentos.settings import load_service_settings
-from churn.schema import MAX_BATCH_RECORDS, CustomerRecord, risk_band, schema_description
+from churn.db import serving_state
+from churn.db.audit import AuditEvent
+from churn.db.audit import record as record_audit
+from churn.experiment import CHAMPION
+from churn.privacy import customer_key
+from churn.schema import (
+    ID_COLUMN,
+    MAX_BATCH_RECORDS,
+    CustomerRecord,
+    risk_band,
+    schema_description,
+)
 from churn.settings import get_settings
 
 SETTINGS = get_settings()
@@ -50,12 +67,25 @@ CustomerList = Annotated[
 
 
 async def _model_info_view(request: Request) -> JSONResponse:
-    """`GET /model_info`: the card of the model this worker loaded (BentoML's current service)."""
+    """`GET /model_info`: the card of the model this worker serves now, and the experiment."""
     service: ChurnService = bentoml.get_current_service()
-    return JSONResponse(service.info.model_dump(mode="json"))
+    snapshot = service.live.snapshot
+    body = model_info(snapshot.champion).model_dump(mode="json")
+    body["arm"] = CHAMPION
+    body["experiment"] = snapshot.describe()
+    return JSONResponse(body)
 
 
-MODEL_INFO_APP = Starlette(routes=[Route("/model_info", _model_info_view, methods=["GET"])])
+def _routes() -> list[Route]:
+    routes = [Route("/model_info", _model_info_view, methods=["GET"])]
+    try:  # engineer 14a's outcome intake (admin scope); absent on branches without it
+        from bentos.outcomes import outcomes_view
+    except ImportError:
+        return routes
+    return [*routes, Route("/outcomes", outcomes_view, methods=["POST"])]
+
+
+MODEL_INFO_APP = Starlette(routes=_routes())
 """A GET route mounted the BentoML way (`bentoml.asgi_app`): `@bentoml.api` routes are POST only."""
 
 
@@ -73,13 +103,7 @@ class ChurnService:
     model_ref = bentoml.models.BentoModel(f"{SETTINGS.model_name}:latest")
 
     def __init__(self) -> None:
-        self.model: LoadedModel | None = None
-        self.model = load(self.model_ref)
-        card = self.model.card
-        self.threshold = card.threshold
-        self.version = card.model_version
-        self.info = self._model_info()
-        metrics.record_model(self.version, card.model_type, card.trained_at.timestamp())
+        embedded = load(self.model_ref)
         try:
             self.log = PredictionLog(
                 SETTINGS.prediction_db,
@@ -88,53 +112,94 @@ class ChurnService:
             )
         except PredictionLogConfigError as exc:  # a bad CHURN_PREDICTION_DB stops the server
             exit_on_fatal(exc)
+        self.live = LiveModel(embedded, self._read_state, load_tag, on_switch=self._switched)
+        self.live.refresh()  # a serving_state row at start wins over the embedded model
+        card = self.live.snapshot.champion.card
+        metrics.record_model(card.model_version, card.model_type, card.trained_at.timestamp())
+        self.live.start()
+        self.shadow = ShadowScorer(self._append)
+
+    def _read_state(self) -> serving_state.ServingState | None:
+        with self.log.engine.connect() as conn:
+            return serving_state.read_with(conn, SETTINGS.model_name)
+
+    def _switched(self, old: Snapshot, new: Snapshot, state: serving_state.ServingState) -> None:
+        """On the poll thread: metrics and the audit row of this worker's switch."""
+        before, after = old.champion.card, new.champion.card
+        metrics.model_info.labels(
+            model_version=before.model_version, model_type=before.model_type
+        ).set(0)
+        metrics.record_model(after.model_version, after.model_type, after.trained_at.timestamp())
+        experiment = new.describe()
+        reason = f"serving state: production {after.model_version} ({new.champion.tag})"
+        if experiment["mode"] != "none":
+            reason += f", {experiment['mode']} experiment with {experiment['challenger_version']}"
+        record_audit(
+            AuditEvent(
+                action="switch",
+                source="service",
+                actor=f"{socket.gethostname()}/pid-{os.getpid()}",
+                model_name=SETTINGS.model_name,
+                from_version=before.model_version,
+                to_version=after.model_version,
+                reason=reason,
+            ),
+            SETTINGS.prediction_db,
+        )
 
     def __is_ready__(self) -> bool:
-        """Ready when the model is loaded and the prediction log can write (not degraded)."""
-        return self.model is not None and self.log.ready
+        """Ready when a model is loaded and the prediction log can write (not degraded)."""
+        return self.live.snapshot is not None and self.log.ready
 
     @bentoml.on_shutdown
     def close_prediction_log(self) -> None:
-        """Write every queued prediction before the worker exits."""
+        """Stop switching, score the queued shadow records, write every queued prediction."""
+        self.live.stop()
+        self.shadow.close()
         self.log.close()
 
+    def _append(self, rows: list[dict[str, Any]]) -> None:
+        """The shadow scorer's rows: dropped (and counted) when the log is full."""
+        try:
+            self.log.append(rows)
+        except PredictionLogFull:
+            raise RuntimeError("prediction log full: shadow rows dropped") from None
+
     def _predictions(self, records: Sequence[CustomerRecord]) -> list[dict[str, Any]]:
-        """Prediction dicts in the contract's shape, logged and counted."""
-        assert self.model is not None
+        """Prediction dicts in the contract's shape, each from its arm's model, logged, counted."""
+        snapshot = self.live.snapshot  # read once: this call ends on these models
         # validated pydantic fields as plain dicts (model_dump costs ~20 µs a record);
-        # the encoder ignores customerID, the prediction log keeps it
+        # the encoder ignores customerID, the prediction log keeps its keyed hash
         self._refuse_when_log_full()
         fields = [r.__dict__ for r in records]
-        probs = self.model.scorer.proba(fields).tolist()
-        decisions = [p >= self.threshold for p in probs]
-        self._log(fields, probs, decisions)
-        metrics.record_predictions(probs, decisions)
-        return [
-            {
-                "churn_probability": p,
-                "churn": d,
-                "risk_band": risk_band(p),
-                "threshold": self.threshold,
-                "model_version": self.version,
-            }
-            for p, d in zip(probs, decisions, strict=True)
-        ]
+        routed = [snapshot.route(f.get(ID_COLUMN)) for f in fields]
+        out: list[dict[str, Any]] = [{} for _ in fields]
+        rows: list[dict[str, Any]] = []
+        now, call_id = datetime.now(UTC), uuid.uuid4().hex
+        for arm in {a for a, _ in routed}:
+            index = [i for i, (a, _) in enumerate(routed) if a == arm]
+            model = routed[index[0]][1]
+            card = model.card
+            probs = model.scorer.proba([fields[i] for i in index]).tolist()
+            decisions = [p >= card.threshold for p in probs]
+            for i, p, d in zip(index, probs, decisions, strict=True):
+                out[i] = {
+                    "churn_probability": p,
+                    "churn": d,
+                    "risk_band": risk_band(p),
+                    "threshold": card.threshold,
+                    "model_version": card.model_version,
+                    "arm": arm,
+                }
+                request_id = call_id if len(fields) == 1 else f"{call_id}-{i}"
+                rows.append(_row(fields[i], request_id, now, card.model_version, p, d, arm))
+            metrics.record_predictions(probs, decisions)
+        self._log(rows)
+        if snapshot.shadow is not None:
+            self.shadow.submit(snapshot.shadow, fields, rows)
+        return out
 
-    def _log(self, fields: list[dict[str, Any]], probs: list[float], decisions: list[bool]) -> None:
-        now = datetime.now(UTC)
-        call_id = uuid.uuid4().hex
-        single = len(fields) == 1
-        rows = [
-            {
-                **rec,
-                "request_id": call_id if single else f"{call_id}-{i}",
-                "created_at": now,
-                "model_version": self.version,
-                "churn_probability": p,
-                "churn": d,
-            }
-            for i, (rec, p, d) in enumerate(zip(fields, probs, decisions, strict=True))
-        ]
+    def _log(self, rows: list[dict[str, Any]]) -> None:
         try:
             self.log.append(rows)
         except PredictionLogFull as exc:
@@ -148,20 +213,28 @@ class ChurnService:
     @bentoml.api(route="/predict")
     async def predict(self, customer: Customer) -> Prediction:
         """Churn probability, decision at the model's threshold and risk band for one customer."""
-        assert self.model is not None
+        snapshot = self.live.snapshot  # read once: this request ends on these models
         # the single-record path: no arrays, one log row, two metric writes (docs/serving.md)
         self._refuse_when_log_full()
         fields = customer.__dict__
-        p = self.model.scorer.proba_one(fields)
-        decision = p >= self.threshold
-        self._log([fields], [p], [decision])
+        arm, model = snapshot.route(fields.get(ID_COLUMN))
+        card = model.card
+        p = model.scorer.proba_one(fields)
+        decision = p >= card.threshold
+        row = _row(
+            fields, uuid.uuid4().hex, datetime.now(UTC), card.model_version, p, decision, arm
+        )
+        self._log([row])
+        if snapshot.shadow is not None:
+            self.shadow.submit(snapshot.shadow, [fields], [row])
         metrics.record_predictions((p,), (decision,))
         return Prediction.model_construct(
             churn_probability=p,
             churn=decision,
             risk_band=risk_band(p),
-            threshold=self.threshold,
-            model_version=self.version,
+            threshold=card.threshold,
+            model_version=card.model_version,
+            arm=arm,
         )
 
     @bentoml.api(
@@ -178,8 +251,8 @@ class ChurnService:
     @bentoml.api(route="/explain")
     async def explain(self, customer: Customer) -> Explanation:
         """Churn probability and each input feature's contribution, largest magnitude first."""
-        assert self.model is not None
-        exp = self.model.scorer.explain(customer.features())
+        _, model = self.live.snapshot.route(customer.__dict__.get(ID_COLUMN))
+        exp = model.scorer.explain(customer.features())
         return Explanation(
             churn_probability=exp.churn_probability,
             base_value=exp.base_value,
@@ -187,23 +260,46 @@ class ChurnService:
             contributions=[Contribution(**vars(c)) for c in exp.contributions],
         )
 
-    def _model_info(self) -> ModelInfo:
-        """Model name and version, MLflow run, training date, test metrics, threshold, schema."""
-        assert self.model is not None
-        card = self.model.card
-        candidates: list[dict[str, Any]] = [c.model_dump(mode="json") for c in card.candidates]
-        return ModelInfo(
-            model_name=card.model_name,
-            model_version=card.model_version,
-            mlflow_run_id=card.mlflow_run_id,
-            trained_at=card.trained_at.isoformat(),
-            model_type=card.model_type,
-            threshold=card.threshold,
-            metrics=card.metrics,
-            candidates=candidates,
-            features=schema_description(),
-            bentoml_tag=self.model.tag,
-        )
+
+def _row(
+    fields: dict[str, Any],
+    request_id: str,
+    created_at: datetime,
+    version: str,
+    probability: float,
+    decision: bool,
+    arm: str,
+) -> dict[str, Any]:
+    """One prediction log row; the customerID is stored as its keyed hash (churn.privacy)."""
+    return {
+        **fields,
+        ID_COLUMN: customer_key(fields.get(ID_COLUMN), SETTINGS.customer_id_key),
+        "request_id": request_id,
+        "created_at": created_at,
+        "model_version": version,
+        "churn_probability": probability,
+        "churn": decision,
+        "arm": arm,
+        "served": True,
+    }
+
+
+def model_info(model: LoadedModel) -> ModelInfo:
+    """Model name and version, MLflow run, training date, test metrics, threshold, schema."""
+    card = model.card
+    candidates: list[dict[str, Any]] = [c.model_dump(mode="json") for c in card.candidates]
+    return ModelInfo(
+        model_name=card.model_name,
+        model_version=card.model_version,
+        mlflow_run_id=card.mlflow_run_id,
+        trained_at=card.trained_at.isoformat(),
+        model_type=card.model_type,
+        threshold=card.threshold,
+        metrics=card.metrics,
+        candidates=candidates,
+        features=schema_description(),
+        bentoml_tag=model.tag,
+    )
 
 
 ChurnService.add_asgi_middleware(  # type: ignore[attr-defined]

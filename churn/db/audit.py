@@ -20,7 +20,7 @@ from churn.db.migrate import upgrade
 from churn.settings import get_settings
 
 TABLE = "audit_log"
-ACTIONS = ("promote", "rollback")
+ACTIONS = ("promote", "rollback", "switch", "experiment_start", "experiment_stop")
 _metadata = sa.MetaData()
 audit_log = sa.Table(
     TABLE,
@@ -48,7 +48,7 @@ def default_actor() -> str:
 @dataclass(frozen=True)
 class AuditEvent:
     action: str  # one of ACTIONS
-    source: str  # "pipeline" or "cli"
+    source: str  # "pipeline", "cli" or "service"
     actor: str
     model_name: str
     from_version: str | None

@@ -1,4 +1,5 @@
-"""Package: save the newly promoted model to the BentoML store and build the Bento."""
+"""Package: save the newly promoted model to the BentoML store, point the serving state at it
+(running services switch to it live) and build the Bento."""
 
 from __future__ import annotations
 
@@ -10,7 +11,11 @@ from zenml import log_metadata, step
 
 from churn.model_card import ModelCard
 from churn.settings import REPO_ROOT
-from steps.promote.registry import save_to_model_store
+from steps.promote.registry import (
+    delete_from_model_store,
+    save_to_model_store,
+    set_production_state,
+)
 
 logger = logging.getLogger(__name__)
 BENTOFILE = REPO_ROOT / "bentofile.yaml"
@@ -28,6 +33,19 @@ def build_bento() -> str | None:
     return str(bento.tag)
 
 
+def publish(model_tag: str, card: ModelCard) -> None:
+    """Point the serving state at the new model (running services switch to it); when that
+    fails, the saved model is removed again so the store's latest stays the served one."""
+    from churn.db import serving_state
+
+    try:
+        with serving_state.transaction(None) as conn:
+            set_production_state(conn, card.model_name, model_tag, card.model_version)
+    except BaseException:
+        delete_from_model_store(model_tag)
+        raise
+
+
 @step(enable_cache=False)
 def package(
     model: Pipeline, model_card: dict, promoted: bool
@@ -39,6 +57,7 @@ def package(
     card = ModelCard.from_metadata(model_card)
     model_tag = save_to_model_store(model, card)
     logger.info("saved %s to the BentoML model store", model_tag)
+    publish(model_tag, card)
     bento_tag = build_bento() or ""
     log_metadata(
         metadata={"bento_model_tag": model_tag, "bento_tag": bento_tag},

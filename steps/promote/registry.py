@@ -11,7 +11,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from churn.db.audit import AuditEvent, default_actor, recording
+from churn.db import serving_state
+from churn.db.audit import AuditEvent, default_actor
 from churn.model_card import ModelCard
 from churn.settings import get_settings
 from churn.training.promotion import QualityFloor, decide_manual_promotion, rollback_target
@@ -101,15 +102,32 @@ def load_split_pipeline(version: Any) -> Any:
     return artifact.load() if artifact is not None else load_pipeline(version)
 
 
-def save_to_model_store(pipeline: Any, card: ModelCard) -> str:
-    """Save the production pipeline to the BentoML model store; return the tag."""
+def save_to_model_store(pipeline: Any, card: ModelCard, stage: str = "production") -> str:
+    """Save a pipeline to the BentoML model store; return the tag."""
     import bentoml
 
-    labels = {**card.labels(), "stage": "production"}
+    labels = {**card.labels(), "stage": stage}
     saved = bentoml.sklearn.save_model(
         card.model_name, pipeline, labels=labels, metadata=card.to_metadata()
     )
     return str(saved.tag)
+
+
+def bento_tag_of(version: Any) -> tuple[str, bool]:
+    """The BentoML store's newest model of a ZenML version, saving it first when the store has
+    none (a staging version was never packaged); (tag, saved_now)."""
+    import bentoml
+
+    card = card_of(version)
+    held = [
+        m
+        for m in bentoml.models.list(card.model_name)
+        if m.info.labels.get("zenml_version") == card.model_version
+    ]
+    if held:
+        newest = max(held, key=lambda m: m.info.creation_time)
+        return str(newest.tag), False
+    return save_to_model_store(load_pipeline(version), card, stage="challenger"), True
 
 
 class ChangeFailed(RuntimeError):
@@ -117,7 +135,8 @@ class ChangeFailed(RuntimeError):
 
 
 ChangeHook = Callable[[str], None]
-"""Called after each registry has changed with its name ("zenml", "mlflow", "bentoml"): tests
+"""Called after each registry has changed with its name ("zenml", "mlflow", "bentoml",
+"serving_state"): tests
 raise from it to check that a failure halfway puts every registry back."""
 
 
@@ -148,10 +167,12 @@ def switch_production(
 ) -> str | None:
     """Put `target` in production in ZenML, MLflow (`champion`) and the BentoML store, or in none.
 
-    The audit row is written in a transaction that commits last; any failure on the way (a
-    registry, the metadata, the audit) undoes the registries already changed, newest first, and
-    re-raises. `bento` is (pipeline, card) to save, or None when the caller saves it later (the
-    training pipeline's package step). Returns the BentoML tag saved, if any.
+    The audit row and the serving state (what every running service serves: the new tag, and no
+    experiment) are written in one transaction that commits last; any failure on the way (a
+    registry, the metadata, the audit, the state) undoes the registries already changed, newest
+    first, and re-raises. `bento` is (pipeline, card) to save, or None when the caller saves it
+    later (the training pipeline's package step, which then writes the serving state). Returns
+    the BentoML tag saved, if any.
     """
     from zenml.enums import ModelStages
 
@@ -166,7 +187,7 @@ def switch_production(
 
     step = "audit"
     try:
-        with recording(audit):
+        with serving_state.transaction(audit) as conn:
             step = "zenml"
             target.set_stage(ModelStages.PRODUCTION, force=True)  # force archives the current one
             undo.append(("zenml", restore_zenml))
@@ -187,7 +208,11 @@ def switch_production(
             step = "metadata"
             if metadata is not None:
                 metadata()
-            step = "audit"  # the commit, when the block ends
+            step = "serving_state"  # the last writes: SQLite's lock is held only from here
+            if tag is not None:
+                set_production_state(conn, model_name, tag, str(target.name))
+            hook("serving_state")
+            step = "audit"  # the insert and the commit, when the block ends
     except Exception as exc:
         _undo_all(undo)
         raise ChangeFailed(
@@ -198,6 +223,17 @@ def switch_production(
         _undo_all(undo)
         raise
     return tag
+
+
+def set_production_state(conn: Any, model_name: str, tag: str, version: str) -> None:
+    """Serve `tag` everywhere from now on; a running experiment ends with the old champion."""
+    previous = serving_state.read_with(conn, model_name)
+    state = (
+        previous.with_production(tag, version)
+        if previous is not None
+        else serving_state.ServingState(model_name, tag, version)
+    )
+    serving_state.write_with(conn, state, model_name)
 
 
 def restore_champion(model_name: str, mlflow_version: str | None) -> None:

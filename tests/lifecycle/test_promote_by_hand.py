@@ -46,8 +46,12 @@ def _state() -> dict[str, Any]:
         champion_of = champion.tags.get("zenml_version")
     except MlflowException:
         champion_of = None
+    from churn.db import serving_state
+
+    serving = serving_state.read(name)
     return {
         "production": production.name if production is not None else None,
+        "serving": serving.key() if serving is not None else None,
         "champion": champion_of,
         "bento_models": sorted(str(m.tag) for m in bentoml.models.list(name)),
         "bento_latest": str(bentoml.models.get(f"{name}:latest").tag),
@@ -136,7 +140,7 @@ def test_the_production_version_is_refused(
     assert "is already in production" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("after", ["zenml", "mlflow", "bentoml"])
+@pytest.mark.parametrize("after", ["zenml", "mlflow", "bentoml", "serving_state"])
 def test_a_failure_halfway_puts_every_registry_back(staging_version: str, after: str) -> None:
     from churn.training.promotion import QualityFloor
     from steps.promote.registry import ChangeFailed, promote_by_hand
@@ -197,6 +201,8 @@ def test_promote_by_hand_then_roll_back_with_audit(
     promoted = _state()
     assert promoted["production"] == staging_version
     assert promoted["champion"] == staging_version
+    # every running service is told: the serving state names the new model, no experiment
+    assert promoted["serving"] == (result["bento_model"], "none", None, None, None)
     assert _bento_latest_version() == staging_version
     assert promoted["bento_latest"] == result["bento_model"]
     assert _stage(previous) == "archived"
@@ -221,6 +227,7 @@ def test_promote_by_hand_then_roll_back_with_audit(
     after = _state()
     assert after["production"] == previous
     assert after["champion"] == previous
+    assert after["serving"] == (rolled["bento_model"], "none", None, None, None)
     assert _bento_latest_version() == previous
     assert after["audit_rows"] == before["audit_rows"] + 2
 

@@ -98,7 +98,8 @@ def test_table_has_the_contract_columns(db_url: str) -> None:
     columns = {c["name"] for c in sa.inspect(engine).get_columns(TABLE_NAME)}
     engine.dispose()
     expected = {"id", "request_id", "created_at", "model_version", "churn_probability", "churn"}
-    assert columns == expected | set(FEATURE_NAMES) | {ID_COLUMN}
+    experiment = {"arm", "served"}  # revision 0005: which arm scored it, did a client see it
+    assert columns == expected | set(FEATURE_NAMES) | {ID_COLUMN} | experiment
 
 
 def test_two_writers_share_one_database(db_url: str) -> None:

@@ -37,8 +37,11 @@ def test_predict_shape(service: RunningService, served_model: bentoml.Model) -> 
     resp = post(service, "/predict", {"customer": EXAMPLE_RECORD})
     assert resp.status_code == 200, resp.text
     body = resp.json()
-    assert set(body) == {"churn_probability", "churn", "risk_band", "threshold", "model_version"}
+    assert set(body) == {
+        "churn_probability", "churn", "risk_band", "threshold", "model_version", "arm",
+    }  # fmt: skip
     assert body["model_version"] == served_model.info.labels["zenml_version"]
+    assert body["arm"] == "champion"  # no serving state: the embedded model, no experiment
     assert body["churn"] == (body["churn_probability"] >= body["threshold"])
     assert body["threshold"] == pytest.approx(float(served_model.info.labels["threshold"]))
 
@@ -90,8 +93,9 @@ def test_model_info_is_a_get(service: RunningService, served_model: bentoml.Mode
     info = got.json()
     assert set(info) == {
         "model_name", "model_version", "mlflow_run_id", "trained_at", "model_type",
-        "threshold", "metrics", "candidates", "features", "bentoml_tag",
+        "threshold", "metrics", "candidates", "features", "bentoml_tag", "arm", "experiment",
     }  # fmt: skip
+    assert info["arm"] == "champion" and info["experiment"] == {"mode": "none"}
     assert info["model_name"] == "telco_churn"
     assert info["model_version"] == served_model.info.labels["zenml_version"]
     assert info["mlflow_run_id"] == served_model.info.labels["mlflow_run_id"]
