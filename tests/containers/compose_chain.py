@@ -12,8 +12,8 @@ webhook at a receiver in this process) and names the smoke images. Then, each st
      fed records carry and pushes its gauges -> Prometheus scrapes the Pushgateway
   -> ChurnDriftDetected fires -> Alertmanager -> the webhook receiver.
 
-The monitoring job needs a production model: the fast training pipeline runs here first, into
-the run's own ZenML/MLflow stores, and the job's container mounts them at the same path. The
+The monitoring job needs a production model: one is registered here first, in the run's own
+ZenML store, and the job's container mounts that store at the same path. The
 stack is torn down (`down --volumes`) on every exit path.
 """
 
@@ -352,33 +352,19 @@ class Chain:
         return float(result[0]["value"][1]) if result else None
 
 
-def drifted(frame: Any) -> Any:
-    """The same customers, moved: long tenures on two-year contracts paying far more."""
-    out = frame.copy()
-    out["Contract"] = "Two year"
-    out["tenure"] = 70
-    out["MonthlyCharges"] = (out["MonthlyCharges"] * 1.6).clip(upper=118.0).round(2)
-    out["TotalCharges"] = (out["MonthlyCharges"] * out["tenure"]).round(2)
-    out["PaymentMethod"] = "Credit card (automatic)"
-    return out
+MODEL_NAME = "telco_churn_compose_chain"
 
 
-def train_production_model(workdir: Path) -> str:
-    """The fast training pipeline into this run's ZenML store; the production version's name."""
+def register_production_model(workdir: Path) -> str:
+    """A promoted model version with `reference_data` and `churn_model` in this run's ZenML store
+    (the monitoring tests' stand-in for the training pipeline, which costs minutes)."""
     (workdir / "repo" / ".zen").mkdir(parents=True, exist_ok=True)
     os.environ["ZENML_REPOSITORY_PATH"] = str(workdir / "repo")
     os.environ.setdefault("ZENML_ANALYTICS_OPT_IN", "false")
     os.environ.setdefault("ZENML_LOGGING_VERBOSITY", "WARN")
-    from churn.settings import get_settings
-    from steps.promote.registry import production_version
-    from tests.fixtures.training import apply_local_stack, run_fast_training, training_data_path
+    from tests.monitoring.production_stub import register_production_model as register
 
-    apply_local_stack()
-    run_fast_training(training_data_path(workdir))
-    production = production_version(get_settings().model_name)
-    if production is None:
-        raise ChainError("the training pipeline ran but no version is in production")
-    return str(production.name)
+    return register(MODEL_NAME)
 
 
 def share_stores(workdir: Path) -> None:
@@ -395,7 +381,7 @@ def share_stores(workdir: Path) -> None:
 def monitor_config(chain_dir: Path, rows: int) -> Path:
     config = yaml.safe_load((REPO_ROOT / "configs" / "monitoring.yaml").read_text())
     config["parameters"]["config"].update(
-        window_rows=rows, min_rows=min(100, rows), reference_max_rows=2000
+        model_name=MODEL_NAME, window_rows=rows, min_rows=min(100, rows), reference_max_rows=2000
     )
     path = chain_dir / "monitoring.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -408,12 +394,13 @@ def run_chain(
     """The whole chain; each result is an `out.check(...)`; raises on a step that cannot go on."""
     import requests
 
+    from churn.generator import generate
     from churn.schema import FEATURE_NAMES
 
     logs = workdir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    with out.timed("compose chain: train a production model (fast pipeline)"):
-        production = train_production_model(workdir)
+    with out.timed("compose chain: register a production model"):
+        production = register_production_model(workdir)
     chain_dir = workdir / "chain"
     chain = Chain(chain_dir, images, token)
     chain.write_configs()
@@ -440,7 +427,7 @@ def run_chain(
         records = json.loads(
             frame[list(FEATURE_NAMES)].head(SINGLE_PREDICTIONS).to_json(orient="records")
         )
-        moved = drifted(frame[list(FEATURE_NAMES)].iloc[:DRIFTED_RECORDS].reset_index(drop=True))
+        moved = generate(DRIFTED_RECORDS, seed=41, drift="contract_shift")[list(FEATURE_NAMES)]
         moved_records = json.loads(moved.to_json(orient="records"))
         before = time.time()
         statuses = [
