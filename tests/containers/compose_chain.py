@@ -243,6 +243,8 @@ class Chain:
             "docker-compose",
             "-p",
             self.project,
+            "--profile",
+            "monitor",
             "--project-directory",
             str(REPO_ROOT),
             "-f",
