@@ -20,7 +20,7 @@ from churn.db.migrate import upgrade
 from churn.settings import get_settings
 
 TABLE = "audit_log"
-ACTIONS = ("promote", "rollback")
+ACTIONS = ("promote", "rollback", "token_create", "token_revoke")
 _metadata = sa.MetaData()
 audit_log = sa.Table(
     TABLE,
