@@ -278,10 +278,25 @@ class Chain:
         )
         return out.stdout.strip()
 
-    def up(self) -> dict[str, float]:
+    def create_token(self) -> str:
+        """An admin token in the compose PostgreSQL, made from the host with the project's CLI
+        (`churn auth token create`), as an operator would; the service reads it from there."""
+        proc = subprocess.run(
+            [sys.executable, "-m", "churn.cli", "auth", "token", "create", "compose-chain",
+             "--scope", "admin", "--actor", "container-test"],
+            env={**os.environ, "CHURN_PREDICTION_DB": self.db_url},
+            cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        if proc.returncode != 0 or not proc.stdout.strip():
+            raise ChainError(f"churn auth token create failed ({proc.returncode}): {proc.stderr}")
+        return proc.stdout.strip().splitlines()[-1]
+
+    def up(self, after_postgres: Callable[[], None] = lambda: None) -> dict[str, float]:
         """Each stage up (no dependencies pulled in) and healthy before the next one."""
         seconds = {}
         for stage in STAGES:
+            if stage == STAGES[1]:
+                after_postgres()
             start = time.monotonic()
             self.compose("up", "-d", "--no-deps", "--no-build", *stage, timeout_s=300)
             for service in stage:
@@ -390,9 +405,7 @@ def monitor_config(chain_dir: Path, rows: int) -> Path:
     return path
 
 
-def run_chain(
-    workdir: Path, images: dict[str, str], out: Any, frame: Any, token: str | None = None
-) -> None:
+def run_chain(workdir: Path, images: dict[str, str], out: Any, frame: Any, use_auth: bool) -> None:
     """The whole chain; each result is an `out.check(...)`; raises on a step that cannot go on."""
     import requests
 
@@ -404,7 +417,7 @@ def run_chain(
     with out.timed("compose chain: register a production model"):
         production = register_production_model(workdir)
     chain_dir = workdir / "chain"
-    chain = Chain(chain_dir, images, token)
+    chain = Chain(chain_dir, images, None)
     chain.write_configs()
     n_rows = SINGLE_PREDICTIONS + DRIFTED_RECORDS
     config = monitor_config(chain_dir, n_rows)
@@ -420,8 +433,14 @@ def run_chain(
                 timeout_s=1500,
                 log=logs / "compose-build.log",
             )
+
+        def with_token() -> None:
+            if use_auth:
+                chain.token = chain.create_token()
+                chain.write_configs()  # the frontends get CHURN_API_TOKEN; ports are unchanged
+
         with out.timed("compose chain: up, stage by stage, until healthy"):
-            out.timings.update({f"up {k}": v for k, v in chain.up().items()})
+            out.timings.update({f"up {k}": v for k, v in chain.up(with_token).items()})
         out.check("compose stack healthy (7 services)", True, chain.project)
 
         base = chain.url("service")
@@ -446,6 +465,13 @@ def run_chain(
                 timeout=60,
             )
             statuses.append(got.status_code)
+        if use_auth:
+            anonymous = requests.post(f"{base}/predict", json={"customer": records[0]}, timeout=30)
+            out.check(
+                "the compose service refuses a prediction without a token (401)",
+                anonymous.status_code == 401,
+                f"HTTP {anonymous.status_code}",
+            )
         out.check(
             "predictions over HTTP all answered 200",
             set(statuses) == {200},

@@ -239,7 +239,31 @@ def run_container(name: str, image: str, env: dict[str, str]) -> None:
 # ---------------------------------------------------------------------------------------- checks
 
 
-def check_service(out: Outcome, url: str, pipeline: Any, frame: Any) -> None:
+def create_token(container: str) -> str:
+    """An admin token made inside the service container with the project's CLI (`churn auth
+    token create`), in the database the service reads its tokens from (its default SQLite)."""
+    out = docker(
+        "exec", "-w", "/home/bentoml/bento/src", container,
+        "python", "-m", "churn.cli", "auth", "token", "create", "container-smoke",
+        "--scope", "admin", "--actor", "container-test",
+    )  # fmt: skip
+    return out.splitlines()[-1].strip()
+
+
+def wait_for_token(url: str, record: dict[str, Any], auth: dict[str, str]) -> Any:
+    """The first answer once the workers have reloaded their token digests (every
+    CHURN_AUTH_REFRESH_S, 5 s by default): 401 until then, for at most 30 s."""
+    import requests
+
+    deadline = time.monotonic() + 30
+    while True:
+        got = requests.post(f"{url}/predict", json={"customer": record}, headers=auth, timeout=30)
+        if got.status_code != 401 or time.monotonic() > deadline:
+            return got
+        time.sleep(1)
+
+
+def check_service(out: Outcome, url: str, pipeline: Any, frame: Any, token: str) -> None:
     import numpy as np
     import requests
 
@@ -247,14 +271,23 @@ def check_service(out: Outcome, url: str, pipeline: Any, frame: Any) -> None:
 
     records = json.loads(frame[list(FEATURE_NAMES)].head(20).to_json(orient="records"))
     expected = pipeline.predict_proba(frame[list(FEATURE_NAMES)].head(20))[:, 1]
-    one = requests.post(f"{url}/predict", json={"customer": records[0]}, timeout=30)
+    anonymous = requests.post(f"{url}/predict", json={"customer": records[0]}, timeout=30)
+    out.check(
+        "service refuses a prediction without a token (401)",
+        anonymous.status_code == 401,
+        f"HTTP {anonymous.status_code}",
+    )
+    auth = {"Authorization": f"Bearer {token}"}
+    one = wait_for_token(url, records[0], auth)
     got = one.json().get("churn_probability") if one.ok else None
     out.check(
         "service /predict equals the in-process pipeline",
         got is not None and abs(got - expected[0]) <= TOLERANCE,
         f"HTTP {one.status_code}, container {got!r}, in-process {expected[0]!r}",
     )
-    batch = requests.post(f"{url}/predict_batch", json={"customers": records}, timeout=60)
+    batch = requests.post(
+        f"{url}/predict_batch", json={"customers": records}, headers=auth, timeout=60
+    )
     probs = (
         [p["churn_probability"] for p in batch.json().get("predictions", [])] if batch.ok else []
     )
@@ -265,7 +298,7 @@ def check_service(out: Outcome, url: str, pipeline: Any, frame: Any) -> None:
         f"HTTP {batch.status_code}, max |diff| {worst}",
     )
     bad = dict(records[0], tenure=-5)
-    rejected = requests.post(f"{url}/predict", json={"customer": bad}, timeout=30)
+    rejected = requests.post(f"{url}/predict", json={"customer": bad}, headers=auth, timeout=30)
     out.check(
         "service rejects a bad record with a 4xx naming the field",
         400 <= rejected.status_code < 500 and "tenure" in rejected.text,
@@ -360,7 +393,7 @@ def smoke(workdir: Path, base_image: str, out: Outcome, skip_chain: bool = False
             )
             wait_for_http(f"{service_url}/readyz", READY_TIMEOUT_S, interval_s=1.0)
         out.check("service /readyz answers 200", True, service_url)
-        check_service(out, service_url, pipeline, frame)
+        check_service(out, service_url, pipeline, frame, create_token(names[0]))
         home = wait_for_http(f"http://127.0.0.1:{ports['flask']}/", 60, interval_s=1.0)
         out.check(
             "Flask home page answers 200 with HTML",
@@ -392,7 +425,7 @@ def smoke(workdir: Path, base_image: str, out: Outcome, skip_chain: bool = False
         "dashboard": "churn-dashboard:smoke",
     }
     try:
-        run_chain(workdir, images, out, frame, token=None)
+        run_chain(workdir, images, out, frame, use_auth=True)
     except Exception as exc:
         out.check("compose chain completed", False, f"{type(exc).__name__}: {exc}")
         raise
