@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from churn.paths import REPO_ROOT
@@ -34,6 +36,14 @@ class Settings(BaseSettings):
     """Prometheus Pushgateway for the monitoring run's drift gauges (e.g. http://127.0.0.1:9091)."""
     customer_id_key: str | None = None
     """Secret for `churn.privacy.customer_key`: set, stores keep HMAC(customerID), not the ID."""
+    auth: Literal["on", "off"] = "on"
+    """Bearer tokens on the service's routes (bentos/auth.py); `off` is for local work only."""
+    metrics_auth: Literal["on", "off"] = "off"
+    """`on`: `/metrics` needs a `predict` token too (Prometheus then scrapes with one)."""
+    auth_refresh_s: float = Field(default=5.0, gt=0, le=300)
+    """How often each worker reloads the token digests: the bound on a revoked token's life."""
+    api_token: str | None = None
+    """The token clients send (frontends, Locust, scripts); `make run` writes it to `.env`."""
 
 
 @lru_cache(maxsize=1)

@@ -35,8 +35,20 @@ POOL = customer_pool()
 gevent.get_hub().loop.update_now()
 
 
+def auth_headers() -> dict[str, str]:
+    """The bearer token from `CHURN_API_TOKEN` (settings, `.env` written by `make run`)."""
+    from churn.settings import Settings
+
+    token = Settings().api_token
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+HEADERS = auth_headers()
+
+
 class ChurnClient(FastHttpUser):
     wait_time = between(WAIT_MIN_S, WAIT_MAX_S)
+    default_headers = HEADERS
 
     @task(20)
     def predict(self) -> None:

@@ -89,13 +89,22 @@ def replay(
     max_requests: int = 1000,
     max_seconds: float = 600.0,
     timeout: float = 30.0,
+    token: str | None = None,
 ) -> ReplaySummary:
-    """Send `records` in requests of `batch_size`, `rate` requests per second, within the bounds."""
+    """Send `records` in requests of `batch_size`, `rate` requests per second, within the bounds.
+
+    `token` is the service's bearer token; by default `CHURN_API_TOKEN` (settings, `.env`)."""
     url = check_loopback(url)
+    if token is None:
+        from churn.settings import Settings
+
+        token = Settings().api_token
     summary = ReplaySummary(url=url)
     started = time.monotonic()
     interval = 1.0 / rate
     with requests.Session() as session:
+        if token:
+            session.headers["Authorization"] = f"Bearer {token}"
         for i, chunk in enumerate(batches(records, batch_size)):
             if summary.requests >= max_requests:
                 summary.stopped_by = "max_requests"

@@ -8,7 +8,17 @@ FORCE ?= false
 BENTO_ARCHIVE ?= $(CURDIR)/tmp/churn_service.bento
 KUBECONFIG_FILE ?= $(CURDIR)/tmp/kubeconfig
 REGISTRY_IMAGE ?= ghcr.io/example/churn-service
+# the other images go next to the service's: IMAGE_REGISTRY/<name>:<12 characters of GIT_SHA>
+IMAGE_REGISTRY ?= $(patsubst %/,%,$(dir $(REGISTRY_IMAGE)))
 GIT_SHA ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+# Every image a deploy/ manifest names besides churn-service (tests/stacks/test_deploy_wiring.py
+# compares this list with the rendered overlays): built by `frontend-images`, pushed by
+# `images-push` and set in the overlays by the deploy targets, next to the service's IMAGE.
+PUSHED_IMAGES = churn-flask churn-dashboard churn-monitor churn-observability
+PUSH_REGISTRY = $(shell echo $(IMAGE_REGISTRY) | tr '[:upper:]' '[:lower:]')
+PUSH_TAG = $(shell echo $(GIT_SHA) | cut -c1-12)
+# `kustomize edit set image` arguments for the PUSHED_IMAGES
+SET_PUSHED = $(foreach img,$(PUSHED_IMAGES),$(img)=$(PUSH_REGISTRY)/$(img):$(PUSH_TAG))
 NAMESPACE ?= churn
 STAGING_NAMESPACE ?= churn-staging
 FORWARD_PORT ?= 3100
@@ -16,7 +26,7 @@ KUBECTL ?= kubectl
 KUSTOMIZE ?= kustomize
 
 .PHONY: security-lint data-pull validate drift-check retrain-decision bento-export bento-import \
-	image-name image-push kubeconfig deploy-staging staging-check deploy-idle idle-check \
+	image-name image-push manifest-images images-push kubeconfig deploy-staging staging-check deploy-idle idle-check \
 	switch-color production-check
 
 security-lint: venv ## bandit over the shipped code
@@ -52,15 +62,25 @@ image-push: ## tag churn-service:IMAGE_TAG as IMAGE and push it (after make bent
 	$(DOCKER) tag churn-service:$(IMAGE_TAG) $(IMAGE)
 	$(DOCKER) push $(IMAGE)
 
+manifest-images: ## build the PUSHED_IMAGES (docker/*.Dockerfile, `frontend-images` restricted to them)
+	$(MAKE) frontend-images FRONTEND_IMAGES="$(filter $(addprefix %:,$(PUSHED_IMAGES)),$(FRONTEND_IMAGES))"
+
+images-push: ## tag each of PUSHED_IMAGES (:IMAGE_TAG) as IMAGE_REGISTRY/<name>:<sha12> and push it
+	@test -n "$(PUSH_REGISTRY)" || { echo "IMAGE_REGISTRY is empty"; exit 1; }
+	for img in $(PUSHED_IMAGES); do \
+		$(DOCKER) tag $$img:$(IMAGE_TAG) $(PUSH_REGISTRY)/$$img:$(PUSH_TAG) && \
+		$(DOCKER) push $(PUSH_REGISTRY)/$$img:$(PUSH_TAG) || exit 1; \
+	done
+
 kubeconfig: ## write the base64 kubeconfig in $KUBECONFIG_B64 to KUBECONFIG_FILE (mode 600)
 	@test -n "$$KUBECONFIG_B64" || { echo "KUBECONFIG_B64 is empty"; exit 1; }
 	@mkdir -p $(dir $(KUBECONFIG_FILE))
 	@umask 077 && echo "$$KUBECONFIG_B64" | base64 -d > $(KUBECONFIG_FILE)
 	@echo "KUBECONFIG=$(KUBECONFIG_FILE)" | tee -a $${GITHUB_ENV:-/dev/null}
 
-deploy-staging: ## the staging overlay with IMAGE, applied; waits for the rollout
+deploy-staging: ## the staging overlay with IMAGE (and the PUSHED_IMAGES of GIT_SHA), applied; waits for the rollout
 	@test -n "$(IMAGE)" || { echo "IMAGE is empty"; exit 1; }
-	cd deploy/overlays/staging && $(KUSTOMIZE) edit set image "churn-service=$(IMAGE)"
+	cd deploy/overlays/staging && $(KUSTOMIZE) edit set image "churn-service=$(IMAGE)" $(SET_PUSHED)
 	KUBECONFIG=$(KUBECONFIG_FILE) $(KUBECTL) apply -k deploy/overlays/staging
 	KUBECONFIG=$(KUBECONFIG_FILE) $(KUBECTL) -n $(STAGING_NAMESPACE) rollout status \
 		deployment/churn-service --timeout 300s
@@ -75,8 +95,9 @@ staging-check: venv ## staging answers: readiness, model info, then a short boun
 	$(FORWARD) $(STAGING_NAMESPACE) churn-service $(FORWARD_PORT) -- \
 		make load-test CHURN_SERVICE_URL=$(FORWARDED_URL) LOAD_USERS=4 LOAD_DURATION=20s
 
-deploy-idle: ## blue-green: IMAGE to the idle color only; colors to $GITHUB_OUTPUT
+deploy-idle: ## blue-green: IMAGE to the idle color only (PUSHED_IMAGES of GIT_SHA to both); colors to $GITHUB_OUTPUT
 	@test -n "$(IMAGE)" || { echo "IMAGE is empty"; exit 1; }
+	cd deploy/overlays/production && $(KUSTOMIZE) edit set image $(SET_PUSHED)
 	KUBECONFIG=$(KUBECONFIG_FILE) NAMESPACE=$(NAMESPACE) IMAGE=$(IMAGE) bash deploy/deploy_idle.sh
 
 idle-check: ## readiness and model info of the idle color (preview service churn-service-COLOR)

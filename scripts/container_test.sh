@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# `make container-test`: build the three images and check them running, on a machine with no image
+# `make container-test`: build the images and check them running, on a machine with no image
 # registry. Starts a private dockerd (docker/engine.sh: no bridge, no iptables, own data root and
 # socket), makes or reuses the local base image (docker/base/build_base.sh), then runs
-# tests/containers/container_smoke.py. The engine is stopped by PID on every exit path (trap).
+# tests/containers/container_smoke.py: the service, Flask and dashboard images one by one, then the
+# docker-compose.yml stack end to end (tests/containers/compose_chain.py: predictions -> PostgreSQL
+# -> the monitoring job -> Pushgateway -> Prometheus -> Alertmanager -> a webhook). The engine is
+# stopped by PID on every exit path (trap), which also removes whatever the stack left running.
 #
 # When no engine can be started here (not root, no dockerd and no way to install it), it prints
 # "container-test: SKIPPED: <reason>" and exits 0, or 1 with CHURN_CONTAINER_TEST_REQUIRED=1.
@@ -11,6 +14,7 @@
 #   CHURN_CONTAINER_CACHE   cache folder (default ~/.cache/churn-containers): base image tarball and
 #                           the engine's data root (image layers, so rebuilds reuse pip layers)
 #   CHURN_CONTAINER_FRESH=1 use a throw-away data root instead (cold build, nothing kept)
+#   CHURN_CONTAINER_CHAIN=0 skip the compose chain (only the three images)
 #   PY                      the project's Python (default .venv/bin/python)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -26,17 +30,18 @@ skip() {
 	exit 0
 }
 
-# ---- preflight: root, Debian's docker.io and debootstrap ---------------------------------------
+# ---- preflight: root, Debian's docker.io, docker-compose and debootstrap ------------------------
 [ "$(id -u)" = 0 ] || skip "dockerd and debootstrap need root (uid is $(id -u))"
-if ! command -v dockerd >/dev/null || ! command -v debootstrap >/dev/null || ! command -v docker >/dev/null; then
+if ! command -v dockerd >/dev/null || ! command -v debootstrap >/dev/null || ! command -v docker >/dev/null ||
+	! command -v docker-compose >/dev/null; then
 	if command -v apt-get >/dev/null; then
-		echo "container-test: installing Debian's docker.io and debootstrap"
+		echo "container-test: installing Debian's docker.io, docker-compose and debootstrap"
 		export DEBIAN_FRONTEND=noninteractive
-		{ apt-get update -qq && apt-get install -y -qq --no-install-recommends docker.io debootstrap; } \
+		{ apt-get update -qq && apt-get install -y -qq --no-install-recommends docker.io docker-compose debootstrap; } \
 			>/tmp/churn-container-apt.log 2>&1 ||
-			skip "apt-get install docker.io debootstrap failed (see /tmp/churn-container-apt.log)"
+			skip "apt-get install docker.io docker-compose debootstrap failed (see /tmp/churn-container-apt.log)"
 	else
-		skip "dockerd/debootstrap missing and no apt-get to install them"
+		skip "dockerd/docker-compose/debootstrap missing and no apt-get to install them"
 	fi
 fi
 [ -x "$PY" ] || skip "no project Python at $PY (run make venv)"
@@ -78,8 +83,11 @@ echo "container-test: base image ready in $((SECONDS - t0)) s"
 
 mkdir -p "$RUN_DIR/work"
 status=0
+# CHURN_CONTAINER_CHAIN=0: only the three images, not the compose chain
+chain_flag=()
+[ "${CHURN_CONTAINER_CHAIN:-1}" = 0 ] && chain_flag=(--no-chain)
 PYTHONPATH="$REPO" "$PY" "$REPO/tests/containers/container_smoke.py" \
-	--workdir "$RUN_DIR/work" --base-image "$BASE_IMAGE" || status=$?
+	--workdir "$RUN_DIR/work" --base-image "$BASE_IMAGE" "${chain_flag[@]}" || status=$?
 # No `docker image prune`: the legacy builder keeps a multi-stage build's first stage only as
 # untagged images, and those are the pip-install layers the next run reuses.
 exit "$status"

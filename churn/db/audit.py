@@ -20,7 +20,15 @@ from churn.db.migrate import upgrade
 from churn.settings import get_settings
 
 TABLE = "audit_log"
-ACTIONS = ("promote", "rollback", "switch", "experiment_start", "experiment_stop")
+ACTIONS = (
+    "promote",
+    "rollback",
+    "switch",
+    "experiment_start",
+    "experiment_stop",
+    "token_create",
+    "token_revoke",
+)
 _metadata = sa.MetaData()
 audit_log = sa.Table(
     TABLE,

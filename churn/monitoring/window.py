@@ -26,7 +26,7 @@ def read_window(db_url: str, rows: int, hours: float | None = None) -> pd.DataFr
     A missing database or table is an empty window, not an error: the service may not have
     served anyone yet.
     """
-    engine = sa.create_engine(db_url)
+    engine = sa.create_engine(db_url, **utc_session(db_url))
     try:
         inspector = sa.inspect(engine)
         if not inspector.has_table(TABLE):
@@ -50,6 +50,14 @@ def read_window(db_url: str, rows: int, hours: float | None = None) -> pd.DataFr
     finally:
         engine.dispose()
     return typed(frame.iloc[::-1].reset_index(drop=True))
+
+
+def utc_session(db_url: str) -> dict:
+    """PostgreSQL compares `timestamptz` in the session's TimeZone (the server's or database's
+    setting, not UTC); a UTC session makes the naive UTC `since` above mean what it says."""
+    if sa.engine.make_url(db_url).get_backend_name() == "postgresql":
+        return {"connect_args": {"options": "-c timezone=UTC"}}
+    return {}
 
 
 def typed(frame: pd.DataFrame) -> pd.DataFrame:

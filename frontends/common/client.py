@@ -119,12 +119,15 @@ class ChurnClient:
         backoff_s: float = 0.2,
         observer: CallObserver | None = None,
         session: requests.Session | None = None,
+        token: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
         self.observer = observer
         self.retry = retry_policy(retries, backoff_s)
         self.session = session or requests.Session()
+        if token:  # the service's bearer token (CHURN_API_TOKEN); sent on every call
+            self.session.headers["Authorization"] = f"Bearer {token}"
         adapter = HTTPAdapter(max_retries=self.retry)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
@@ -261,5 +264,8 @@ def client_from_settings(observer: CallObserver | None = None) -> ChurnClient:
 
     settings = Settings()
     return ChurnClient(
-        settings.service_url, timeout_s=settings.request_timeout_s, observer=observer
+        settings.service_url,
+        timeout_s=settings.request_timeout_s,
+        observer=observer,
+        token=settings.api_token,
     )

@@ -50,6 +50,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         timeout_s=app.config["SERVICE_TIMEOUT_S"],
         retries=app.config["SERVICE_RETRIES"],
         observer=metrics.observe_service_call,
+        token=app.config["SERVICE_TOKEN"],
     )
     app.extensions["churn_batch_store"] = BatchStore(
         app.config["BATCH_DIR"], app.config["BATCH_TTL_S"]

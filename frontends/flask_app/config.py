@@ -42,6 +42,7 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "MODE": mode,
         "SECRET_KEY": secret,
         "SERVICE_URL": settings.service_url,
+        "SERVICE_TOKEN": settings.api_token,
         "SERVICE_TIMEOUT_S": settings.request_timeout_s,
         "SERVICE_RETRIES": int(_env("CHURN_UI_SERVICE_RETRIES", "2")),
         "MAX_BATCH_RECORDS": MAX_BATCH_RECORDS,

@@ -22,13 +22,13 @@ def settings() -> Settings:
 
 
 @st.cache_resource(show_spinner=False)
-def _client(url: str, timeout_s: float) -> ChurnClient:
-    return ChurnClient(url, timeout_s=timeout_s, retries=2)
+def _client(url: str, timeout_s: float, token: str | None) -> ChurnClient:
+    return ChurnClient(url, timeout_s=timeout_s, retries=2, token=token)
 
 
 def client() -> ChurnClient:
     s = settings()
-    return _client(s.service_url, s.request_timeout_s)
+    return _client(s.service_url, s.request_timeout_s, s.api_token)
 
 
 def reports_dir() -> Path:

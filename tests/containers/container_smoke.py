@@ -73,6 +73,7 @@ def isolate(workdir: Path) -> None:
     os.environ["ZENML_CONFIG_PATH"] = str(workdir / "zenml")
     os.environ["CHURN_MLFLOW_TRACKING_URI"] = f"sqlite:///{workdir / 'mlruns.db'}"
     os.environ["CHURN_PREDICTION_DB"] = f"sqlite:///{workdir / 'predictions.db'}"
+    os.environ["CHURN_REPORTS_DIR"] = str(workdir / "reports")
     os.environ["BENTOML_DO_NOT_TRACK"] = "True"
     os.environ["DOCKER_BUILDKIT"] = "0"
 
@@ -238,7 +239,31 @@ def run_container(name: str, image: str, env: dict[str, str]) -> None:
 # ---------------------------------------------------------------------------------------- checks
 
 
-def check_service(out: Outcome, url: str, pipeline: Any, frame: Any) -> None:
+def create_token(container: str) -> str:
+    """An admin token made inside the service container with the project's CLI (`churn auth
+    token create`), in the database the service reads its tokens from (its default SQLite)."""
+    out = docker(
+        "exec", "-w", "/home/bentoml/bento/src", container,
+        "python", "-m", "churn.cli", "auth", "token", "create", "container-smoke",
+        "--scope", "admin", "--actor", "container-test",
+    )  # fmt: skip
+    return out.splitlines()[-1].strip()
+
+
+def wait_for_token(url: str, record: dict[str, Any], auth: dict[str, str]) -> Any:
+    """The first answer once the workers have reloaded their token digests (every
+    CHURN_AUTH_REFRESH_S, 5 s by default): 401 until then, for at most 30 s."""
+    import requests
+
+    deadline = time.monotonic() + 30
+    while True:
+        got = requests.post(f"{url}/predict", json={"customer": record}, headers=auth, timeout=30)
+        if got.status_code != 401 or time.monotonic() > deadline:
+            return got
+        time.sleep(1)
+
+
+def check_service(out: Outcome, url: str, pipeline: Any, frame: Any, token: str) -> None:
     import numpy as np
     import requests
 
@@ -246,14 +271,23 @@ def check_service(out: Outcome, url: str, pipeline: Any, frame: Any) -> None:
 
     records = json.loads(frame[list(FEATURE_NAMES)].head(20).to_json(orient="records"))
     expected = pipeline.predict_proba(frame[list(FEATURE_NAMES)].head(20))[:, 1]
-    one = requests.post(f"{url}/predict", json={"customer": records[0]}, timeout=30)
+    anonymous = requests.post(f"{url}/predict", json={"customer": records[0]}, timeout=30)
+    out.check(
+        "service refuses a prediction without a token (401)",
+        anonymous.status_code == 401,
+        f"HTTP {anonymous.status_code}",
+    )
+    auth = {"Authorization": f"Bearer {token}"}
+    one = wait_for_token(url, records[0], auth)
     got = one.json().get("churn_probability") if one.ok else None
     out.check(
         "service /predict equals the in-process pipeline",
         got is not None and abs(got - expected[0]) <= TOLERANCE,
         f"HTTP {one.status_code}, container {got!r}, in-process {expected[0]!r}",
     )
-    batch = requests.post(f"{url}/predict_batch", json={"customers": records}, timeout=60)
+    batch = requests.post(
+        f"{url}/predict_batch", json={"customers": records}, headers=auth, timeout=60
+    )
     probs = (
         [p["churn_probability"] for p in batch.json().get("predictions", [])] if batch.ok else []
     )
@@ -264,7 +298,7 @@ def check_service(out: Outcome, url: str, pipeline: Any, frame: Any) -> None:
         f"HTTP {batch.status_code}, max |diff| {worst}",
     )
     bad = dict(records[0], tenure=-5)
-    rejected = requests.post(f"{url}/predict", json={"customer": bad}, timeout=30)
+    rejected = requests.post(f"{url}/predict", json={"customer": bad}, headers=auth, timeout=30)
     out.check(
         "service rejects a bad record with a 4xx naming the field",
         400 <= rejected.status_code < 500 and "tenure" in rejected.text,
@@ -307,7 +341,7 @@ def dump_logs(names: list[str], logs: Path) -> None:
 # ---------------------------------------------------------------------------------------- main
 
 
-def smoke(workdir: Path, base_image: str, out: Outcome) -> None:
+def smoke(workdir: Path, base_image: str, out: Outcome, skip_chain: bool = False) -> None:
     logs = workdir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     with out.timed("train the model into a temporary BentoML store"):
@@ -359,7 +393,7 @@ def smoke(workdir: Path, base_image: str, out: Outcome) -> None:
             )
             wait_for_http(f"{service_url}/readyz", READY_TIMEOUT_S, interval_s=1.0)
         out.check("service /readyz answers 200", True, service_url)
-        check_service(out, service_url, pipeline, frame)
+        check_service(out, service_url, pipeline, frame, create_token(names[0]))
         home = wait_for_http(f"http://127.0.0.1:{ports['flask']}/", 60, interval_s=1.0)
         out.check(
             "Flask home page answers 200 with HTML",
@@ -380,6 +414,21 @@ def smoke(workdir: Path, base_image: str, out: Outcome) -> None:
             dump_logs(names, logs)
         for name in names:
             subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
+    if skip_chain:
+        return
+    from tests.containers.compose_chain import run_chain
+
+    images = {
+        "base": base_image,
+        "service": "churn-service:smoke",
+        "flask": "churn-flask:smoke",
+        "dashboard": "churn-dashboard:smoke",
+    }
+    try:
+        run_chain(workdir, images, out, frame, use_auth=True)
+    except Exception as exc:
+        out.check("compose chain completed", False, f"{type(exc).__name__}: {exc}")
+        raise
 
 
 def save_report(out: Outcome, path: Path) -> None:
@@ -405,19 +454,22 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--workdir", type=Path, required=True)
     parser.add_argument("--base-image", default="churn-base:bookworm")
     parser.add_argument("--report", type=Path, default=None)
+    parser.add_argument(
+        "--no-chain", action="store_true", help="only the images, not the compose chain"
+    )
     args = parser.parse_args(argv)
     if "DOCKER_HOST" not in os.environ or shutil.which("docker") is None:
         print("container-test: needs DOCKER_HOST (run it through scripts/container_test.sh)")
         return 2
     sys.path.insert(0, str(REPO_ROOT))
-    isolate(args.workdir)
     reports = Path(os.environ.get("CHURN_REPORTS_DIR", REPO_ROOT / "reports"))
+    isolate(args.workdir)
     report = args.report or reports / "containers" / "smoke.json"
     out = Outcome()
     try:
-        smoke(args.workdir, args.base_image, out)
+        smoke(args.workdir, args.base_image, out, skip_chain=args.no_chain)
     except Exception as exc:  # reported as a failed check; the traceback helps whoever debugs it
-        if not any(name == "smoke run completed" for name, _, _ in out.checks):
+        if not any(name.endswith("completed") for name, _, _ in out.checks):
             out.check("smoke run completed", False, f"{type(exc).__name__}: {exc}")
     save_report(out, report)
     passed = len(out.checks) - out.failed

@@ -230,7 +230,7 @@ def test_requirements_are_the_locks_pins_with_hashes(image: str) -> None:
         assert "--hash=sha256:" in block, f"{image}: {name} has no hash"
     pinned = {canonical(re.match(r"[A-Za-z0-9._-]+", b).group(0)) for b in blocks}  # type: ignore[union-attr]
     wanted = [
-        canonical(line.split("#")[0].strip())
+        canonical(line.split("#")[0].split("[")[0].strip())  # zenml[server] -> zenml
         for line in (DOCKER / "requirements" / f"{image}.in").read_text().splitlines()
         if line.split("#")[0].strip()
     ]

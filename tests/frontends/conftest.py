@@ -16,6 +16,7 @@ import frontend_servers as servers
 import pytest
 
 from tests.fixtures.http import wait_for_http
+from tests.fixtures.launcher import service_token
 
 SERVICE_CLASS = "bentos.service:ChurnService"
 STARTUP_TIMEOUT_S = 180
@@ -41,6 +42,12 @@ def service_url(session_dir: Path) -> Iterator[str]:
         pytest.skip(f"no bentos/service.py in {workdir} yet (the serving part is not merged)")
     servers.save_test_model()
     port = servers.free_port()
+    # an admin token in the session's database (the service's): every client in this process
+    # (Settings().api_token) and every frontend server started from it picks it up
+    token = service_token(os.environ["CHURN_PREDICTION_DB"], f"frontend-tests-{port}")
+    assert token, "could not create the service token in CHURN_PREDICTION_DB"
+    patch = pytest.MonkeyPatch()
+    patch.setenv("CHURN_API_TOKEN", token)
     log = session_dir / f"bentoml-{port}.log"
     bentoml = str(Path(sys.executable).with_name("bentoml"))
     proc = servers.start(
@@ -54,6 +61,14 @@ def service_url(session_dir: Path) -> Iterator[str]:
         yield url
     finally:
         servers.stop(proc)
+        patch.undo()
+
+
+@pytest.fixture(scope="session")
+def service_headers(service_url: str) -> dict[str, str]:
+    """The bearer token header for direct calls to `service_url`."""
+    token = os.environ.get("CHURN_API_TOKEN", "")
+    return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 @pytest.fixture(scope="session")

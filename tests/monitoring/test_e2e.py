@@ -69,7 +69,9 @@ def e2e_model(request: pytest.FixtureRequest) -> MonitoredModel:
 
 
 @pytest.fixture(scope="module")
-def e2e_service(e2e_model: MonitoredModel, session_dir: Path) -> Iterator[tuple[str, str]]:
+def e2e_service(
+    e2e_model: MonitoredModel, session_dir: Path
+) -> Iterator[tuple[str, str, str | None]]:
     """The real BentoML service on a free loopback port, logging to its own prediction DB."""
     from tests.fixtures.launcher import start_service
 
@@ -77,7 +79,7 @@ def e2e_service(e2e_model: MonitoredModel, session_dir: Path) -> Iterator[tuple[
     env = {"CHURN_PREDICTION_DB": db, "CHURN_SERVICE_WORKERS": "1"}
     running = start_service(env=env, log_path=session_dir / "monitoring_e2e_service.log")
     try:
-        yield running.url, db
+        yield running.url, db, running.token
     finally:
         running.stop()
 
@@ -98,7 +100,7 @@ def _retraining_available() -> bool:
 
 def test_drift_appears_and_retrains(
     e2e_model: MonitoredModel,
-    e2e_service: tuple[str, str],
+    e2e_service: tuple[str, str, str | None],
     write_config: WriteConfig,
     tmp_path: Path,
 ) -> None:
@@ -107,14 +109,16 @@ def test_drift_appears_and_retrains(
     from churn.cli.monitor import run_once
     from load_tests.replay import read_customers, replay
 
-    url, db = e2e_service
+    url, db, token = e2e_service
     sent = 0
     retrain_scenario = SCENARIOS[-1][0] if _retraining_available() else None
     for i, (scenario, moved) in enumerate(SCENARIOS):
         live = generate(ROWS, seed=100 + i, drift=scenario)
         csv_path = tmp_path / f"{scenario}.csv"
         csv_path.write_text(to_csv_text(live))
-        summary = replay(read_customers(csv_path), url, rate=20, batch_size=100, max_seconds=120)
+        summary = replay(
+            read_customers(csv_path), url, rate=20, batch_size=100, max_seconds=120, token=token
+        )
         assert summary.errors == 0 and summary.records_ok == ROWS, summary
         sent += ROWS
         _wait_for_rows(db, sent)

@@ -3,6 +3,7 @@ ways: met under the shipped thresholds, broken once a threshold is set below wha
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -42,7 +43,8 @@ def load_run(start: StartService, tmp_path_factory: pytest.TempPathFactory) -> t
         f"VENV={venv}", f"CHURN_SERVICE_URL={service.url}", f"CHURN_REPORTS_DIR={reports}",
         "LOAD_USERS=16", "LOAD_SPAWN_RATE=16", "LOAD_DURATION=8s",
     ]  # fmt: skip
-    run = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+    env = {**os.environ, "CHURN_API_TOKEN": service.token or ""}
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-4000:]
     return reports, output

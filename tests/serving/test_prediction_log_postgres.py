@@ -24,9 +24,11 @@ from tests.fixtures.db_faults import break_inserts, count_rows, repair_inserts
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(600)]
 
 
-async def _fire(url: str, path: str, bodies: list[Any], limit: int) -> list[int]:
+async def _fire(
+    url: str, path: str, bodies: list[Any], limit: int, headers: dict[str, str]
+) -> list[int]:
     connector = aiohttp.TCPConnector(limit=limit)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
 
         async def one(body: Any) -> int:
             async with session.post(f"{url}{path}", json=body) as resp:
@@ -51,12 +53,18 @@ def test_two_workers_log_exactly_n_rows_to_postgres_through_a_fault(
 ) -> None:
     service = start("postgres-log", CHURN_SERVICE_WORKERS="2", CHURN_PREDICTION_DB=postgres_url)
     singles = [{"customer": {**EXAMPLE_RECORD, "tenure": i % 72}} for i in range(150)]
-    statuses = asyncio.run(_fire(service.url, "/predict", singles, limit=8))
+    statuses = asyncio.run(
+        _fire(service.url, "/predict", singles, limit=8, headers=service.headers)
+    )
     batch = {"customers": [EXAMPLE_RECORD] * 50}
-    statuses += asyncio.run(_fire(service.url, "/predict_batch", [batch] * 6, limit=3))
+    statuses += asyncio.run(
+        _fire(service.url, "/predict_batch", [batch] * 6, limit=3, headers=service.headers)
+    )
 
     break_inserts(postgres_url)
-    statuses += asyncio.run(_fire(service.url, "/predict", singles[:100], limit=8))
+    statuses += asyncio.run(
+        _fire(service.url, "/predict", singles[:100], limit=8, headers=service.headers)
+    )
     deadline = time.monotonic() + 60
     while _log_errors(service.url) < 2 and time.monotonic() < deadline:
         time.sleep(0.5)

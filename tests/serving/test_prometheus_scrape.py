@@ -83,7 +83,10 @@ def _query(url: str, expr: str, timeout_s: float = 90.0) -> list[dict]:
 def test_prometheus_scrapes_the_service_metrics(service: RunningService, prometheus: str) -> None:
     for _ in range(5):
         resp = requests.post(
-            f"{service.url}/predict", json={"customer": EXAMPLE_RECORD}, timeout=10
+            f"{service.url}/predict",
+            json={"customer": EXAMPLE_RECORD},
+            timeout=10,
+            headers=service.headers,
         )
         assert resp.status_code == 200
     up = _query(prometheus, 'up{job="churn-service"} == 1')
@@ -95,7 +98,12 @@ def test_prometheus_scrapes_the_service_metrics(service: RunningService, prometh
 
 
 def test_grafana_queries_name_metrics_the_service_exports(service: RunningService) -> None:
-    requests.post(f"{service.url}/predict_batch", json={"customers": [EXAMPLE_RECORD]}, timeout=10)
+    requests.post(
+        f"{service.url}/predict_batch",
+        json={"customers": [EXAMPLE_RECORD]},
+        timeout=10,
+        headers=service.headers,
+    )
     exported = _exported(service)
     for path in DASHBOARDS:
         for title, expr in queries(load(path)):

@@ -18,11 +18,12 @@ from tests.fixtures.alert_chain import alert_chain, wait_until
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(600)]
 
 
-async def _burst(url: str, n: int) -> list[int]:
+async def _burst(url: str, n: int, headers: dict[str, str]) -> list[int]:
     """n concurrent 500-record batches on one worker: each waits for the others, so the request
     durations are far above the 150 ms objective (a burst stays under the log's backlog bound)."""
     batch = {"customers": [EXAMPLE_RECORD] * 500}
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=n)) as session:
+    connector = aiohttp.TCPConnector(limit=n)
+    async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
 
         async def one() -> int:
             async with session.post(f"{url}/predict_batch", json=batch) as resp:
@@ -41,7 +42,7 @@ def test_a_slow_service_alerts_the_webhook(start: StartService, tmp_path: Path) 
         statuses: list[int] = []
 
         def latency_alerted() -> bool:
-            statuses.extend(asyncio.run(_burst(service.url, 16)))
+            statuses.extend(asyncio.run(_burst(service.url, 16, service.headers)))
             return bool(receiver.alerts("ChurnHighLatencyP95", "firing"))
 
         took = wait_until(latency_alerted, "ChurnHighLatencyP95 at the webhook", 240)

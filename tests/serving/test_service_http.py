@@ -25,7 +25,8 @@ JSON = {"content-type": "application/json"}
 
 
 def post(service: RunningService, path: str, body: Any, **kw: Any) -> requests.Response:
-    return requests.post(f"{service.url}{path}", json=body, timeout=30, **kw)
+    headers = {**service.headers, **kw.pop("headers", {})}
+    return requests.post(f"{service.url}{path}", json=body, timeout=30, headers=headers, **kw)
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -84,10 +85,12 @@ def test_explain_is_exact_and_additive(service: RunningService) -> None:
 
 
 def test_model_info_is_a_get(service: RunningService, served_model: bentoml.Model) -> None:
-    got = requests.get(f"{service.url}/model_info", timeout=10)
+    got = requests.get(f"{service.url}/model_info", timeout=10, headers=service.headers)
     assert got.status_code == 200, got.text
     assert got.headers["content-type"].startswith("application/json")
-    posted = requests.post(f"{service.url}/model_info", json={}, timeout=10)
+    posted = requests.post(
+        f"{service.url}/model_info", json={}, timeout=10, headers=service.headers
+    )
     assert posted.status_code == 405 and posted.headers["allow"] == "GET"
     assert posted.json()["detail"][0]["loc"] == ["method"]
     info = got.json()
@@ -174,6 +177,7 @@ def test_bad_batches(service: RunningService) -> None:
 def test_malformed_requests(
     service: RunningService, data: bytes, headers: dict[str, str], status: int, field: str
 ) -> None:
+    headers = {**service.headers, **headers}
     resp = requests.post(f"{service.url}/predict", data=data, headers=headers, timeout=30)
     assert resp.status_code == status, resp.text
     _assert_field_error(resp, field)
@@ -184,13 +188,14 @@ def test_chunked_huge_body_is_refused(service: RunningService) -> None:
         for _ in range(80):
             yield b" " * 65536
 
-    resp = requests.post(f"{service.url}/predict", data=chunks(), headers=JSON, timeout=30)
+    headers = {**service.headers, **JSON}
+    resp = requests.post(f"{service.url}/predict", data=chunks(), headers=headers, timeout=30)
     assert resp.status_code == 413
     _assert_field_error(resp, "body")
 
 
 def test_wrong_method(service: RunningService) -> None:
-    resp = requests.get(f"{service.url}/predict", timeout=10)
+    resp = requests.get(f"{service.url}/predict", timeout=10, headers=service.headers)
     assert resp.status_code == 405
     _assert_field_error(resp, "method")
 
@@ -246,6 +251,7 @@ def test_contract_fuzzing_finds_no_server_error(service: RunningService, session
         "--request-timeout", "20",
         "--report", "junit",
         "--report-dir", str(session_dir / "fuzz"),
+        "--header", f"Authorization: Bearer {service.token}",
     ]  # fmt: skip
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=500, cwd=session_dir)
     assert run.returncode == 0, run.stdout[-4000:]

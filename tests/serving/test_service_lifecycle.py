@@ -18,9 +18,11 @@ from churn.schema import EXAMPLE_RECORD
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(600)]
 
 
-async def _fire(url: str, path: str, bodies: list[Any], limit: int) -> list[tuple[int, Any, str]]:
+async def _fire(
+    url: str, path: str, bodies: list[Any], limit: int, headers: dict[str, str]
+) -> list[tuple[int, Any, str]]:
     connector = aiohttp.TCPConnector(limit=limit)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
 
         async def one(body: Any) -> tuple[int, Any, str]:
             async with session.post(f"{url}{path}", json=body) as resp:
@@ -39,11 +41,15 @@ def test_overload_and_exact_prediction_log(start: StartService, session_dir: Pat
     name = "lifecycle"
     service = start(name, CHURN_SERVICE_WORKERS="2", CHURN_MAX_IN_FLIGHT="8")
     single = {"customer": EXAMPLE_RECORD}
-    results = asyncio.run(_fire(service.url, "/predict", [single] * 200, limit=8))
+    results = asyncio.run(
+        _fire(service.url, "/predict", [single] * 200, limit=8, headers=service.headers)
+    )
     assert [r[0] for r in results] == [200] * 200
 
     batch = {"customers": [EXAMPLE_RECORD] * 100}
-    burst = asyncio.run(_fire(service.url, "/predict_batch", [batch] * 80, limit=80))
+    burst = asyncio.run(
+        _fire(service.url, "/predict_batch", [batch] * 80, limit=80, headers=service.headers)
+    )
     statuses = [r[0] for r in burst]
     assert set(statuses) <= {200, 503}, statuses
     assert 503 in statuses, "80 concurrent batches against 2x8 slots should shed load"

@@ -282,17 +282,22 @@ def test_every_reference_in_the_overlay_resolves(overlay: str) -> None:
     assert wiring_problems(docs) == []
 
 
-def test_make_targets_build_the_images_the_manifests_name() -> None:
-    images = built_images()
-    for image in images.values():
-        assert image.dockerfile.is_file(), image
-    named = {
+def manifest_images() -> set[str]:
+    """Every image name a container of a rendered overlay runs."""
+    return {
         image_name(c["image"])
         for overlay in OVERLAYS
         for d in rendered(overlay)
         if (spec := pod_spec(d)) is not None
         for c in spec["containers"]
     }
+
+
+def test_make_targets_build_the_images_the_manifests_name() -> None:
+    images = built_images()
+    for image in images.values():
+        assert image.dockerfile.is_file(), image
+    named = manifest_images()
     assert named == {
         "churn-service",
         "churn-flask",
@@ -308,6 +313,57 @@ def test_make_targets_build_the_images_the_manifests_name() -> None:
             name = image_name(spec["image"])
             assert name in images, service
             assert REPO / spec["build"]["dockerfile"] == images[name].dockerfile, service
+
+
+def pushed_images(ci_mk: str) -> set[str]:
+    match = re.search(r"^PUSHED_IMAGES\s*=\s*(.+)$", ci_mk, re.M)
+    return set(match.group(1).split()) if match else set()
+
+
+def push_problems(named: set[str], ci_mk: str, workflow: Doc) -> list[str]:
+    """What keeps CI from building, pushing and deploying every image the manifests name."""
+    pushed = pushed_images(ci_mk)
+    problems = [
+        f"{name}: a manifest runs it, but mk/ci.mk's PUSHED_IMAGES does not push it"
+        for name in sorted(named - pushed - {"churn-service"})
+    ]
+    problems += [
+        f"{name}: in PUSHED_IMAGES, but `make frontend-images` does not build it"
+        for name in sorted(pushed - set(built_images()))
+    ]
+    runs = {
+        job: [str(step.get("run", "")) for step in spec.get("steps", [])]
+        for job, spec in workflow["jobs"].items()
+    }
+    for target in ("bento-image", "image-push", "manifest-images", "images-push"):
+        if not any(re.match(rf"make {target}(\s|$)", run) for run in runs.get("image", [])):
+            problems.append(f"the image job does not run `make {target}`")
+    for job, target in (("deploy-staging", "deploy-staging"), ("deploy-production", "deploy-idle")):
+        calls = [r for r in runs.get(job, []) if re.match(rf"make {target}(\s|$)", r)]
+        if not any("IMAGE_REGISTRY=" in r and "GIT_SHA=" in r for r in calls):
+            problems.append(f"{job}: `make {target}` is not given IMAGE_REGISTRY and GIT_SHA")
+    return problems
+
+
+def test_ci_builds_pushes_and_deploys_every_image_the_manifests_name() -> None:
+    named = manifest_images()
+    ci_mk = (REPO / "mk/ci.mk").read_text()
+    workflow = yaml.safe_load((REPO / ".github/workflows/ml-pipeline.yml").read_text())
+    assert push_problems(named, ci_mk, workflow) == []
+    assert named - {"churn-service"} == pushed_images(ci_mk)
+    # the check catches an image nobody pushes and a workflow that stops pushing
+    assert push_problems(named | {"churn-extra"}, ci_mk, workflow) == [
+        "churn-extra: a manifest runs it, but mk/ci.mk's PUSHED_IMAGES does not push it"
+    ]
+    dropped = ci_mk.replace(" churn-monitor", "", 1)
+    assert any("churn-monitor" in p for p in push_problems(named, dropped, workflow))
+    steps = workflow["jobs"]["image"]["steps"]
+    workflow["jobs"]["image"]["steps"] = [
+        s for s in steps if not str(s.get("run", "")).startswith("make images-push")
+    ]
+    assert push_problems(named, ci_mk, workflow) == [
+        "the image job does not run `make images-push`"
+    ]
 
 
 def env_of(container: Doc) -> dict[str, Doc]:

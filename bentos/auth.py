@@ -1,0 +1,132 @@
+"""Who may call which route of the service: bearer tokens with scopes (churn/auth.py).
+
+Called by `bentos.middleware.ContractGuard` before a request reaches BentoML. Per request the cost
+is one SHA-256 and one dict lookup: the live token digests are kept in memory and reloaded from
+the project database (`api_tokens`, churn/db/tokens.py) by a daemon thread every
+`CHURN_AUTH_REFRESH_S` seconds, so a revoked token stops working within that bound and no request
+ever waits on the database. If a reload fails the last known set stays (logged), so a database
+hiccup does not lock every client out.
+
+`CHURN_AUTH=off` turns the check off for local work only; each worker logs a WARNING at start.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import sqlalchemy as sa
+
+from churn.auth import allows, bearer_token, scope_of
+from churn.settings import Settings, get_settings
+
+logger = logging.getLogger("churn.auth")
+
+OPEN_PATHS = frozenset({"/readyz", "/livez"})
+PREDICT_PATHS = frozenset({"/predict", "/predict_batch", "/explain", "/model_info"})
+ADMIN_PATHS = frozenset({"/outcomes"})
+ADMIN_PREFIX = "/admin"
+REALM = 'Bearer realm="churn"'
+
+
+def needed_scope(path: str, metrics_auth: bool) -> str | None:
+    """The scope a path needs, or None when it is open (health, docs, unknown paths: 404)."""
+    if path in PREDICT_PATHS:
+        return "predict"
+    if path in ADMIN_PATHS or path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
+        return "admin"
+    if path == "/metrics" or path.startswith("/metrics/"):
+        return "predict" if metrics_auth else None
+    return None
+
+
+class Denied(Exception):
+    """A request refused: `status` (401/403), the message and the WWW-Authenticate value."""
+
+    def __init__(self, status: int, message: str, challenge: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.challenge = challenge
+
+
+class TokenAuth:
+    """The in-memory token set of one worker and the per-request decision."""
+
+    def __init__(
+        self, database_url: str, refresh_s: float = 5.0, metrics_auth: bool = False
+    ) -> None:
+        self.database_url = database_url
+        self.refresh_s = refresh_s
+        self.metrics_auth = metrics_auth
+        self.hashes: dict[str, str] = {}
+        self.loaded_at = 0.0
+        self.reload_errors = 0
+        self._engine = sa.create_engine(database_url, pool_pre_ping=True, pool_size=1)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> TokenAuth | None:
+        """The checker the settings ask for; None (and a WARNING) when `CHURN_AUTH=off`."""
+        settings = settings or get_settings()
+        if settings.auth == "off":
+            logger.warning(
+                "CHURN_AUTH=off: the service accepts requests WITHOUT a token; local use only"
+            )
+            return None
+        auth = cls(settings.prediction_db, settings.auth_refresh_s, settings.metrics_auth == "on")
+        auth.start()
+        return auth
+
+    def start(self) -> None:
+        """Load the tokens once (migrating first), then keep them fresh in a daemon thread."""
+        from churn.db.migrate import upgrade
+
+        upgrade(self._engine)
+        self.reload()
+        self._thread = threading.Thread(target=self._loop, name="churn-token-refresh", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def reload(self) -> None:
+        from churn.db.tokens import active_hashes
+
+        try:
+            hashes = active_hashes(self._engine)
+        except Exception:  # keep serving with the last known set; the next round retries
+            self.reload_errors += 1
+            logger.exception("could not reload API tokens; keeping the last %d", len(self.hashes))
+            return
+        self.hashes = hashes  # one reference swap: readers see the old or the new dict
+        self.loaded_at = time.monotonic()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.refresh_s):
+            self.reload()
+
+    def check(self, path: str, authorization: str) -> None:
+        """Return when the request may go on; raise `Denied` (401 or 403) when it may not."""
+        needed = needed_scope(path, self.metrics_auth)
+        if needed is None:
+            return
+        if not authorization:
+            raise Denied(401, "missing bearer token: send 'Authorization: Bearer <token>'", REALM)
+        if bearer_token(authorization) is None:
+            raise Denied(
+                401,
+                "malformed Authorization header: expected 'Bearer <token>'",
+                f'{REALM}, error="invalid_request"',
+            )
+        granted = scope_of(authorization, self.hashes)
+        if granted is None:
+            raise Denied(401, "invalid or revoked token", f'{REALM}, error="invalid_token"')
+        if not allows(granted, needed):
+            raise Denied(
+                403,
+                f"this token's scope '{granted}' does not allow {path[:64]}; it needs '{needed}'",
+                f'{REALM}, error="insufficient_scope", scope="{needed}"',
+            )

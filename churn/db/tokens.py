@@ -1,0 +1,174 @@
+"""The `api_tokens` table (revision 0006): create, list and revoke service tokens.
+
+Only SHA-256 digests are stored (churn/auth.py says why that hash); the token itself is returned
+once by `create`. Every create and revoke is in the audit trail (churn/db/audit.py): its
+`model_name` column holds `api_token` and `to_version` the token's name. The service reads the
+live digests with `active_hashes` every few seconds (bentos/auth.py), never per request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from churn.auth import check_name, check_scope, hash_token, new_token
+from churn.db.audit import AuditEvent, default_actor, record
+from churn.db.migrate import upgrade
+from churn.settings import get_settings
+
+TABLE = "api_tokens"
+AUDIT_SUBJECT = "api_token"
+_metadata = sa.MetaData()
+api_tokens = sa.Table(
+    TABLE,
+    _metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False),
+    sa.Column("scope", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+
+class TokenExists(ValueError):
+    """An active token already has that name (revoke it first)."""
+
+
+class TokenNotFound(LookupError):
+    """No active token has that name."""
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    name: str
+    scope: str
+    created_at: dt.datetime
+    created_by: str
+    revoked_at: dt.datetime | None
+
+
+def _engine(url: str) -> sa.Engine:
+    return sa.create_engine(url, poolclass=sa.pool.NullPool)
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    if value is not None and value.tzinfo is None:  # SQLite drops the zone: it is UTC
+        return value.replace(tzinfo=dt.UTC)
+    return value
+
+
+def _active(name: str) -> sa.ColumnElement[bool]:
+    return sa.and_(api_tokens.c.name == name, api_tokens.c.revoked_at.is_(None))
+
+
+def create(name: str, scope: str, actor: str | None = None, url: str | None = None) -> str:
+    """Store a new token's digest and return the token (the only time it is ever shown).
+
+    The token row is committed first, then the audit row; when the audit row cannot be written
+    the token row is deleted again, so no token exists without its audit entry.
+    """
+    check_name(name)
+    checked_scope = check_scope(scope)
+    actor = actor or default_actor()
+    token = new_token()
+    url = url or get_settings().prediction_db
+    engine = _engine(url)
+    try:
+        upgrade(engine)
+        with engine.begin() as conn:
+            if conn.execute(sa.select(api_tokens.c.id).where(_active(name))).first():
+                raise TokenExists(f"an active token named {name!r} exists; revoke it first")
+            conn.execute(
+                api_tokens.insert().values(
+                    name=name,
+                    token_hash=hash_token(token),
+                    scope=checked_scope,
+                    created_at=dt.datetime.now(dt.UTC),
+                    created_by=actor[:128],
+                )
+            )
+        event = AuditEvent(
+            "token_create", "cli", actor, AUDIT_SUBJECT, None, name, f"scope={checked_scope}"
+        )
+        try:
+            record(event, url=url)
+        except BaseException:
+            with engine.begin() as conn:
+                conn.execute(
+                    api_tokens.delete().where(api_tokens.c.token_hash == hash_token(token))
+                )
+            raise
+        return token
+    finally:
+        engine.dispose()
+
+
+def revoke(name: str, actor: str | None = None, url: str | None = None) -> None:
+    """Mark the active token `name` revoked (audited); `TokenNotFound` when there is none."""
+    actor = actor or default_actor()
+    url = url or get_settings().prediction_db
+    engine = _engine(url)
+    try:
+        upgrade(engine)
+        now = dt.datetime.now(dt.UTC)
+        with engine.begin() as conn:
+            row = conn.execute(sa.select(api_tokens.c.id).where(_active(name))).first()
+            if row is None:
+                raise TokenNotFound(f"no active token named {name[:70]!r}")
+            conn.execute(
+                api_tokens.update().where(api_tokens.c.id == row.id).values(revoked_at=now)
+            )
+        event = AuditEvent("token_revoke", "cli", actor, AUDIT_SUBJECT, None, name, "revoked")
+        try:
+            record(event, url=url)
+        except BaseException:
+            with engine.begin() as conn:
+                conn.execute(
+                    api_tokens.update().where(api_tokens.c.id == row.id).values(revoked_at=None)
+                )
+            raise
+    finally:
+        engine.dispose()
+
+
+def list_tokens(include_revoked: bool = False, url: str | None = None) -> list[TokenInfo]:
+    """Every token's name, scope and dates (never a digest), oldest first."""
+    url = url or get_settings().prediction_db
+    engine = _engine(url)
+    try:
+        upgrade(engine)
+        query = sa.select(
+            api_tokens.c.name,
+            api_tokens.c.scope,
+            api_tokens.c.created_at,
+            api_tokens.c.created_by,
+            api_tokens.c.revoked_at,
+        ).order_by(api_tokens.c.id)
+        if not include_revoked:
+            query = query.where(api_tokens.c.revoked_at.is_(None))
+        with engine.connect() as conn:
+            return [
+                TokenInfo(
+                    r.name,
+                    r.scope,
+                    _utc(r.created_at) or r.created_at,
+                    r.created_by,
+                    _utc(r.revoked_at),
+                )
+                for r in conn.execute(query)
+            ]
+    finally:
+        engine.dispose()
+
+
+def active_hashes(engine: sa.Engine) -> dict[str, str]:
+    """digest -> scope of every token not revoked (the service's periodic refresh)."""
+    query = sa.select(api_tokens.c.token_hash, api_tokens.c.scope).where(
+        api_tokens.c.revoked_at.is_(None)
+    )
+    with engine.connect() as conn:
+        return {r.token_hash: r.scope for r in conn.execute(query)}
