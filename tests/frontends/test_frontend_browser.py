@@ -290,7 +290,7 @@ def _sign_in_streamlit(page: object, role: str = "analyst", password: str | None
     name = page.get_by_label("User name")  # type: ignore[attr-defined]
     name.wait_for(timeout=90_000)  # the first visit imports the page's modules
     name.fill(role)
-    page.get_by_label("Password").fill(password or FLASK_PASSWORDS[role])  # type: ignore[attr-defined]
+    page.get_by_label("Password", exact=True).fill(password or FLASK_PASSWORDS[role])  # type: ignore[attr-defined]
     page.get_by_role("button", name="Sign in").click()  # type: ignore[attr-defined]
 
 
