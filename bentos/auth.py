@@ -38,7 +38,8 @@ def canonical(path: str) -> str:
 
 def needed_scope(path: str, metrics_auth: bool) -> str | None:
     """The scope a path needs, or None when it is open (health, docs, unknown paths: 404)."""
-    path = canonical(path)
+    if path not in PREDICT_PATHS:  # the common case skips the canonical form
+        path = canonical(path)
     if path in PREDICT_PATHS:
         return "predict"
     if path in ADMIN_PATHS or path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
