@@ -47,6 +47,7 @@ typecheck: venv ## mypy
 
 run: venv data ## the main job: register the local stack, then train, promote and package on DATA
 	$(CHURN) validate $(DATA)
+	$(PY) scripts/ensure_local_token.py  # an admin API token in the git-ignored .env (mode 600)
 	$(MAKE) --no-print-directory stack-local
 	$(MAKE) --no-print-directory train DATA=$(DATA)
 

@@ -30,8 +30,16 @@ ADMIN_PREFIX = "/admin"
 REALM = 'Bearer realm="churn"'
 
 
+def canonical(path: str) -> str:
+    """`path` without empty or `.` segments and without a trailing slash: `//predict/` and
+    `/./predict` are checked as `/predict`, whatever the router behind makes of them."""
+    return "/" + "/".join(p for p in path.split("/") if p not in ("", "."))
+
+
 def needed_scope(path: str, metrics_auth: bool) -> str | None:
     """The scope a path needs, or None when it is open (health, docs, unknown paths: 404)."""
+    if path not in PREDICT_PATHS:  # the common case skips the canonical form
+        path = canonical(path)
     if path in PREDICT_PATHS:
         return "predict"
     if path in ADMIN_PATHS or path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -209,7 +209,7 @@ class CustomerRecord(BaseModel):
     SeniorCitizen: Literal[0, 1]
     Partner: YesNo
     Dependents: YesNo
-    tenure: int = Field(ge=0, le=120, description="Months as a customer")
+    tenure: int = Field(ge=0, le=120, strict=True, description="Months as a customer")
     PhoneService: YesNo
     MultipleLines: Literal["No", "Yes", "No phone service"]
     InternetService: Literal["DSL", "Fiber optic", "No"]
@@ -227,8 +227,18 @@ class CustomerRecord(BaseModel):
         "Electronic check",
         "Mailed check",
     ]
-    MonthlyCharges: float = Field(ge=0, le=500, allow_inf_nan=False)
-    TotalCharges: float = Field(ge=0, le=100_000, allow_inf_nan=False)
+    MonthlyCharges: float = Field(ge=0, le=500, allow_inf_nan=False, strict=True)
+    TotalCharges: float = Field(ge=0, le=100_000, allow_inf_nan=False, strict=True)
+
+    # Strict numbers (issue 15): "12", 12.0 and true are not integers and "29.85" is not a number;
+    # lax coercion would let a client's type bug through silently. CSV cells are typed by
+    # `coerce_csv_cell` first, so files still work. A Literal takes no `strict`, hence this check.
+    @field_validator("SeniorCitizen", mode="before")
+    @classmethod
+    def _exact_int(cls, value: Any) -> Any:
+        if type(value) is not int:
+            raise ValueError(f"must be the integer 0 or 1, not {type(value).__name__}")
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> CustomerRecord:

@@ -7,19 +7,15 @@ role on the server with `requires(role)`, whatever the template shows.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 import click
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     Flask,
@@ -35,144 +31,29 @@ from flask.cli import AppGroup
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.exceptions import Forbidden
-from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import PasswordField, StringField
 from wtforms.validators import InputRequired, Length
 
+from frontends.common.users import (  # the store is shared with Streamlit; re-exported here
+    MAX_NAME_LENGTH,
+    ROLES,
+    User,
+    UserError,
+    UserStore,
+    check_role,
+    hash_fingerprint,
+)
+
 log = logging.getLogger(__name__)
 
-ROLES = ("viewer", "analyst", "admin")
-RANK = {role: rank for rank, role in enumerate(ROLES)}
-MIN_PASSWORD_LENGTH = 10
-MAX_NAME_LENGTH = 64
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "ui.healthz", "metrics", "static"})
 SIGN_IN_FAILED = "Unknown user name or wrong password."
-# Checked when the name is unknown, so a failed sign-in takes as long either way.
-_DUMMY_HASH = generate_password_hash("not-a-real-password-at-all")
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-metadata = sa.MetaData()
-users_table = sa.Table(
-    "users",
-    metadata,
-    sa.Column("name", sa.String(MAX_NAME_LENGTH), primary_key=True),
-    sa.Column("password_hash", sa.String(255), nullable=False),
-    sa.Column("role", sa.String(16), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-)
 
 
 class RoleRequired(Forbidden):
     """403: signed in, but the role is too low for this action."""
-
-
-class UserError(ValueError):
-    """A user cannot be added or changed as asked (the message says why)."""
-
-
-@dataclass(frozen=True)
-class User:
-    """A signed-in person, as Flask-Login sees them."""
-
-    name: str
-    role: str
-    password_hash: str
-    is_authenticated: bool = True
-    is_active: bool = True
-    is_anonymous: bool = False
-
-    def get_id(self) -> str:
-        # A fingerprint of the hash rides along: a new password or a removal ends old sessions.
-        return f"{self.name}:{_fingerprint(self.password_hash)}"
-
-    def can(self, role: str) -> bool:
-        return RANK[self.role] >= RANK[role]
-
-
-def _fingerprint(password_hash: str) -> str:
-    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
-
-
-def check_name(name: str) -> str:
-    name = name.strip()
-    if not name or len(name) > MAX_NAME_LENGTH or not name.isprintable() or ":" in name:
-        raise UserError(
-            f"user name must be 1-{MAX_NAME_LENGTH} printable characters without ':' "
-            f"(got {name!r:.80})"
-        )
-    return name
-
-
-def check_role(role: str) -> str:
-    if role not in RANK:
-        raise UserError(f"role must be one of {', '.join(ROLES)} (got {role!r:.40})")
-    return role
-
-
-def check_password(password: str) -> str:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
-    return password
-
-
-class UserStore:
-    """The `users` table in the project database; the engine and table are made on first use,
-    so building the app never touches a database."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self._engine: sa.Engine | None = None
-
-    @property
-    def engine(self) -> sa.Engine:
-        if self._engine is None:
-            engine = sa.create_engine(self.url, future=True)
-            metadata.create_all(engine, checkfirst=True)
-            self._engine = engine
-        return self._engine
-
-    def add(self, name: str, password: str, role: str) -> User:
-        name, role = check_name(name), check_role(role)
-        password_hash = generate_password_hash(check_password(password))
-        insert = users_table.insert().values(
-            name=name, password_hash=password_hash, role=role, created_at=datetime.now(UTC)
-        )
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(insert)
-        except sa.exc.IntegrityError as exc:
-            raise UserError(f"user {name!r} already exists") from exc
-        return User(name=name, role=role, password_hash=password_hash)
-
-    def get(self, name: str) -> User | None:
-        with self.engine.connect() as conn:
-            row = (
-                conn.execute(sa.select(users_table).where(users_table.c.name == name))
-                .mappings()
-                .first()
-            )
-        if row is None:
-            return None
-        name, role, password_hash = str(row["name"]), str(row["role"]), str(row["password_hash"])
-        return User(name=name, role=role, password_hash=password_hash)
-
-    def list(self) -> list[dict[str, Any]]:
-        query = sa.select(users_table.c.name, users_table.c.role, users_table.c.created_at)
-        with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(query.order_by(users_table.c.name)).mappings()]
-
-    def remove(self, name: str) -> bool:
-        with self.engine.begin() as conn:
-            result = conn.execute(users_table.delete().where(users_table.c.name == name))
-        return bool(result.rowcount)
-
-    def authenticate(self, name: str, password: str) -> User | None:
-        user = self.get(name.strip())
-        if user is None:
-            check_password_hash(_DUMMY_HASH, password)
-            return None
-        return user if check_password_hash(user.password_hash, password) else None
 
 
 def user_store() -> UserStore:
@@ -274,7 +155,7 @@ def _require_sign_in() -> Any:
 def _load_user(user_id: str) -> User | None:
     name, _, fingerprint = user_id.rpartition(":")
     user = user_store().get(name) if name else None
-    if user is None or _fingerprint(user.password_hash) != fingerprint:
+    if user is None or hash_fingerprint(user.password_hash) != fingerprint:
         return None
     return user
 

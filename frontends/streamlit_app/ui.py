@@ -12,6 +12,7 @@ import streamlit as st
 
 from churn.settings import Settings
 from frontends.common.client import ChurnClient, ServiceRejected, ServiceUnavailable
+from frontends.streamlit_app.signin import require_user
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -52,13 +53,17 @@ def call_service(fn: Callable[[], T]) -> T:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def safe_page(title: str) -> Callable[[Callable[[], None]], Callable[[], None]]:
-    """Page decorator: set the title and turn any unexpected error into a short message."""
+def safe_page(
+    title: str, role: str = "viewer"
+) -> Callable[[Callable[[], None]], Callable[[], None]]:
+    """Page decorator: the title, a signed-in user with at least `role` (the sign-in form
+    otherwise), and any unexpected error turned into a short message."""
 
     def decorate(render: Callable[[], None]) -> Callable[[], None]:
         @wraps(render)
         def run() -> None:
             st.title(title)
+            require_user(role)
             try:
                 render()
             except Exception:

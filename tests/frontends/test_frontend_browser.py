@@ -176,9 +176,8 @@ def streamlit_url(service_url: str, session_dir: Path, drift_history: Path) -> I
         "--browser.gatherUsageStats",
         "false",
     ]
-    proc = servers.start(
-        cmd, cwd=servers.REPO_ROOT, log=log, env={"CHURN_SERVICE_URL": service_url}
-    )
+    env = {"CHURN_SERVICE_URL": service_url, "CHURN_PREDICTION_DB": _flask_users_db(session_dir)}
+    proc = servers.start(cmd, cwd=servers.REPO_ROOT, log=log, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for_http(f"{url}/_stcore/health", 90, process=proc, log=log)
@@ -286,12 +285,52 @@ def test_person_uploads_a_csv_and_downloads_the_scores(
     page.close()
 
 
+def _sign_in_streamlit(page: object, role: str = "analyst", password: str | None = None) -> None:
+    """The dashboard's own sign-in form (the Flask users), as a person fills it."""
+    name = page.get_by_label("User name")  # type: ignore[attr-defined]
+    name.wait_for(timeout=90_000)  # the first visit imports the page's modules
+    name.fill(role)
+    page.get_by_label("Password", exact=True).fill(password or FLASK_PASSWORDS[role])  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Sign in").click()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("path", ["", *STREAMLIT_PAGES])
+def test_signed_out_dashboard_pages_show_only_the_sign_in_form(
+    browser: object, streamlit_url: str, screenshots: Path, path: str
+) -> None:
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(f"{streamlit_url}/{path}")
+    page.get_by_label("User name").wait_for(timeout=90_000)
+    page.wait_for_timeout(1000)
+    assert page.locator('[data-testid="stVegaLiteChart"]').count() == 0
+    assert page.locator('[data-testid="stMetric"]').count() == 0
+    _sign_in_streamlit(page, "analyst", "wrong-password-123")
+    page.get_by_text("Unknown user name or wrong password.").wait_for(timeout=30_000)
+    assert page.get_by_label("User name").is_visible()
+    _no_traceback(page)
+    if not path:
+        page.screenshot(path=str(screenshots / "streamlit_sign_in.png"), full_page=True)
+    page.close()
+
+
+def test_a_viewer_cannot_open_the_scoring_pages_of_the_dashboard(
+    browser: object, streamlit_url: str
+) -> None:
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(f"{streamlit_url}/What_if")
+    _sign_in_streamlit(page, "viewer")
+    page.get_by_text("This page needs the analyst role").wait_for(timeout=90_000)
+    assert page.locator('[data-testid="stMetric"]').count() == 0
+    page.close()
+
+
 @pytest.mark.parametrize("path", list(STREAMLIT_PAGES))
 def test_person_opens_each_dashboard_page_and_sees_its_chart(
     browser: object, streamlit_url: str, screenshots: Path, path: str
 ) -> None:
     page = browser.new_page()  # type: ignore[attr-defined]
     page.goto(f"{streamlit_url}/{path}")
+    _sign_in_streamlit(page)
     if path == "At_risk":
         draw = page.get_by_role("button", name="Draw and score")
         draw.wait_for(timeout=90_000)  # the first visit imports the page's modules

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from frontend_servers import REPO_ROOT
 from streamlit.testing.v1 import AppTest
+
+from frontends.common.users import User, UserStore
+from frontends.streamlit_app.signin import SIGN_IN_FAILED, USER_KEY
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -42,8 +46,22 @@ def down(dead_url: str, reports: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     yield dead_url
 
 
-def run(page: str) -> AppTest:
+PASSWORD = "streamlit-test-pass"
+
+
+def _user(role: str) -> User:
+    """A user of the shared store (the session's CHURN_PREDICTION_DB), one per role."""
+    store = UserStore(os.environ["CHURN_PREDICTION_DB"])
+    name = f"st-{role}"
+    return store.get(name) or store.add(name, PASSWORD, role)
+
+
+def run(page: str, role: str | None = "analyst") -> AppTest:
+    """The page run once, signed in as a user with `role` (None: signed out)."""
     at = AppTest.from_file(str(APP / page), default_timeout=TIMEOUT_S)
+    if role is not None:
+        user = _user(role)
+        at.session_state[USER_KEY] = {"name": user.name, "password_hash": user.password_hash}
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -168,3 +186,32 @@ def test_model_page_lists_the_latest_mlflow_runs(
     runs = at.dataframe[1].value
     assert set(runs["runName"]) == {"logistic_regression", "random_forest"}
     assert sorted(runs["cv_roc_auc"]) == [0.83, 0.84]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_signed_out_pages_show_only_the_sign_in_form(down: str, page: str) -> None:
+    at = run(page, role=None)
+    assert [t.label for t in at.text_input] == ["User name", "Password"]
+    assert not at.metric and not at.dataframe and not at.success
+
+
+def test_sign_in_checks_the_shared_users_and_a_viewer_cannot_score(down: str) -> None:
+    _user("viewer")
+    at = run("pages/2_What_if.py", role=None)
+    at.text_input[0].input("st-viewer")
+    at.text_input[1].input("not-the-password")
+    at.button[0].click().run()
+    assert SIGN_IN_FAILED in [e.value for e in at.error]
+    at.text_input[1].input(PASSWORD)
+    at.button[0].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("needs the analyst role" in str(e.value) for e in at.error)
+    assert not at.metric
+
+
+def test_a_removed_user_is_signed_out_at_the_next_run(down: str) -> None:
+    at = run("pages/3_Model.py", role="admin")
+    assert not at.text_input
+    UserStore(os.environ["CHURN_PREDICTION_DB"]).remove("st-admin")
+    at.run()
+    assert [t.label for t in at.text_input] == ["User name", "Password"]

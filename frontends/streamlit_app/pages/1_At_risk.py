@@ -106,7 +106,7 @@ def _show(scored: pd.DataFrame) -> None:
         tab.dataframe(table, hide_index=True)
 
 
-@safe_page("At-risk customers")
+@safe_page("At-risk customers", role="analyst")
 def render() -> None:
     customers = _load_customers()
     if customers is not None:

@@ -82,7 +82,7 @@ def _drivers_chart(contributions: list[dict[str, Any]]) -> alt.Chart:
     )
 
 
-@safe_page("What-if")
+@safe_page("What-if", role="analyst")
 def render() -> None:
     st.caption("Change any field; the score and the drivers follow (from the service's /explain).")
     left, right = st.columns([3, 2])
