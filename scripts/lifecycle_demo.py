@@ -168,13 +168,10 @@ class Demo:
                 **self.env,
                 "CHURN_SERVICE_WORKERS": "2",
                 "CHURN_MODEL_POLL_S": "2",
-                # until engineer 15's token set-up lands here: the demo is about the lifecycle
-                "CHURN_AUTH": "off",
             },
             log_path=self.workdir / "service.log",
         )
-        token = os.environ.get("CHURN_API_TOKEN")
-        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.headers = self.service.headers  # the admin token the launcher made in its database
         self.example = self.records(frame.head(1))[0]
         self.summary["v1"] = v1
         self.summary["served_at_start"] = self.answering()

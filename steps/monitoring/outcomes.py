@@ -101,7 +101,7 @@ def act_on(cfg: MonitoringConfig, realized: dict[str, Any]) -> dict[str, Any]:
         }
     reason = f"automatic rollback by the monitoring pipeline: {decision['reason']}"
     try:
-        result = rollback(name, reason=reason, actor=MONITORING_ACTOR)
+        result = rollback(name, reason=reason, actor=MONITORING_ACTOR, source="pipeline")
     except Exception as exc:  # recorded, not raised: the run's other results still count
         logger.error("automatic rollback failed: %s", exc)
         return {"performed": False, "reason": reason, "error": f"{type(exc).__name__}: {exc}"}

@@ -338,8 +338,12 @@ def rollback(
     reason: str = "rollback by hand",
     actor: str | None = None,
     after_change: ChangeHook | None = None,
+    source: str = "cli",
 ) -> dict[str, Any]:
-    """Put the previous production version back in ZenML, MLflow (alias) and the BentoML store."""
+    """Put the previous production version back in ZenML, MLflow (alias) and the BentoML store.
+
+    `source` is what made the change in the audit trail: "cli" by hand, "pipeline" for the
+    monitoring pipeline's automatic rollback."""
     from zenml import log_metadata
     from zenml.client import Client
 
@@ -377,7 +381,7 @@ def rollback(
         current,
         AuditEvent(
             action="rollback",
-            source="cli",
+            source=source,
             actor=actor,
             model_name=model_name,
             from_version=current.name,

@@ -152,7 +152,7 @@ def test_degraded_outcomes_roll_production_back(
     assert production_version(name).name == p_version
 
     event = recent(1)[0]
-    assert (event.action, event.actor) == ("rollback", "monitoring")
+    assert (event.action, event.actor, event.source) == ("rollback", "monitoring", "pipeline")
     assert (event.from_version, event.to_version) == (q_version, p_version)
     assert (
         "realized ROC-AUC" in event.reason
