@@ -48,7 +48,8 @@ compose-config: ## print the resolved docker-compose.yml
 
 compose-up: base-image bento-image ## start the prod-like stack (PostgreSQL, service, Flask, dashboard, MLflow, Prometheus, Pushgateway, Alertmanager) and wait for health
 	FLASK_SECRET_KEY=$${FLASK_SECRET_KEY:-$$($(PY) -c 'import secrets; print(secrets.token_hex(32))')} \
-		CHURN_BASE_IMAGE=$(LOCAL_BASE_IMAGE) $(COMPOSE) up -d --build --wait
+		CHURN_BASE_IMAGE=$(LOCAL_BASE_IMAGE) $(COMPOSE) up -d --build
+	COMPOSE="$(COMPOSE)" bash scripts/compose_wait.sh  # Compose v1 (Debian's) has no `up --wait`
 
 compose-down: ## stop the local stack (VOLUMES=1 also drops its named volumes)
 	FLASK_SECRET_KEY=$${FLASK_SECRET_KEY:-unset} $(COMPOSE) down $(if $(VOLUMES),--volumes,)
