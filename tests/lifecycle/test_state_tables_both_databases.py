@@ -1,0 +1,91 @@
+"""The serving state (live switching, experiments) and the API tokens on SQLite and on the
+session's real PostgreSQL server: what every worker and pod reads must round-trip on both."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from churn.auth import hash_token
+from churn.db import HEAD, current_revision, upgrade
+from churn.db.audit import AuditEvent, recent
+from churn.db.serving_state import ServingState, change, read
+from churn.db.tokens import TokenExists, active_hashes, create, list_tokens, revoke
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'state.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+def _event(to: str) -> AuditEvent:
+    return AuditEvent(
+        action="experiment_start", source="cli", actor="alice", model_name="telco_churn",
+        from_version="1", to_version=to, reason="shadow before promoting",
+    )  # fmt: skip
+
+
+def test_the_serving_state_round_trips_with_its_audit_row(db_url: str) -> None:
+    name = "telco_churn"
+    assert read(name, url=db_url) is None
+    state = ServingState(
+        model_name=name, production_tag="telco_churn:aaa", production_version="1",
+        experiment="shadow", challenger_tag="telco_churn:bbb", challenger_version="2", share=None,
+    )  # fmt: skip
+    assert change(state, name, _event("2"), url=db_url) is None
+    stored = read(name, url=db_url)
+    assert stored is not None
+    assert (stored.production_version, stored.experiment, stored.challenger_version) == (
+        "1", "shadow", "2",
+    )  # fmt: skip
+    assert stored.updated_at is not None and stored.updated_at.tzinfo is not None
+    assert abs(stored.updated_at - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=5)
+    assert [(e.action, e.to_version) for e in recent(5, db_url)] == [("experiment_start", "2")]
+
+    with pytest.raises(RuntimeError, match="registry"):
+        from churn.db.serving_state import transaction, write_with
+
+        with transaction(_event("3"), url=db_url) as conn:
+            write_with(conn, None, name)
+            raise RuntimeError("a registry failed halfway")
+    assert read(name, url=db_url) == stored  # the failed change left the state as it was
+    assert len(recent(5, db_url)) == 1  # and no audit row
+
+
+def test_tokens_create_list_revoke_and_the_services_refresh(db_url: str) -> None:
+    token = create("ui", "predict", actor="alice", url=db_url)
+    engine = sa.create_engine(db_url)
+    try:
+        assert current_revision(engine) == HEAD
+        assert active_hashes(engine) == {hash_token(token): "predict"}
+        with pytest.raises(TokenExists):
+            create("ui", "admin", actor="alice", url=db_url)
+        revoke("ui", actor="bob", url=db_url)
+        assert active_hashes(engine) == {}
+        listed = list_tokens(include_revoked=True, url=db_url)
+        assert [(t.name, t.scope) for t in listed] == [("ui", "predict")]
+        again = create("ui", "admin", actor="alice", url=db_url)  # a revoked name can be reused
+        assert active_hashes(engine) == {hash_token(again): "admin"}
+    finally:
+        engine.dispose()
+    actions = [(e.action, e.actor) for e in recent(10, db_url)]
+    newest_first = [("token_create", "alice"), ("token_revoke", "bob"), ("token_create", "alice")]
+    assert actions == newest_first
+
+
+def test_migrations_reach_the_head_on_an_empty_database(db_url: str) -> None:
+    engine = sa.create_engine(db_url)
+    try:
+        upgrade(engine)
+        tables = set(sa.inspect(engine).get_table_names())
+        assert {"prediction_log", "audit_log", "outcomes", "serving_state", "api_tokens"} <= tables
+        columns = {c["name"] for c in sa.inspect(engine).get_columns("prediction_log")}
+        assert {"arm", "served"} <= columns
+    finally:
+        engine.dispose()
