@@ -22,18 +22,18 @@ def model_name(cfg: MonitoringConfig) -> str:
 
 
 def production_version(cfg: MonitoringConfig) -> Any:
-    """`Client().get_model_version(name, PRODUCTION)`, with a clear error when there is none."""
-    from zenml.client import Client
-    from zenml.enums import ModelStages
+    """The production model version (steps/promote/registry.py's lookup), with a clear error when
+    there is none: monitoring has nothing to compare the live traffic with then."""
+    from steps.promote.registry import production_version as lookup
 
     name = model_name(cfg)
-    try:
-        return Client().get_model_version(name, ModelStages.PRODUCTION)
-    except KeyError:
+    version = lookup(name)
+    if version is None:
         raise NoProductionModel(
             f"no production version of model {name!r}: train and promote one first "
             "(the training pipeline), then monitor it"
-        ) from None
+        )
+    return version
 
 
 def reference_data(version: Any, cfg: MonitoringConfig) -> pd.DataFrame:
