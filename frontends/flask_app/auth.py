@@ -146,6 +146,20 @@ def users() -> str:
     return render_template("users.html", users=user_store().list())
 
 
+AUDIT_PAGE_ROWS = 200
+
+
+@bp.get("/audit")
+@requires("admin")
+def audit() -> str:
+    """The audit trail of the project database (`churn audit`): promotions, rollbacks,
+    experiments, model switches and token changes, newest first, with who did each."""
+    from churn.db.audit import recent
+
+    events = recent(AUDIT_PAGE_ROWS, url=current_app.config["USERS_DB"])
+    return render_template("audit.html", events=events, limit=AUDIT_PAGE_ROWS)
+
+
 def _require_sign_in() -> Any:
     if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
         return None

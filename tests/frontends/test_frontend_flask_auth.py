@@ -27,7 +27,9 @@ from frontends.flask_app.csv_safety import neutralise, neutralise_cell
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
-PAGES = ["/", "/score", "/batch", "/model", "/users", "/batch/abcdefghijklmnopqrstuvwxyz.csv"]
+PAGES = [
+    "/", "/score", "/batch", "/model", "/users", "/audit", "/batch/abcdefghijklmnopqrstuvwxyz.csv",
+]  # fmt: skip
 
 
 @pytest.fixture()
@@ -124,6 +126,7 @@ def test_viewer_looks_but_cannot_score_upload_download_or_manage(app: Flask) -> 
         _upload(viewer, to_csv_text(generate(5, seed=1))),
         viewer.get("/batch/abcdefghijklmnopqrstuvwxyz.csv"),
         viewer.get("/users"),
+        viewer.get("/audit"),
     ):
         assert response.status_code == 403
         html = _text(response)
@@ -144,6 +147,21 @@ def test_analyst_scores_and_uploads_but_cannot_manage_users(
     forbidden = analyst.get("/users")
     assert forbidden.status_code == 403
     assert "admin role" in _text(forbidden)
+
+
+def test_admin_sees_the_audit_trail_of_the_project_database(app: Flask) -> None:
+    from churn.db.audit import AuditEvent, record
+
+    url = app.config["USERS_DB"]
+    admin = _sign_in(app, "admin")
+    assert "Nothing recorded yet." in _text(admin.get("/audit"))
+    record(AuditEvent("promote", "cli", "alice", "telco_churn", "1", "2", "better <b>AUC</b>"), url)
+    record(AuditEvent("rollback", "pipeline", "monitoring", "telco_churn", "2", "1", "drop"), url)
+    html = _text(admin.get("/audit"))
+    rows = re.findall(r"<tr><td>[^<]+</td><td>(\w+)</td><td>([^<]+)</td><td>(\w+)</td>", html)
+    assert rows == [("rollback", "monitoring", "pipeline"), ("promote", "alice", "cli")]
+    assert "better &lt;b&gt;AUC&lt;/b&gt;" in html  # escaped, never markup
+    assert _sign_in(app, "analyst").get("/audit").status_code == 403
 
 
 def test_admin_sees_the_users_list_without_password_hashes(app: Flask) -> None:
