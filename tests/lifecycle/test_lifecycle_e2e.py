@@ -77,7 +77,8 @@ def test_the_audit_lists_every_step_with_its_actor(summary: dict[str, Any]) -> N
     v1, v2, me = summary["v1"], summary["v2"], default_actor()
     oldest_first = list(reversed(summary["audit"]))
     changes = [(e["action"], e["actor"], e["to_version"]) for e in oldest_first]
-    changes = [c for c in changes if c[0] != "switch"]
+    lifecycle = {"promote", "rollback", "experiment_start", "experiment_stop"}
+    changes = [c for c in changes if c[0] in lifecycle]  # not switches, not the demo's token
     assert changes == [
         ("promote", me, v1),  # the training pipeline, as the OS user
         ("experiment_start", me, v2),
@@ -85,6 +86,8 @@ def test_the_audit_lists_every_step_with_its_actor(summary: dict[str, Any]) -> N
         ("rollback", "monitoring", v1),  # the monitoring pipeline, by itself
     ]
     assert oldest_first[0]["source"] == "pipeline"
+    rollbacks = [e for e in oldest_first if e["action"] == "rollback"]
+    assert [e["source"] for e in rollbacks] == ["pipeline"]
     switches = [e for e in oldest_first if e["action"] == "switch"]
     assert {e["source"] for e in switches} == {"service"}
     assert {e["to_version"] for e in switches} >= {v1, v2}  # workers audited both ways

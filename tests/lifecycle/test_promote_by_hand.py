@@ -95,7 +95,8 @@ def test_pipeline_promotion_is_audited(trained_model: TrainedModel) -> None:
     pipeline = [
         e
         for e in recent(10_000)
-        if e.source == "pipeline" and e.to_version == trained_model.model_version
+        if (e.action, e.source) == ("promote", "pipeline")
+        and e.to_version == trained_model.model_version
     ]
     assert len(pipeline) == 1
     event = pipeline[0]
