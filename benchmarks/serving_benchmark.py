@@ -162,8 +162,10 @@ def start_starlette_ceiling(port: int, workers: int, log: Path) -> subprocess.Po
     return proc
 
 
-def big_batch_latency(url: str, records: list[dict[str, Any]], count: int) -> LoadResult:
-    return sequential(f"{url}/predict_batch", {"customers": records[:1000]}, count)
+def big_batch_latency(
+    url: str, records: list[dict[str, Any]], count: int, headers: dict[str, str]
+) -> LoadResult:
+    return sequential(f"{url}/predict_batch", {"customers": records[:1000]}, count, headers)
 
 
 def print_table(scenarios: list[Scenario], baseline: Scenario, ceiling: Scenario) -> None:
@@ -264,7 +266,8 @@ def main() -> int:
                 {"CHURN_BATCHING": "off", "CHURN_PREDICTION_DB": f"sqlite:///{scratch}/b.db"},
                 SERVICE,
             ),
-            ("ceiling", {}, CEILING_SERVICE),
+            # the ceiling's guard checks tokens too (from its own database): the same auth cost
+            ("ceiling", {"CHURN_PREDICTION_DB": f"sqlite:///{scratch}/c.db"}, CEILING_SERVICE),
         ):
             log = scratch / f"{name}.log"
             services[name] = start_service({**common, **env}, log_path=log, target=target)
@@ -275,6 +278,8 @@ def main() -> int:
         starlette = start_starlette_ceiling(starlette_port, args.workers, scratch / "starlette.log")
         running.callback(stop_process, starlette)
         urls = {name: s.url for name, s in services.items()}
+        headers = {name: s.headers for name, s in services.items()}  # bearer tokens (auth is on)
+        headers["flask"] = headers["starlette"] = {}
         urls["flask"] = f"http://127.0.0.1:{flask_port}"
         urls["starlette"] = f"http://127.0.0.1:{starlette_port}"
         pids = {name: s.process.pid for name, s in services.items()}
@@ -348,7 +353,9 @@ def main() -> int:
                 server_before = tree_cpu_seconds(pids[s.target])
                 gen_before = time.process_time()
                 users = s.users or args.users
-                result = closed_loop(urls[s.target] + s.path, body, users, args.seconds)
+                result = closed_loop(
+                    urls[s.target] + s.path, body, users, args.seconds, headers=headers[s.target]
+                )
                 gen_cpu = time.process_time() - gen_before
                 server_cpu = tree_cpu_seconds(pids[s.target]) - server_before
                 done = max(result.requests + result.errors, 1) * (1 + 1 / args.seconds)
@@ -363,7 +370,7 @@ def main() -> int:
                       f"p99 {result.p99_ms:6.1f} ms err {result.errors} "
                       f"503 {result.shed}")  # fmt: skip
         batch = {
-            name: big_batch_latency(urls[name], pool, args.batch_requests)
+            name: big_batch_latency(urls[name], pool, args.batch_requests, headers[name])
             for name in ("batching", "no-batching")
         }
         memory_after = {name: worker_memory_mb(s) for name, s in services.items()}

@@ -48,14 +48,21 @@ def summarise(
 
 
 async def _closed_loop(
-    url: str, body: Callable[[int], Any], users: int, seconds: float, warmup: float
+    url: str,
+    body: Callable[[int], Any],
+    users: int,
+    seconds: float,
+    warmup: float,
+    headers: dict[str, str],
 ) -> LoadResult:
     latencies: list[float] = []
     shed: list[float] = []
     errors = 0
     connector = aiohttp.TCPConnector(limit=users, force_close=False)
     timeout = aiohttp.ClientTimeout(total=30)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=timeout, headers=headers
+    ) as session:
         start = time.perf_counter()
         measure_from = start + warmup
         stop_at = measure_from + seconds
@@ -87,19 +94,29 @@ async def _closed_loop(
 
 
 def closed_loop(
-    url: str, body: Callable[[int], Any], users: int, seconds: float, warmup: float = 1.0
+    url: str,
+    body: Callable[[int], Any],
+    users: int,
+    seconds: float,
+    warmup: float = 1.0,
+    headers: dict[str, str] | None = None,
 ) -> LoadResult:
-    """`users` clients each sending the next request as soon as the last one answered."""
-    return asyncio.run(_closed_loop(url, body, users, seconds, warmup))
+    """`users` clients each sending the next request as soon as the last one answered;
+    `headers` go with every request (the service's bearer token)."""
+    return asyncio.run(_closed_loop(url, body, users, seconds, warmup, headers or {}))
 
 
-def sequential(url: str, body: Any, count: int) -> LoadResult:
+def sequential(
+    url: str, body: Any, count: int, headers: dict[str, str] | None = None
+) -> LoadResult:
     """`count` requests one after another (latency of big batches)."""
 
     async def run() -> LoadResult:
         latencies: list[float] = []
         errors = 0
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+        async with aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=60), headers=headers or {}
+        ) as session:
             t0 = time.perf_counter()
             for _ in range(count + 1):
                 start = time.perf_counter()

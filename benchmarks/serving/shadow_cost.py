@@ -56,7 +56,6 @@ def main() -> None:
             "CHURN_PREDICTION_DB": db,
             "CHURN_SERVICE_WORKERS": "1",
             "CHURN_MODEL_POLL_S": "1",
-            "CHURN_AUTH": "off",
         },
         log_path=SCRATCH / "service.log",
     )
@@ -71,7 +70,9 @@ def main() -> None:
             for name in ("baseline", "shadow"):
                 serving_state.change(states[name], NAME, None, db)
                 time.sleep(3)  # > the poll interval: the worker has switched
-                result = closed_loop(url, body, args.users, args.seconds, warmup=2.0)
+                result = closed_loop(
+                    url, body, args.users, args.seconds, warmup=2.0, headers=service.headers
+                )
                 if result.errors:
                     raise SystemExit(f"{name}: {result.errors} failed requests")
                 rps[name].append(result.rps)
