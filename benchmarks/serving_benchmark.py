@@ -108,12 +108,13 @@ def stop_process(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(10)
 
 
-def start_flask(port: int, log: Path) -> subprocess.Popen[bytes]:
-    script = REPO_ROOT / "benchmarks" / "serving" / "naive_flask.py"
+def start_script(name: str, port: int, log: Path, *args: str) -> subprocess.Popen[bytes]:
+    """`benchmarks/serving/NAME.py PORT ARGS...` in its own process group, ready on /readyz."""
+    script = REPO_ROOT / "benchmarks" / "serving" / f"{name}.py"
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, str(script), str(port)], cwd=REPO_ROOT, env=env,
+            [sys.executable, str(script), str(port), *args], cwd=REPO_ROOT, env=env,
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     try:
@@ -144,22 +145,6 @@ def worker_memory_mb(service: RunningService) -> list[float]:
         p for p in root.children(recursive=True) if "worker.service" in " ".join(p.cmdline())
     ]
     return [round(p.memory_info().rss / 2**20, 1) for p in workers]
-
-
-def start_starlette_ceiling(port: int, workers: int, log: Path) -> subprocess.Popen[bytes]:
-    script = REPO_ROOT / "benchmarks" / "serving" / "ceiling_starlette.py"
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, str(script), str(port), str(workers)], cwd=REPO_ROOT, env=env,
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/readyz", 180, process=proc, log=log)
-    except TimeoutError:
-        stop_process(proc)
-        raise
-    return proc
 
 
 def big_batch_latency(
@@ -273,9 +258,11 @@ def main() -> int:
             services[name] = start_service({**common, **env}, log_path=log, target=target)
             running.callback(services[name].stop)
         flask_port, starlette_port = free_port(), free_port()
-        flask = start_flask(flask_port, scratch / "flask.log")
+        flask = start_script("naive_flask", flask_port, scratch / "flask.log")
         running.callback(stop_process, flask)
-        starlette = start_starlette_ceiling(starlette_port, args.workers, scratch / "starlette.log")
+        starlette = start_script(
+            "ceiling_starlette", starlette_port, scratch / "starlette.log", str(args.workers)
+        )
         running.callback(stop_process, starlette)
         urls = {name: s.url for name, s in services.items()}
         headers = {name: s.headers for name, s in services.items()}  # bearer tokens (auth is on)
