@@ -25,7 +25,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -40,6 +39,7 @@ sys.path.insert(0, str(REPO))
 
 from churn.schema import FEATURE_NAMES, ID_COLUMN, TARGET  # noqa: E402
 from churn.settings import Settings  # noqa: E402
+from tests.fixtures.predict_load import PredictLoad  # noqa: E402
 
 FAST_CONFIG = REPO / "configs" / "training_fast.yaml"
 SWITCH_S = 30.0
@@ -197,7 +197,7 @@ class Demo:
         self.summary["experiment_status"] = json.loads(self.churn("experiment", "status"))
 
         say("4. promote v2 under load")
-        with Load(self) as load:
+        with PredictLoad(self.service, lambda _user: self.example) as load:
             time.sleep(2)
             self.churn("model", "promote", v2, "--reason", "shadow agreed; outcomes look good")
             self.summary["seconds_to_v2"] = self.wait_for(v2)
@@ -254,50 +254,6 @@ class Demo:
     def close(self) -> None:
         if self.service is not None:
             self.service.stop()
-
-
-class Load:
-    """8 closed-loop clients on /predict, counting answers by status and version."""
-
-    def __init__(self, demo: Demo, users: int = 8) -> None:
-        self.demo = demo
-        self.results: list[tuple[int, str | None]] = []
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._user, daemon=True) for _ in range(users)]
-
-    def _user(self) -> None:
-        session = requests.Session()
-        while not self._stop.is_set():
-            try:
-                resp = session.post(
-                    f"{self.demo.service.url}/predict",
-                    json={"customer": self.demo.example},
-                    headers=self.demo.headers,
-                    timeout=30,
-                )
-                ok = resp.status_code == 200
-                self.results.append(
-                    (resp.status_code, resp.json()["model_version"] if ok else None)
-                )
-            except requests.RequestException:
-                self.results.append((0, None))
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "requests": len(self.results),
-            "failed": sum(status != 200 for status, _ in self.results),
-            "versions": dict(Counter(v for _, v in self.results if v)),
-        }
-
-    def __enter__(self) -> Load:
-        for t in self._threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for t in self._threads:
-            t.join(60)
 
 
 def main() -> int:

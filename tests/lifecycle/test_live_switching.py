@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -30,6 +29,7 @@ from churn.experiment import assign
 from churn.privacy import customer_key
 from churn.schema import EXAMPLE_RECORD, FEATURE_NAMES, ID_COLUMN
 from tests.fixtures.launcher import RunningService, start_service
+from tests.fixtures.predict_load import PredictLoad
 from tests.fixtures.promotable import SHIPPED_FAMILY, reference_frame, save_candidate
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
@@ -118,44 +118,6 @@ def _wait_every_worker(db_url: str, version: str, since: datetime, workers: int 
         time.sleep(0.3)
 
 
-class Load:
-    """A closed loop of `users` clients recording (status, version) until stopped."""
-
-    def __init__(self, service: RunningService, users: int = 8) -> None:
-        self.results: list[tuple[int, str | None]] = []
-        self._stop = threading.Event()
-        self._threads = [
-            threading.Thread(target=self._user, args=(service, u), daemon=True)
-            for u in range(users)
-        ]
-
-    def _user(self, service: RunningService, uid: int) -> None:
-        session = requests.Session()
-        record = {**EXAMPLE_RECORD, ID_COLUMN: f"load-{uid}"}
-        while not self._stop.is_set():
-            try:
-                resp = session.post(
-                    f"{service.url}/predict",
-                    json={"customer": record},
-                    headers=service.headers,
-                    timeout=30,
-                )
-                version = resp.json().get("model_version") if resp.status_code == 200 else None
-                self.results.append((resp.status_code, version))
-            except requests.RequestException:
-                self.results.append((0, None))
-
-    def __enter__(self) -> Load:
-        for t in self._threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for t in self._threads:
-            t.join(60)
-
-
 def test_the_serving_state_at_start_wins_over_the_embedded_model(
     service: RunningService, models: dict[str, bentoml.Model]
 ) -> None:
@@ -167,7 +129,7 @@ def test_the_serving_state_at_start_wins_over_the_embedded_model(
 def test_five_switches_under_load_fail_no_request(
     service: RunningService, models: dict[str, bentoml.Model], db_url: str
 ) -> None:
-    with Load(service) as load:
+    with PredictLoad(service, lambda uid: {**EXAMPLE_RECORD, ID_COLUMN: f"load-{uid}"}) as load:
         time.sleep(2)
         for target in ("2", "1", "2", "1", "2"):
             since = datetime.now(UTC)
