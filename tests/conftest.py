@@ -21,6 +21,7 @@ pytest_plugins = [
     "tests.fixtures.postgres",
     "tests.fixtures.state_guard",
     "tests.fixtures.skip_policy",
+    "tests.fixtures.background",
 ]
 
 REAL_DATA = Settings().real_data  # not get_settings(): its cache must see the test stores below

@@ -7,6 +7,17 @@ import json
 
 from churn.cli import EXIT_USAGE, fail
 
+# the audit's actions, listed here so that `--help` needs no database import
+ACTIONS = (
+    "promote",
+    "rollback",
+    "switch",
+    "experiment_start",
+    "experiment_stop",
+    "token_create",
+    "token_revoke",
+)
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     audit = subparsers.add_parser(
@@ -14,6 +25,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     audit.add_argument("--json", action="store_true", help="one JSON list instead of a table")
     audit.add_argument("--limit", type=int, default=50, help="how many events (newest first)")
+    audit.add_argument(
+        "--action",
+        action="append",
+        choices=ACTIONS,
+        metavar="ACTION",
+        help=f"only this action; repeat for several (one of: {', '.join(ACTIONS)})",
+    )
     audit.set_defaults(func=cmd_audit)
 
 
@@ -22,12 +40,12 @@ def cmd_audit(args: argparse.Namespace) -> int:
         return fail(f"--limit must be at least 1, got {args.limit}", EXIT_USAGE)
     from churn.db.audit import recent
 
-    events = recent(args.limit)
+    events = recent(args.limit, actions=args.action)
     if args.json:
         print(json.dumps([e.as_dict() for e in events], indent=2))
         return 0
     if not events:
-        print("no promotion or rollback recorded yet")
+        print("nothing recorded yet" if not args.action else "no such event recorded yet")
         return 0
     header = ("time (UTC)", "action", "source", "actor", "from", "to", "reason")
     rows = [

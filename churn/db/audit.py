@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import getpass
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -104,16 +104,23 @@ def record(event: AuditEvent, url: str | None = None) -> AuditEvent:
         return stored
 
 
-def recent(limit: int = 50, url: str | None = None) -> list[AuditEvent]:
-    """The newest `limit` events, newest first."""
+def recent(
+    limit: int = 50, url: str | None = None, actions: Sequence[str] | None = None
+) -> list[AuditEvent]:
+    """The newest `limit` events, newest first; only `actions` when given (a service's switches
+    outnumber the changes that caused them)."""
+    unknown = sorted(set(actions or ()) - set(ACTIONS))
+    if unknown:
+        raise ValueError(f"audit action must be one of {ACTIONS}, not {unknown}")
+    query = sa.select(audit_log)
+    if actions:
+        query = query.where(audit_log.c.action.in_(list(actions)))
     engine = _engine(url)
     try:
         upgrade(engine)
         with engine.connect() as conn:
             rows = conn.execute(
-                sa.select(audit_log)
-                .order_by(audit_log.c.created_at.desc(), audit_log.c.id.desc())
-                .limit(limit)
+                query.order_by(audit_log.c.created_at.desc(), audit_log.c.id.desc()).limit(limit)
             ).mappings()
             events = []
             for row in rows:

@@ -107,7 +107,7 @@ def test_churn_audit_lists_the_project_database(
     get_settings.cache_clear()
     try:
         assert main(["audit"]) == 0
-        assert "no promotion or rollback recorded yet" in capsys.readouterr().out
+        assert "nothing recorded yet" in capsys.readouterr().out
         record(_event("2", dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.UTC)), url)
         record(_event("3", dt.datetime(2026, 11, 28, 10, 0, tzinfo=dt.UTC), actor="bob"), url)
         assert main(["audit", "--json", "--limit", "1"]) == 0
@@ -121,8 +121,26 @@ def test_churn_audit_lists_the_project_database(
         assert lines[2].startswith("2026-11-28 09:00:00") and " alice " in lines[2]
         assert main(["audit", "--limit", "0"]) == 2
         assert "--limit must be at least 1" in capsys.readouterr().err
+        record(_event("3", dt.datetime(2026, 11, 28, 11, 0, tzinfo=dt.UTC), action="switch"), url)
+        assert main(["audit", "--json", "--action", "promote", "--limit", "1"]) == 0
+        assert [e["action"] for e in json.loads(capsys.readouterr().out)] == ["promote"]
+        assert main(["audit", "--json", "--action", "switch", "--action", "promote"]) == 0
+        assert [e["action"] for e in json.loads(capsys.readouterr().out)] == ["switch"] + [
+            "promote"
+        ] * 2
+        assert main(["audit", "--action", "rollback"]) == 0
+        assert "no such event recorded yet" in capsys.readouterr().out
     finally:
         get_settings.cache_clear()
+
+
+def test_the_cli_offers_every_audited_action_and_the_store_refuses_others() -> None:
+    from churn.cli import audit as audit_cli
+    from churn.db import audit as audit_db
+
+    assert audit_cli.ACTIONS == audit_db.ACTIONS
+    with pytest.raises(ValueError, match="audit action must be one of"):
+        audit_db.recent(1, url="sqlite://", actions=["promotion"])
 
 
 @pytest.mark.parametrize(

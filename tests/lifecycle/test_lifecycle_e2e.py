@@ -9,30 +9,34 @@ outcomes for v2 roll back automatically (answers v1 again); the audit lists ever
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from churn.db.audit import default_actor
+from tests.fixtures import background
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(2400)]
 REPO = Path(__file__).resolve().parents[2]
 
 
+@background.scenario("lifecycle-demo")
+def _demo(workdir: Path) -> Callable[[], subprocess.CompletedProcess[str]]:
+    argv = [sys.executable, "scripts/lifecycle_demo.py", "--workdir", str(workdir), "--json"]
+    env = dict(os.environ)
+    return lambda: background.run(argv, cwd=REPO, env=env, timeout=2200)
+
+
 @pytest.fixture(scope="module")
-def summary(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    workdir = tmp_path_factory.mktemp("lifecycle-demo")
-    done = subprocess.run(
-        [sys.executable, "scripts/lifecycle_demo.py", "--workdir", str(workdir), "--json"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=2200,
-        check=False,
-    )
+def summary() -> dict[str, Any]:
+    """The demo's JSON summary; the demo started with the session (tests/fixtures/background.py)."""
+    done = background.result("lifecycle-demo", timeout_s=2300)
+    workdir = Path(done.args[done.args.index("--workdir") + 1])
     commands = workdir / "commands.log"
     detail = commands.read_text()[-4000:] if commands.exists() else ""
     assert done.returncode == 0, f"{done.stderr[-4000:]}\n{detail}"

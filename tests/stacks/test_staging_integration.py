@@ -15,7 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ import pytest
 import requests
 import yaml
 
+from tests.fixtures import background
 from tests.fixtures.http import answers
 from tests.fixtures.ports import free_port
 from tests.fixtures.training import default_data_path
@@ -46,11 +47,15 @@ class Staging:
     outputs: dict[str, subprocess.CompletedProcess[str]]
 
     def run(self, name: str, argv: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run(
-            argv, cwd=REPO, env=self.env, capture_output=True, text=True, timeout=timeout
-        )
+        proc = background.run(argv, cwd=REPO, env=self.env, timeout=timeout)
         self.outputs[name] = proc
         return proc
+
+    def down(self, name: str) -> subprocess.CompletedProcess[str]:
+        """`make staging-down` (it stops whatever of the two servers is running)."""
+        return self.run(
+            name, ["make", "--no-print-directory", "staging-down", *self.make_args], 120
+        )
 
     def mlflow(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         response = requests.request(method, f"{self.mlflow_url}/api/2.0/mlflow/{path}", **kwargs)
@@ -63,12 +68,9 @@ def _report(proc: subprocess.CompletedProcess[str]) -> str:
     return f"exit {proc.returncode}\n--- stdout\n{out}\n--- stderr\n{err}"
 
 
-@pytest.fixture(scope="module")
-def staging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Staging]:
-    if shutil.which("make") is None or shutil.which("curl") is None:
-        pytest.fail("make and curl are needed to start the staging servers (see .ci/run)")
-    tmp = tmp_path_factory.mktemp("staging")
-    mlflow_port, zenml_port = free_port(), free_port()
+@background.scenario("staging")
+def _staging(tmp: Path) -> Callable[[], Staging]:
+    """Reads the environment now; the returned work starts the servers and runs both trainings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CHURN_", "ZENML_", "MLFLOW_"))}
     env.update(
         ZENML_CONFIG_PATH=str(tmp / "zenml-config"),
@@ -86,37 +88,46 @@ def staging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Staging]:
         PYTHONPATH=str(REPO),
     )
     (tmp / "repo" / ".zen").mkdir(parents=True)
-    run_dir = tmp / "run"
-    make_args = [
-        f"STAGING_DIR={run_dir}",
-        f"STAGING_MLFLOW_PORT={mlflow_port}",
-        f"STAGING_ZENML_PORT={zenml_port}",
-    ]
-    staging = Staging(
-        dir=run_dir,
-        env=env,
-        mlflow_url=f"http://127.0.0.1:{mlflow_port}",
-        zenml_url=f"http://127.0.0.1:{zenml_port}",
-        make_args=make_args,
-        outputs={},
-    )
-    try:
+    data = default_data_path(tmp)
+    # The README's command, on a stack named per run while the default stack is active.
+    config = tmp / "training_fast.yaml"
+    raw = yaml.safe_load(FAST_CONFIG.read_text())
+    raw["parameters"]["data_path"] = str(data)
+    config.write_text(yaml.safe_dump(raw))
+
+    def work() -> Staging:
+        mlflow_port, zenml_port = free_port(), free_port()  # now, not minutes before they are used
+        make_args = [
+            f"STAGING_DIR={tmp / 'run'}",
+            f"STAGING_MLFLOW_PORT={mlflow_port}",
+            f"STAGING_ZENML_PORT={zenml_port}",
+        ]
+        staging = Staging(
+            dir=tmp / "run",
+            env=env,
+            mlflow_url=f"http://127.0.0.1:{mlflow_port}",
+            zenml_url=f"http://127.0.0.1:{zenml_port}",
+            make_args=make_args,
+            outputs={},
+        )
+        if (
+            shutil.which("make", path=env["PATH"]) is None
+            or shutil.which("curl", path=env["PATH"]) is None
+        ):
+            raise RuntimeError(
+                "make and curl are needed to start the staging servers (see .ci/run)"
+            )
+        background.on_stop("staging", lambda: staging.down("staging-down-finaliser"))
         up = staging.run(
             "stack-staging", ["make", "--no-print-directory", "stack-staging", *make_args], 600
         )
         assert up.returncode == 0, _report(up)
-        data = default_data_path(tmp)
         train = staging.run(
             "train",
             [str(BIN / "churn"), "train", "--config", str(FAST_CONFIG), "--data", str(data)],
             900,
         )
         assert train.returncode == 0, _report(train)
-        # The README's command, on a stack named per run while the default stack is active.
-        config = tmp / "training_fast.yaml"
-        raw = yaml.safe_load(FAST_CONFIG.read_text())
-        raw["parameters"]["data_path"] = str(data)
-        config.write_text(yaml.safe_dump(raw))
         zenml = str(BIN / "zenml")
         switch = staging.run("stack-set-default", [zenml, "stack", "set", "default"], 120)
         assert switch.returncode == 0, _report(switch)
@@ -127,13 +138,18 @@ def staging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Staging]:
             900,
         )  # fmt: skip
         assert cli_run.returncode == 0, _report(cli_run)
-        yield staging
+        return staging
+
+    return work
+
+
+@pytest.fixture(scope="module")
+def staging() -> Iterator[Staging]:
+    """The staging stack, set up beside the rest of the suite (tests/fixtures/background.py)."""
+    try:
+        yield background.result("staging", timeout_s=2400)
     finally:
-        staging.run(
-            "staging-down-finaliser",
-            ["make", "--no-print-directory", "staging-down", *make_args],
-            120,
-        )
+        background.stop_now("staging")
 
 
 def _zenml_query(staging: Staging) -> dict[str, Any]:
@@ -234,9 +250,7 @@ def test_mlflow_server_holds_the_parent_run_nested_candidates_and_champion(
 
 def test_staging_down_stops_both_servers(staging: Staging) -> None:
     pids = [int((staging.dir / f"{n}.pid").read_text()) for n in ("mlflow", "zenml")]
-    proc = staging.run(
-        "staging-down", ["make", "--no-print-directory", "staging-down", *staging.make_args], 120
-    )
+    proc = staging.down("staging-down")
     assert proc.returncode == 0, _report(proc)
     assert not answers(f"{staging.mlflow_url}/health", timeout_s=5)
     assert not answers(f"{staging.zenml_url}/health", timeout_s=5)
