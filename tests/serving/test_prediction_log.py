@@ -251,3 +251,51 @@ def test_the_error_message_hides_the_password() -> None:
         PredictionLog(url)
     assert "s3cret" not in str(failed.value)
     assert "CHURN_PREDICTION_DB=postgresql://churn:***@127.0.0.1" in str(failed.value)
+
+
+def test_the_driver_level_insert_stores_what_sqlalchemy_would(db_url: str) -> None:
+    """`RowInsert` hands tuples to the driver instead of SQLAlchemy's parameter processing: the
+    same rows written both ways read back equal, column by column (times, booleans, floats,
+    NULL ids, defaults for arm/served), a write larger than one PostgreSQL page is whole, and a
+    request_id already stored is skipped."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from bentos.prediction_log import RowInsert, define_table, open_database
+
+    engine = open_database(db_url)
+    table = define_table(sa.MetaData())
+    fast = RowInsert(engine, table)
+    dialect_insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+    reference = dialect_insert(table).on_conflict_do_nothing(index_elements=["request_id"])
+    assert fast.mode == ("multirow" if engine.dialect.name == "postgresql" else "executemany")
+
+    def rows(prefix: str, n: int) -> list[dict[str, Any]]:
+        out = []
+        for i in range(n):
+            row = {**_row(i), "request_id": f"{prefix}{i}", "churn_probability": i / 7 % 1}
+            row["created_at"] = datetime(2026, 11, 29, 6, 30, i % 60, 123456 + i, tzinfo=UTC)
+            if i % 3 == 0:
+                row.update(arm="challenger", served=False)
+            out.append(row)
+        return out
+
+    n = RowInsert.PAGE + 7
+    with engine.begin() as conn:
+        conn.execute(reference, [{**_ROW_DEFAULTS_FOR_SA, **r} for r in rows("sa-", n)])
+        fast.execute(conn, rows("fast-", n))
+        fast.execute(conn, rows("fast-", 3))  # already stored: skipped, no error
+
+    names = [c.name for c in table.columns if c.name not in ("id", "request_id")]
+    quoted = ", ".join(f'"{name}"' for name in names)
+    with engine.connect() as conn:  # the driver's own values: no SQLAlchemy result processing
+        raw = conn.exec_driver_sql(f"SELECT request_id, {quoted} FROM {TABLE_NAME}").all()
+    engine.dispose()
+    stored = {r[0]: tuple(r[1:]) for r in raw}
+    assert len(stored) == 2 * n
+    for i in range(n):
+        assert stored[f"fast-{i}"] == stored[f"sa-{i}"], f"row {i} differs"
+    assert stored["fast-1"][names.index("arm")] == "champion"
+    assert stored["fast-3"][names.index("served")] in (False, 0)
+
+
+_ROW_DEFAULTS_FOR_SA = {"arm": "champion", "served": True}
