@@ -198,8 +198,8 @@ class RowInsert:
     """`INSERT ... ON CONFLICT (request_id) DO NOTHING` of many rows, at the driver's speed.
 
     Stored rows skip duplicates (same request_id), so retries stay exactly-once. SQLAlchemy's
-    per-row parameter processing cost more than the database work (1,000 rows: 42 ms of writer
-    CPU on SQLite, of which `executemany` is 17; 197 ms on PostgreSQL, where psycopg2 also sent
+    per-row parameter processing cost more than the database work (1,000 rows: 40 ms of writer
+    CPU on SQLite, of which `executemany` is 17; 188 ms on PostgreSQL, where psycopg2 also sent
     one statement per row), and its dialect insert was compiled again on every write. Here the
     values go to the driver as tuples, through the same bind processors SQLAlchemy applies, so
     what is stored is the same: one `executemany` on SQLite, one multi-row `VALUES` per 1,000 rows
