@@ -98,8 +98,8 @@ def training_pipeline(
         threshold,
         data_md5,
         refit_summary,
-        promotion=params.promotion.model_dump(),
-        quality_floor=params.quality_floor.model_dump(),
+        promotion=params.promotion,
+        quality_floor=params.quality_floor,
     )
     package(model, model_card, promoted)
 

@@ -48,20 +48,19 @@ def publish(model_tag: str, card: ModelCard) -> None:
 
 @step(enable_cache=False)
 def package(
-    model: Pipeline, model_card: dict, promoted: bool
+    model: Pipeline, model_card: ModelCard, promoted: bool
 ) -> tuple[Annotated[str, "bento_model_tag"], Annotated[str, "bento_tag"]]:
     """Only a promoted model is packaged; the store's latest `telco_churn` is production."""
     if not promoted:
         logger.info("not promoted: the BentoML store and the Bento are left as they are")
         return "", ""
-    card = ModelCard.from_metadata(model_card)
-    model_tag = save_to_model_store(model, card)
+    model_tag = save_to_model_store(model, model_card)
     logger.info("saved %s to the BentoML model store", model_tag)
-    publish(model_tag, card)
+    publish(model_tag, model_card)
     bento_tag = build_bento() or ""
     log_metadata(
         metadata={"bento_model_tag": model_tag, "bento_tag": bento_tag},
-        model_name=card.model_name,
-        model_version=card.model_version,
+        model_name=model_card.model_name,
+        model_version=model_card.model_version,
     )
     return model_tag, bento_tag

@@ -21,6 +21,9 @@ logger = logging.getLogger(__name__)
 CHAMPION_ALIAS = "champion"
 MODEL_ARTIFACT = "churn_model"  # the served model (refit on every labelled row)
 SPLIT_MODEL_ARTIFACT = "split_model"  # fitted on the training split only: for paired comparisons
+PROMOTE_STEP = "promote"  # the training pipeline's promotion step, and its two outputs:
+PROMOTED_ARTIFACT = "promoted"  # bool
+MODEL_CARD_ARTIFACT = "model_card"  # churn.model_card.ModelCard
 
 
 class RollbackError(RuntimeError):
