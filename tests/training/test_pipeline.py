@@ -308,3 +308,42 @@ def test_evaluation_records_bootstrap_intervals(trained_model: TrainedModel) -> 
     assert m["accuracy_at_0_5_ci_low"] < m["accuracy_at_0_5"] < m["accuracy_at_0_5_ci_high"]
     # A ~1,200-row test split: the 95% ROC-AUC interval is a few hundredths wide.
     assert 0.02 < m["roc_auc_ci_high"] - m["roc_auc_ci_low"] < 0.1
+
+
+def test_step_artifacts_load_back_as_typed_models(trained_model: TrainedModel) -> None:
+    """ZenML stores the steps' pydantic artifacts with its PydanticMaterializer: loading one back
+    gives the model, and the figures agree across the steps that passed them on."""
+    from zenml.client import Client
+
+    from churn.artifacts import Candidates, RefitSummary, TestMetrics
+    from churn.model_card import ModelCard
+    from steps.monitoring.retrain import promote_outputs
+    from steps.promote.registry import card_of
+
+    version = Client().get_model_version(trained_model.model_name, trained_model.model_version)
+
+    def load(name: str) -> object:
+        artifact = version.get_artifact(name)
+        assert artifact is not None, f"model version {version.name} has no {name!r} artifact"
+        return artifact.load()
+
+    metrics = load("test_metrics")
+    assert isinstance(metrics, TestMetrics)
+    assert metrics.as_floats() == trained_model.metrics  # the card the service reads
+    candidates = load("candidates")
+    assert isinstance(candidates, Candidates)
+    card = load("model_card")
+    assert isinstance(card, ModelCard) and card == card_of(version)
+    assert card.model_type == candidates.chosen.name
+    assert [c.name for c in card.candidates] == [c.name for c in candidates.candidates]
+    refit = load("refit_summary")
+    assert isinstance(refit, RefitSummary) and refit.refit_on_all_rows is True
+    assert refit.rows == card.training["rows"] and refit.model_uri
+    assert load("promoted") is True
+
+    # What retraining reads: the promote step's outputs of the run, found by its model version.
+    runs = Client().list_pipeline_runs(
+        pipeline_name="training_pipeline", model_version_id=version.id, size=2
+    )
+    assert len(runs.items) == 1
+    assert promote_outputs(runs.items[0]) == (True, card)
