@@ -90,8 +90,9 @@ def training_pipeline(
     test_metrics = evaluate(split_model, test_data, threshold)
     # The served model: the same candidate and hyperparameters, fitted on every labelled row.
     model, refit_summary = refit(split_model, reference_data, test_data)
-    promoted, model_card = promote(
+    promoted, model_card, bento_model = promote(
         split_model,
+        model,
         test_data,
         test_metrics,
         candidates,
@@ -101,7 +102,7 @@ def training_pipeline(
         promotion=params.promotion,
         quality_floor=params.quality_floor,
     )
-    package(model, model_card, promoted)
+    package(model_card, promoted, bento_model)
 
 
 class TrainingFailed(RuntimeError):

@@ -90,6 +90,7 @@ def build_card(
 @step(experiment_tracker=True, enable_cache=False)
 def promote(
     model: Pipeline,
+    served_model: Pipeline,
     test_data: pd.DataFrame,
     test_metrics: TestMetrics,
     candidates: Candidates,
@@ -98,8 +99,15 @@ def promote(
     refit_summary: RefitSummary,
     promotion: EvidenceRule,
     quality_floor: QualityFloor,
-) -> tuple[Annotated[bool, "promoted"], Annotated[ModelCard, "model_card"]]:
-    """`model` is the split model; the refit model's MLflow URI is in `refit_summary`."""
+) -> tuple[
+    Annotated[bool, "promoted"],
+    Annotated[ModelCard, "model_card"],
+    Annotated[str, "bento_model"],
+]:
+    """`model` is the split model (the comparison); `served_model` the refit one, saved to the
+    BentoML store inside the same all-or-nothing change as the ZenML stage, the MLflow alias, the
+    version's metadata, the serving state and the audit row. `bento_model` is its tag ("" when
+    not promoted)."""
     import mlflow
 
     context_model = get_step_context().model
@@ -133,27 +141,6 @@ def promote(
         model_name,
         version_name,
     )
-    if promoted:
-        # ZenML stage and MLflow alias together or neither, with the audit row (the package step
-        # saves the BentoML model next)
-        switch_production(
-            model_name,
-            context_model,
-            production,
-            AuditEvent(
-                action="promote",
-                source="pipeline",
-                actor=default_actor(),
-                model_name=model_name,
-                from_version=production.name if production is not None else None,
-                to_version=version_name,
-                reason=reason,
-            ),
-            mlflow_version=mlflow_version,
-            bento=None,
-        )
-    else:
-        context_model.set_stage(ModelStages.STAGING, force=True)
     decision: dict[str, Any] = {
         "promoted": promoted,
         "stage": "production" if promoted else "staging",
@@ -183,9 +170,45 @@ def promote(
     }
     if promoted and production is not None:
         metadata["previous_production_version"] = production.name
-    log_metadata(metadata=metadata, model_name=model_name, model_version=version_name)
+
+    def record() -> None:
+        log_metadata(metadata=metadata, model_name=model_name, model_version=version_name)
+
+    bento_model = ""
+    if promoted:
+        # ZenML stage, MLflow alias, BentoML model, the version's metadata (a rollback reads
+        # `previous_production_version`), serving state and audit row: all of them or none.
+        bento_model = (
+            switch_production(
+                model_name,
+                context_model,
+                production,
+                AuditEvent(
+                    action="promote",
+                    source="pipeline",
+                    actor=default_actor(),
+                    model_name=model_name,
+                    from_version=production.name if production is not None else None,
+                    to_version=version_name,
+                    reason=reason,
+                ),
+                mlflow_version=mlflow_version,
+                bento=(served_model, card),
+                metadata=record,
+            )
+            or ""
+        )
+        logger.info("saved %s to the BentoML model store", bento_model)
+        log_metadata(
+            metadata={"bento_model_tag": bento_model},
+            model_name=model_name,
+            model_version=version_name,
+        )
+    else:
+        context_model.set_stage(ModelStages.STAGING, force=True)
+        record()
     log_metadata(metadata={"promotion": decision})
     mlflow.set_tags({"promotion": decision["stage"], "zenml_model_version": version_name})
     mlflow.set_tag("promotion_reason", reason[:5000])
     logger.info("promotion decision for %s version %s: %s", model_name, version_name, reason)
-    return promoted, card
+    return promoted, card, bento_model

@@ -340,6 +340,9 @@ def test_step_artifacts_load_back_as_typed_models(trained_model: TrainedModel) -
     assert isinstance(refit, RefitSummary) and refit.refit_on_all_rows is True
     assert refit.rows == card.training["rows"] and refit.model_uri
     assert load("promoted") is True
+    # The promote step saved the served model to the BentoML store inside its all-or-nothing
+    # change; the package step only builds the Bento.
+    assert load("bento_model") == trained_model.bento_model_tag
 
     # What retraining reads: the promote step's outputs of the run, found by its model version.
     runs = Client().list_pipeline_runs(
