@@ -213,7 +213,9 @@ def switch_production(
                 metadata()
             step = "serving_state"  # the last writes: SQLite's lock is held only from here
             if tag is not None:
-                set_production_state(conn, model_name, tag, str(target.name))
+                # the audit's version: `target` is a ZenML model version, or the pipeline's
+                # step-context `Model`, whose `.name` is the model's name
+                set_production_state(conn, model_name, tag, str(audit.to_version))
             hook("serving_state")
             step = "audit"  # the insert and the commit, when the block ends
     except Exception as exc:

@@ -271,6 +271,20 @@ def test_rollback_restores_previous_production(
     promoted = _production()
     assert promoted is not None and promoted.name != trained_model.model_version
     assert promoted.run_metadata["previous_production_version"] == trained_model.model_version
+    # The promote step's one change also saved the BentoML model and pointed the serving state
+    # (what running services serve) at it, with its audit row.
+    from churn.db import audit, serving_state
+
+    state = serving_state.read(trained_model.model_name)
+    assert state is not None and state.production_version == promoted.name
+    assert state.production_tag == promoted.run_metadata["bento_model_tag"]
+    assert bentoml.models.get(state.production_tag).info.labels["zenml_version"] == promoted.name
+    row = audit.recent(1, actions=["promote"])[0]
+    assert (row.source, row.from_version, row.to_version) == (
+        "pipeline",
+        trained_model.model_version,
+        promoted.name,
+    )
 
     capsys.readouterr()
     assert main(["rollback"]) == 0
