@@ -13,7 +13,7 @@ builds them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,6 +28,10 @@ class Artifact(BaseModel):
     def as_json(self) -> dict[str, Any]:
         """The JSON-ready dict (what was passed between steps before the artifacts were typed)."""
         return self.model_dump(mode="json")
+
+    def replaced(self, **changes: Any) -> Self:
+        """A validated copy with `changes` (pydantic's `model_copy(update=...)` checks nothing)."""
+        return self.model_validate({**self.model_dump(), **changes})
 
 
 class TestMetrics(Artifact):

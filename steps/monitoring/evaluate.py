@@ -54,14 +54,12 @@ def evaluate(
         )
         if not with_pred:
             unchecked = "prediction drift not checked (no production model artifact)"
-            decision = decision.model_copy(update={"reasons": [*decision.reasons, unchecked]})
+            decision = decision.replaced(reasons=[*decision.reasons, unchecked])
         page = analysis.html
         path = report_path(reports_dir(cfg), now)
         path.write_text(page, encoding="utf-8")
-        decision = decision.model_copy(update={"report_path": str(path)})
-    decision = decision.model_copy(
-        update={"timestamp": now.timestamp(), "model_version": production_version_name}
-    )
+        decision = decision.replaced(report_path=str(path))
+    decision = decision.replaced(timestamp=now.timestamp(), model_version=production_version_name)
     write_metrics(reports_dir(cfg), decision)
     append_history(reports_dir(cfg), decision)
     gateway = get_settings().pushgateway_url

@@ -165,7 +165,7 @@ def evaluate_outcomes(
     previous = version.run_metadata.get("previous_production_version")
     realized = realized_report(cfg, production_version_name, str(previous) if previous else None)
     versions = {m.model_version for m in realized.metrics} | {production_version_name}
-    realized = realized.model_copy(update={"offline_test_metrics": offline_metrics(cfg, versions)})
+    realized = realized.replaced(offline_test_metrics=offline_metrics(cfg, versions))
     _export(cfg, realized.as_json())
     log_metadata(metadata={"realized": realized.as_json()})
     return realized

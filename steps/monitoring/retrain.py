@@ -117,32 +117,24 @@ def retrain(cfg: MonitoringConfig, decision: DriftDecision, monitoring_run: str)
     try:
         config_path = retrain_config(cfg, folder, run_name, stamp)
     except ConfigError as exc:
-        return started.model_copy(update={"succeeded": False, "error": str(exc)})
+        return started.replaced(succeeded=False, error=str(exc))
     try:
         proc = run_training(cfg, config_path, data_path)
     except subprocess.TimeoutExpired:
-        return started.model_copy(
-            update={
-                "succeeded": False,
-                "error": f"training did not finish in {cfg.retrain_timeout_s}s",
-            }
+        return started.replaced(
+            succeeded=False, error=f"training did not finish in {cfg.retrain_timeout_s}s"
         )
     if proc.returncode != 0:
         error = (proc.stderr or proc.stdout)[-2000:]
-        return started.model_copy(update={"succeeded": False, "error": error})
+        return started.replaced(succeeded=False, error=error)
     run = Client().get_pipeline_run(run_name)
     promoted, card = promote_outputs(run)
     log_metadata(
         metadata={"started_by_monitoring_run": monitoring_run, "reason": "drift detected"},
         run_id_name_or_prefix=run.id,
     )
-    return started.model_copy(
-        update={
-            "succeeded": True,
-            "training_run_id": str(run.id),
-            "promoted": promoted,
-            "model_card": card,
-        }
+    return started.replaced(
+        succeeded=True, training_run_id=str(run.id), promoted=promoted, model_card=card
     )
 
 

@@ -257,3 +257,15 @@ def test_test_metrics_carry_every_figure_the_rules_produce() -> None:
     produced = {**classification_metrics(y, proba, 0.4), **bootstrap_intervals(y, proba)}
     assert set(TestMetrics.model_fields) == set(produced)
     assert metrics_example().as_floats() == pytest.approx(produced)
+
+
+def test_a_replaced_copy_is_validated() -> None:
+    """Steps build results step by step with `replaced`; a wrong value fails there, by name."""
+    started = RetrainResult(started=True, training_run_name="r")
+    done = started.replaced(succeeded=True, model_card=card())
+    assert done.succeeded is True and done.model_card == card() and started.succeeded is None
+    with pytest.raises(ValidationError) as info:
+        started.replaced(succeeded="sort of")
+    assert [e["loc"] for e in info.value.errors()] == [("succeeded",)]
+    with pytest.raises(ValidationError, match="typo"):
+        started.replaced(typo=1)
