@@ -9,10 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class CandidateScore(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
     name: str
     cv_roc_auc: float
     cv_roc_auc_std: float | None = None
@@ -25,6 +27,11 @@ class CandidateScore(BaseModel):
 
 
 class ModelCard(BaseModel):
+    """Also the `model_card` artifact of the promote step: strict and frozen like the others
+    (churn/artifacts.py)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
     model_name: str = "telco_churn"
     model_version: str
     model_type: str

@@ -90,18 +90,19 @@ def training_pipeline(
     test_metrics = evaluate(split_model, test_data, threshold)
     # The served model: the same candidate and hyperparameters, fitted on every labelled row.
     model, refit_summary = refit(split_model, reference_data, test_data)
-    promoted, model_card = promote(
+    promoted, model_card, bento_model = promote(
         split_model,
+        model,
         test_data,
         test_metrics,
         candidates,
         threshold,
         data_md5,
         refit_summary,
-        promotion=params.promotion.model_dump(),
-        quality_floor=params.quality_floor.model_dump(),
+        promotion=params.promotion,
+        quality_floor=params.quality_floor,
     )
-    package(model, model_card, promoted)
+    package(model_card, promoted, bento_model)
 
 
 class TrainingFailed(RuntimeError):

@@ -77,9 +77,13 @@ def stdout_to_stderr() -> Iterator[None]:
 
 
 def _output(run: Any, step_name: str, artifact: str) -> Any:
+    """A step's typed artifact (churn/artifacts.py) as the JSON dict this command prints."""
+    from churn.artifacts import Artifact
+
     outputs = run.steps[step_name].outputs[artifact]
     first = outputs[0] if isinstance(outputs, list) else outputs
-    return first.load()
+    value = first.load()
+    return value.as_json() if isinstance(value, Artifact) else value
 
 
 def run_once(config_path: Path) -> dict[str, Any]:

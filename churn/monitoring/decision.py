@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from pydantic import ConfigDict, Field
+from pydantic.dataclasses import dataclass
+
+from churn.artifacts import Artifact
 from churn.monitoring.stattests import P_VALUE_METHODS
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=ConfigDict(extra="forbid"))
 class ColumnDrift:
+    """One column's test; a (validated) dataclass so the detectors can build it positionally."""
+
     column: str
     method: str
     threshold: float
@@ -17,9 +22,9 @@ class ColumnDrift:
     drifted: bool
 
 
-@dataclass
-class DriftDecision:
-    """What a monitoring run concluded. `drift_detected` is None when no decision was made."""
+class DriftDecision(Artifact):
+    """What a monitoring run concluded (the `drift_decision` artifact). `drift_detected` is None
+    when no decision was made."""
 
     drift_detected: bool | None
     drift_share: float | None
@@ -27,7 +32,7 @@ class DriftDecision:
     n_rows: int
     reasons: list[str]
     prediction_drift: ColumnDrift | None = None
-    columns: list[ColumnDrift] = field(default_factory=list)
+    columns: list[ColumnDrift] = Field(default_factory=list)
     report_path: str | None = None
     timestamp: float = 0.0
     model_version: str | None = None
@@ -45,18 +50,11 @@ class DriftDecision:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return self.as_json()
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DriftDecision:
-        data = dict(data)
-        pred = data.pop("prediction_drift", None)
-        cols = data.pop("columns", [])
-        return cls(
-            **data,
-            prediction_drift=ColumnDrift(**pred) if pred else None,
-            columns=[ColumnDrift(**c) for c in cols],
-        )
+        return cls.model_validate(data)
 
 
 def severity(column: ColumnDrift) -> float:

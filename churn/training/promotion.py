@@ -22,7 +22,7 @@ class QualityFloor(BaseModel):
     configured (hard) split are 0.808 and 0.765. Always answering "no churn" scores 0.735.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     min_test_roc_auc: float = Field(default=0.80, ge=0, le=1)
     min_test_accuracy: float = Field(default=0.76, ge=0, le=1)
@@ -31,7 +31,7 @@ class QualityFloor(BaseModel):
 class EvidenceRule(BaseModel):
     """How sure the paired bootstrap must be that the new version beats production."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     min_share_better: float = Field(default=0.8, ge=0, le=1)
     min_difference_ci_low: float = Field(default=-0.005, ge=-1, le=1)

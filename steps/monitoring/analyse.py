@@ -10,6 +10,7 @@ from zenml import get_step_context, log_metadata, step
 from zenml.types import HTMLString
 
 from churn.monitoring.config import parse_config
+from churn.monitoring.decision import DriftDecision
 from steps.monitoring.evaluate import evaluate
 
 
@@ -19,7 +20,7 @@ def detect_drift(
     reference: pd.DataFrame,
     window: pd.DataFrame,
     production_version_name: str,
-) -> tuple[Annotated[HTMLString, "drift_report"], Annotated[dict[str, Any], "drift_decision"]]:
+) -> tuple[Annotated[HTMLString, "drift_report"], Annotated[DriftDecision, "drift_decision"]]:
     cfg = parse_config(config)
     started = time.perf_counter()
     decision, page = evaluate(cfg, reference, window, production_version_name)
@@ -38,4 +39,4 @@ def detect_drift(
     log_metadata(metadata=figures)
     run_id = get_step_context().pipeline_run.id
     log_metadata(metadata={"drift": figures}, run_id_name_or_prefix=run_id)
-    return HTMLString(page), decision.to_dict()
+    return HTMLString(page), decision

@@ -53,13 +53,13 @@ def evaluate(
             share=analysis.drift_share,
         )
         if not with_pred:
-            decision.reasons.append("prediction drift not checked (no production model artifact)")
+            unchecked = "prediction drift not checked (no production model artifact)"
+            decision = decision.replaced(reasons=[*decision.reasons, unchecked])
         page = analysis.html
         path = report_path(reports_dir(cfg), now)
         path.write_text(page, encoding="utf-8")
-        decision.report_path = str(path)
-    decision.timestamp = now.timestamp()
-    decision.model_version = production_version_name
+        decision = decision.replaced(report_path=str(path))
+    decision = decision.replaced(timestamp=now.timestamp(), model_version=production_version_name)
     write_metrics(reports_dir(cfg), decision)
     append_history(reports_dir(cfg), decision)
     gateway = get_settings().pushgateway_url

@@ -11,6 +11,13 @@ from typing import Annotated, Any
 
 from zenml import get_step_context, log_metadata, step
 
+from churn.artifacts import (
+    RealizedArm,
+    RealizedReport,
+    RetrainResult,
+    RollbackDecisionRecord,
+    RollbackResult,
+)
 from churn.monitoring.config import MonitoringConfig, parse_config
 from churn.monitoring.export import drift_dir
 from churn.monitoring.realized import join_outcomes, read_predictions, realized_metrics
@@ -38,7 +45,7 @@ def realized_report(
     production_version: str | None,
     previous_version: str | None,
     now: dt.datetime | None = None,
-) -> dict[str, Any]:
+) -> RealizedReport:
     """Outcomes of the window joined to predictions: metrics per (version, arm) and the
     rollback decision (production vs previous production, arms pooled)."""
     import sqlalchemy as sa
@@ -66,46 +73,46 @@ def realized_report(
         per_version[versions == str(previous_version)],
         rule_of(cfg),
     )
-    return {
-        "window_days": cfg.realized_window_days,
-        "since": since.isoformat(),
-        "n_outcomes": len(outcomes),
-        "n_joined": len(joined),
-        "metrics": [m.as_dict() for m in metrics],
-        "decision": decision.as_dict(),
-    }
+    return RealizedReport(
+        window_days=cfg.realized_window_days,
+        since=since.isoformat(),
+        n_outcomes=len(outcomes),
+        n_joined=len(joined),
+        metrics=[RealizedArm.model_validate(m.as_dict()) for m in metrics],
+        decision=RollbackDecisionRecord.model_validate(decision.as_dict()),
+    )
 
 
-def act_on(cfg: MonitoringConfig, realized: dict[str, Any]) -> dict[str, Any]:
+def act_on(cfg: MonitoringConfig, realized: RealizedReport) -> RollbackResult:
     """Roll back when the decision says degraded and `rollback_on_degradation` is on; the
     registry's rollback writes the audit row (actor "monitoring") with the figures as reason."""
     from steps.monitoring.production import model_name
     from steps.promote.registry import production_version, rollback
 
-    decision = realized["decision"]
-    if not decision.get("degraded"):
-        return {"performed": False, "reason": decision["reason"]}
+    decision = realized.decision
+    if not decision.degraded:
+        return RollbackResult(performed=False, reason=decision.reason)
     if not cfg.rollback_on_degradation:
-        return {
-            "performed": False,
-            "reason": f"degraded, but rollback_on_degradation is off: {decision['reason']}",
-        }
+        return RollbackResult(
+            performed=False,
+            reason=f"degraded, but rollback_on_degradation is off: {decision.reason}",
+        )
     name = model_name(cfg)
     current = production_version(name)
-    evaluated = decision["production_version"]
+    evaluated = decision.production_version
     if current is None or str(current.name) != str(evaluated):
-        return {
-            "performed": False,
-            "reason": f"production changed during the run ({evaluated} -> "
+        return RollbackResult(
+            performed=False,
+            reason=f"production changed during the run ({evaluated} -> "
             f"{current.name if current else None}); not rolling back",
-        }
-    reason = f"automatic rollback by the monitoring pipeline: {decision['reason']}"
+        )
+    reason = f"automatic rollback by the monitoring pipeline: {decision.reason}"
     try:
         result = rollback(name, reason=reason, actor=MONITORING_ACTOR, source="pipeline")
     except Exception as exc:  # recorded, not raised: the run's other results still count
         logger.error("automatic rollback failed: %s", exc)
-        return {"performed": False, "reason": reason, "error": f"{type(exc).__name__}: {exc}"}
-    return {"performed": True, "reason": reason, **result}
+        return RollbackResult(performed=False, reason=reason, error=f"{type(exc).__name__}: {exc}")
+    return RollbackResult.model_validate({**result, "performed": True, "reason": reason})
 
 
 REALIZED_JSON = "realized.json"
@@ -131,6 +138,7 @@ def offline_metrics(cfg: MonitoringConfig, versions: set[str]) -> dict[str, dict
 
 
 def _export(cfg: MonitoringConfig, realized: dict[str, Any]) -> None:
+    """`realized` as JSON (`RealizedReport.as_json()`, with the rollback result once known)."""
     folder = reports_dir(cfg)
     write_realized_metrics(folder, realized)
     stamped = {"timestamp": dt.datetime.now(dt.UTC).isoformat(), **realized}
@@ -149,29 +157,29 @@ def _export(cfg: MonitoringConfig, realized: dict[str, Any]) -> None:
 @step(enable_cache=False)
 def evaluate_outcomes(
     config: dict[str, Any], production_version_name: str
-) -> Annotated[dict[str, Any], "realized"]:
+) -> Annotated[RealizedReport, "realized"]:
     from steps.monitoring.production import production_version
 
     cfg = parse_config(config)
     version = production_version(cfg)
     previous = version.run_metadata.get("previous_production_version")
     realized = realized_report(cfg, production_version_name, str(previous) if previous else None)
-    versions = {m["model_version"] for m in realized["metrics"]} | {production_version_name}
-    realized["offline_test_metrics"] = offline_metrics(cfg, versions)
-    _export(cfg, realized)
-    log_metadata(metadata={"realized": realized})
+    versions = {m.model_version for m in realized.metrics} | {production_version_name}
+    realized = realized.replaced(offline_test_metrics=offline_metrics(cfg, versions))
+    _export(cfg, realized.as_json())
+    log_metadata(metadata={"realized": realized.as_json()})
     return realized
 
 
 @step(enable_cache=False)
 def auto_rollback(
-    config: dict[str, Any], realized: dict[str, Any], retrain: dict[str, Any]
-) -> Annotated[dict[str, Any], "rollback_result"]:
+    config: dict[str, Any], realized: RealizedReport, retrain: RetrainResult
+) -> Annotated[RollbackResult, "rollback_result"]:
     """After retraining (whose promotion, if any, wins: production changed, no rollback)."""
     cfg = parse_config(config)
     result = act_on(cfg, realized)
-    _export(cfg, {**realized, "rollback": result})
+    _export(cfg, {**realized.as_json(), "rollback": result.as_json()})
     run = get_step_context().pipeline_run
-    log_metadata(metadata={"rollback": result})
-    log_metadata(metadata={"auto_rollback": result}, run_id_name_or_prefix=run.id)
+    log_metadata(metadata={"rollback": result.as_json()})
+    log_metadata(metadata={"auto_rollback": result.as_json()}, run_id_name_or_prefix=run.id)
     return result

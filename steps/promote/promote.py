@@ -17,6 +17,7 @@ from sklearn.pipeline import Pipeline
 from zenml import get_step_context, log_metadata, step
 from zenml.enums import ModelStages
 
+from churn.artifacts import Candidates, RefitSummary, TestMetrics
 from churn.db.audit import AuditEvent, default_actor
 from churn.model_card import CandidateScore, ModelCard
 from churn.training.metrics import paired_auc_difference
@@ -44,42 +45,42 @@ def _compare(
 
 def build_card(
     version_name: str,
-    candidates: dict,
-    metrics: dict,
+    candidates: Candidates,
+    metrics: TestMetrics,
     threshold: float,
     data_md5: str,
-    refit_summary: dict | None = None,
+    refit_summary: RefitSummary | None = None,
 ) -> ModelCard:
-    chosen = candidates["chosen"]
+    chosen = candidates.chosen
     training: dict[str, Any] = {}
     if refit_summary:
         training = {
-            "refit_on_all_rows": bool(refit_summary.get("refit_on_all_rows", False)),
-            "rows": int(refit_summary["rows"]),
-            "split_model_rows": int(refit_summary["split_model_rows"]),
+            "refit_on_all_rows": refit_summary.refit_on_all_rows,
+            "rows": refit_summary.rows,
+            "split_model_rows": refit_summary.split_model_rows,
             "note": "served model refit on every labelled row with the chosen hyperparameters; "
             "`metrics` are the split model's on the held-out test split (they measure the "
             "procedure)",
         }
     return ModelCard(
         model_version=version_name,
-        model_type=chosen["name"],
+        model_type=chosen.name,
         threshold=threshold,
-        mlflow_run_id=chosen["mlflow_run_id"],
+        mlflow_run_id=chosen.mlflow_run_id,
         trained_at=dt.datetime.now(dt.UTC),
-        metrics={k: float(v) for k, v in metrics.items()},
+        metrics=metrics.as_floats(),
         candidates=[
             CandidateScore(
-                name=c["name"],
-                cv_roc_auc=c["cv_roc_auc"],
-                cv_roc_auc_std=c["cv_roc_auc_std"],
-                fit_seconds=c["fit_seconds"],
-                best_params=c["best_params"],
-                mlflow_run_id=c["mlflow_run_id"],
-                cv_brier=c.get("cv_brier"),
-                reliability=c.get("reliability"),
+                name=c.name,
+                cv_roc_auc=c.cv_roc_auc,
+                cv_roc_auc_std=c.cv_roc_auc_std,
+                fit_seconds=c.fit_seconds,
+                best_params=c.best_params,
+                mlflow_run_id=c.mlflow_run_id,
+                cv_brier=c.cv_brier,
+                reliability=c.reliability,
             )
-            for c in candidates["candidates"]
+            for c in candidates.candidates
         ],
         data_md5=data_md5,
         training=training,
@@ -89,16 +90,24 @@ def build_card(
 @step(experiment_tracker=True, enable_cache=False)
 def promote(
     model: Pipeline,
+    served_model: Pipeline,
     test_data: pd.DataFrame,
-    test_metrics: dict,
-    candidates: dict,
+    test_metrics: TestMetrics,
+    candidates: Candidates,
     threshold: float,
     data_md5: str,
-    refit_summary: dict,
-    promotion: dict,
-    quality_floor: dict,
-) -> tuple[Annotated[bool, "promoted"], Annotated[dict, "model_card"]]:
-    """`model` is the split model; the refit model's MLflow URI is in `refit_summary`."""
+    refit_summary: RefitSummary,
+    promotion: EvidenceRule,
+    quality_floor: QualityFloor,
+) -> tuple[
+    Annotated[bool, "promoted"],
+    Annotated[ModelCard, "model_card"],
+    Annotated[str, "bento_model"],
+]:
+    """`model` is the split model (the comparison); `served_model` the refit one, saved to the
+    BentoML store inside the same all-or-nothing change as the ZenML stage, the MLflow alias, the
+    version's metadata, the serving state and the audit row. `bento_model` is its tag ("" when
+    not promoted)."""
     import mlflow
 
     context_model = get_step_context().model
@@ -107,15 +116,15 @@ def promote(
     card = build_card(version_name, candidates, test_metrics, threshold, data_md5, refit_summary)
 
     production = production_version(model_name)
-    new_score = float(test_metrics["roc_auc"])
+    new_score = test_metrics.roc_auc
     production_score, paired = (
         (None, None) if production is None else _compare(model, production, test_data)
     )
     outcome = decide_promotion(
-        test_metrics,
+        test_metrics.as_floats(),
         paired,
-        QualityFloor.model_validate(quality_floor),
-        EvidenceRule.model_validate(promotion),
+        quality_floor,
+        promotion,
         production.name if production is not None else None,
     )
     promoted = outcome.promoted
@@ -128,31 +137,10 @@ def promote(
         )
 
     mlflow_version = register_mlflow_model(
-        refit_summary.get("model_uri") or candidates["chosen"]["model_uri"],
+        refit_summary.model_uri or candidates.chosen.model_uri,
         model_name,
         version_name,
     )
-    if promoted:
-        # ZenML stage and MLflow alias together or neither, with the audit row (the package step
-        # saves the BentoML model next)
-        switch_production(
-            model_name,
-            context_model,
-            production,
-            AuditEvent(
-                action="promote",
-                source="pipeline",
-                actor=default_actor(),
-                model_name=model_name,
-                from_version=production.name if production is not None else None,
-                to_version=version_name,
-                reason=reason,
-            ),
-            mlflow_version=mlflow_version,
-            bento=None,
-        )
-    else:
-        context_model.set_stage(ModelStages.STAGING, force=True)
     decision: dict[str, Any] = {
         "promoted": promoted,
         "stage": "production" if promoted else "staging",
@@ -173,22 +161,54 @@ def promote(
         "mlflow_model_version": mlflow_version,
         "mlflow_run_id": card.mlflow_run_id or "",
         "model_card": card.to_metadata(),
-        "refit": {k: v for k, v in refit_summary.items() if k != "model_uri"},
+        "refit": refit_summary.model_dump(mode="json", exclude={"model_uri"}),
         "candidates_calibration": {
-            c["name"]: {
-                "cv_brier": c.get("cv_brier"),
-                "oof_brier": c.get("oof_brier"),
-                "reliability": c.get("reliability"),
-            }
-            for c in candidates["candidates"]
+            c.name: {"cv_brier": c.cv_brier, "oof_brier": c.oof_brier, "reliability": c.reliability}
+            for c in candidates.candidates
         },
         "data_md5": data_md5,
     }
     if promoted and production is not None:
         metadata["previous_production_version"] = production.name
-    log_metadata(metadata=metadata, model_name=model_name, model_version=version_name)
+
+    def record() -> None:
+        log_metadata(metadata=metadata, model_name=model_name, model_version=version_name)
+
+    bento_model = ""
+    if promoted:
+        # ZenML stage, MLflow alias, BentoML model, the version's metadata (a rollback reads
+        # `previous_production_version`), serving state and audit row: all of them or none.
+        bento_model = (
+            switch_production(
+                model_name,
+                context_model,
+                production,
+                AuditEvent(
+                    action="promote",
+                    source="pipeline",
+                    actor=default_actor(),
+                    model_name=model_name,
+                    from_version=production.name if production is not None else None,
+                    to_version=version_name,
+                    reason=reason,
+                ),
+                mlflow_version=mlflow_version,
+                bento=(served_model, card),
+                metadata=record,
+            )
+            or ""
+        )
+        logger.info("saved %s to the BentoML model store", bento_model)
+        log_metadata(
+            metadata={"bento_model_tag": bento_model},
+            model_name=model_name,
+            model_version=version_name,
+        )
+    else:
+        context_model.set_stage(ModelStages.STAGING, force=True)
+        record()
     log_metadata(metadata={"promotion": decision})
     mlflow.set_tags({"promotion": decision["stage"], "zenml_model_version": version_name})
     mlflow.set_tag("promotion_reason", reason[:5000])
     logger.info("promotion decision for %s version %s: %s", model_name, version_name, reason)
-    return promoted, card.to_metadata()
+    return promoted, card, bento_model

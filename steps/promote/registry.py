@@ -21,6 +21,9 @@ logger = logging.getLogger(__name__)
 CHAMPION_ALIAS = "champion"
 MODEL_ARTIFACT = "churn_model"  # the served model (refit on every labelled row)
 SPLIT_MODEL_ARTIFACT = "split_model"  # fitted on the training split only: for paired comparisons
+PROMOTE_STEP = "promote"  # the training pipeline's promotion step, and its two outputs:
+PROMOTED_ARTIFACT = "promoted"  # bool
+MODEL_CARD_ARTIFACT = "model_card"  # churn.model_card.ModelCard
 
 
 class RollbackError(RuntimeError):
@@ -210,7 +213,9 @@ def switch_production(
                 metadata()
             step = "serving_state"  # the last writes: SQLite's lock is held only from here
             if tag is not None:
-                set_production_state(conn, model_name, tag, str(target.name))
+                # the audit's version: `target` is a ZenML model version, or the pipeline's
+                # step-context `Model`, whose `.name` is the model's name
+                set_production_state(conn, model_name, tag, str(audit.to_version))
             hook("serving_state")
             step = "audit"  # the insert and the commit, when the block ends
     except Exception as exc:

@@ -13,6 +13,7 @@ from sklearn.metrics import brier_score_loss
 from sklearn.pipeline import Pipeline
 from zenml import log_metadata, step
 
+from churn.artifacts import Candidates, CandidateSummary
 from churn.schema import TARGET
 from churn.training.candidates import grids_for
 from churn.training.metrics import reliability_points
@@ -30,7 +31,7 @@ def _log_candidate(
     cv_folds: int,
     cv_repeats: int,
     seed: int,
-) -> dict:
+) -> CandidateSummary:
     # Out-of-fold probabilities of the chosen setting: the candidate's calibration, never the test.
     oof = out_of_fold_proba(result.pipeline, sample, cv_folds, seed)
     y = sample[TARGET].to_numpy()
@@ -63,21 +64,21 @@ def _log_candidate(
         mlflow.log_figure(fig, "plots/reliability.png")
         plt.close(fig)
         model_uri = log_pipeline(result.pipeline, sample)
-    return {
-        "name": result.name,
-        "cv_roc_auc": result.cv_roc_auc,
-        "cv_roc_auc_std": result.cv_roc_auc_std,
-        "cv_roc_auc_repeat_std": repeat_spread,
-        "cv_brier": result.cv_brier,
-        "cv_accuracy_at_0_5": result.cv_accuracy_at_0_5,
-        "oof_brier": oof_brier,
-        "reliability": reliability_points(y, oof),
-        "fit_seconds": result.fit_seconds,
-        "search_seconds": result.search_seconds,
-        "best_params": result.best_params,
-        "mlflow_run_id": run.info.run_id,
-        "model_uri": model_uri,
-    }
+    return CandidateSummary(
+        name=result.name,
+        cv_roc_auc=result.cv_roc_auc,
+        cv_roc_auc_std=result.cv_roc_auc_std,
+        cv_roc_auc_repeat_std=repeat_spread,
+        cv_brier=result.cv_brier,
+        cv_accuracy_at_0_5=result.cv_accuracy_at_0_5,
+        oof_brier=oof_brier,
+        reliability=reliability_points(y, oof),
+        fit_seconds=result.fit_seconds,
+        search_seconds=result.search_seconds,
+        best_params=result.best_params,
+        mlflow_run_id=run.info.run_id,
+        model_uri=model_uri,
+    )
 
 
 @step(experiment_tracker=True)
@@ -87,10 +88,10 @@ def train_candidates(
     cv_folds: int,
     seed: int,
     cv_repeats: int = 1,
-) -> tuple[Annotated[Pipeline, "split_model"], Annotated[dict, "candidates"]]:
+) -> tuple[Annotated[Pipeline, "split_model"], Annotated[Candidates, "candidates"]]:
     """The best candidate by repeated-CV ROC-AUC (never the test split), fitted on the training
     split (the "split model"), and every candidate's scores."""
-    summaries = []
+    summaries: list[CandidateSummary] = []
     results = []
     for name, grid in grids_for(grids).items():
         result = tune(name, grid, reference_data, cv_folds, seed, cv_repeats)
@@ -105,17 +106,17 @@ def train_candidates(
         results.append(result)
         summaries.append(_log_candidate(result, grid, reference_data, cv_folds, cv_repeats, seed))
     best = best_of(results)
-    chosen = next(s for s in summaries if s["name"] == best.name)
+    chosen = next(s for s in summaries if s.name == best.name)
     mlflow.set_tag("chosen_candidate", best.name)
     mlflow.log_metric("best_cv_roc_auc", best.cv_roc_auc)
     log_metadata(
         metadata={
             "chosen": best.name,
-            "cv_roc_auc": {s["name"]: s["cv_roc_auc"] for s in summaries},
-            "cv_roc_auc_std": {s["name"]: s["cv_roc_auc_std"] for s in summaries},
-            "cv_brier": {s["name"]: s["cv_brier"] for s in summaries},
-            "search_seconds": {s["name"]: s["search_seconds"] for s in summaries},
+            "cv_roc_auc": {s.name: s.cv_roc_auc for s in summaries},
+            "cv_roc_auc_std": {s.name: s.cv_roc_auc_std for s in summaries},
+            "cv_brier": {s.name: s.cv_brier for s in summaries},
+            "search_seconds": {s.name: s.search_seconds for s in summaries},
         }
     )
     logger.info("chosen: %s (CV ROC-AUC %.4f)", best.name, best.cv_roc_auc)
-    return best.pipeline, {"chosen": chosen, "candidates": summaries}
+    return best.pipeline, Candidates(chosen=chosen, candidates=summaries)

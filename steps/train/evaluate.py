@@ -11,6 +11,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 from zenml import log_metadata, step
 
+from churn.artifacts import TestMetrics
 from churn.training.metrics import bootstrap_intervals, classification_metrics
 from churn.training.search import features_and_target
 from steps.train.plots import calibration_figure, confusion_figure, roc_figure
@@ -21,11 +22,13 @@ logger = logging.getLogger(__name__)
 @step(experiment_tracker=True)
 def evaluate(
     model: Pipeline, test_data: pd.DataFrame, threshold: float
-) -> Annotated[dict, "test_metrics"]:
+) -> Annotated[TestMetrics, "test_metrics"]:
     X, y = features_and_target(test_data)
     proba = model.predict_proba(X)[:, 1]
-    metrics = classification_metrics(y, proba, threshold)
-    metrics.update(bootstrap_intervals(y, proba))
+    result = TestMetrics(
+        **classification_metrics(y, proba, threshold), **bootstrap_intervals(y, proba)
+    )
+    metrics = result.as_floats()
     mlflow.log_metrics({f"test_{k}": v for k, v in metrics.items()})
     for name, fig in (
         ("confusion_matrix.png", confusion_figure(y, proba, threshold)),
@@ -49,4 +52,4 @@ def evaluate(
         metrics["accuracy_at_0_5_ci_high"],
         metrics["f1"],
     )
-    return metrics
+    return result

@@ -79,7 +79,7 @@ def test_round_trip() -> None:
 
 def test_metrics_textfile_parses_with_contract_names(tmp_path: Path) -> None:
     decision = decide(_cols({"x", "y"}), None, 0.05, 1000)
-    decision.timestamp = 1_700_000_000.5
+    decision = decision.model_copy(update={"timestamp": 1_700_000_000.5})  # frozen artifact
     path = write_metrics(tmp_path, decision)
     assert path == tmp_path / "drift" / "metrics.prom"
     values = {
@@ -99,8 +99,7 @@ def test_metrics_textfile_parses_with_contract_names(tmp_path: Path) -> None:
 
 def test_history_appends_one_object_per_run(tmp_path: Path) -> None:
     first = decide(_cols({"x"}), None, 0.05, 1000)
-    first.report_path = "r1.html"
-    first.timestamp = 1_700_000_000.0
+    first = first.model_copy(update={"report_path": "r1.html", "timestamp": 1_700_000_000.0})
     append_history(tmp_path, first)
     append_history(tmp_path, too_few_rows(3, 500))
     rows = read_history(tmp_path)
@@ -141,7 +140,7 @@ def test_metrics_are_pushed_to_a_pushgateway_on_loopback() -> None:
     thread = threading.Thread(target=server.handle_request, daemon=True)
     thread.start()
     decision = decide(_cols({"x"}), None, 0.05, 1000)
-    decision.timestamp = 1_700_000_000.0
+    decision = decision.model_copy(update={"timestamp": 1_700_000_000.0})
     push_metrics(f"http://127.0.0.1:{server.server_port}/", decision)
     thread.join(timeout=10)
     server.server_close()

@@ -2,7 +2,8 @@
 
     train (or the stand-in) -> serve -> replay undrifted traffic -> no drift
     -> replay each drifted scenario -> drift, the right features named, an HTML report on disk;
-    with retraining on (last scenario) a new model version whose promotion decision is recorded.
+    with retraining on (last scenario) a new model version; the result carries its promote step's
+    outputs (`promoted`, `model_card`).
 
 Plugging in: when the shared `trained_model` fixture (tests/fixtures/training.py) is installed, it
 provides the production model and the BentoML model; otherwise a stand-in is registered here.
@@ -153,10 +154,22 @@ def test_drift_appears_and_retrains(
         if retrain:
             outcome = result["retrain"]
             assert outcome["started"] and outcome["succeeded"], outcome
-            assert outcome["promotion"], "the training run must record its promotion decision"
             versions = Client().list_model_versions(e2e_model.name, size=100).items
             assert len(versions) == versions_before + 1
             training_run = Client().get_pipeline_run(outcome["training_run_id"])
+            # The result carries the training run's promote step outputs, typed.
+            from churn.model_card import ModelCard
+
+            promote = training_run.steps["promote"].outputs
+            assert outcome["promoted"] is promote["promoted"][0].load()
+            card = promote["model_card"][0].load()
+            assert isinstance(card, ModelCard)
+            assert outcome["model_card"] == card.model_dump(mode="json")
+            newest = max(versions, key=lambda v: v.number)
+            assert (
+                card.model_version == newest.name
+                and training_run.name == (outcome["training_run_name"])
+            )
             assert training_run.run_metadata["started_by_monitoring_run"] == result["run_id"]
             monitoring_run = Client().get_pipeline_run(result["run_id"])
             retrain_meta: Any = monitoring_run.run_metadata["retrain"]

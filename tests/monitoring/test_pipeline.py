@@ -81,6 +81,26 @@ def test_drifted_log_raises_drift_through_the_pipeline(
     load_step = run.steps["load_reference"].run_metadata
     assert load_step["production_version"] == stub_production_model.version
 
+    # The artifacts between the steps load back as their typed models, and print as before.
+    from churn.artifacts import RealizedReport, RetrainResult, RollbackResult
+    from churn.monitoring.decision import DriftDecision
+
+    def output(step: str, name: str) -> Any:
+        return run.steps[step].outputs[name][0].load()
+
+    decision = output("detect_drift", "drift_decision")
+    assert isinstance(decision, DriftDecision)
+    assert decision.drifted_features == result["drifted_features"]
+    assert decision.model_version == stub_production_model.version
+    assert {c.column for c in decision.columns if c.drifted} == set(decision.drifted_features)
+    retrain = output("retrain_on_drift", "retrain_result")
+    assert isinstance(retrain, RetrainResult) and retrain.as_json() == result["retrain"]
+    realized = output("evaluate_outcomes", "realized")
+    assert isinstance(realized, RealizedReport) and realized.n_outcomes == 0
+    rollback = output("auto_rollback", "rollback_result")
+    assert isinstance(rollback, RollbackResult) and rollback.performed is False
+    assert result["realized"] == {**realized.as_json(), "rollback": rollback.as_json()}
+
 
 def test_fresh_training_data_is_reference_plus_labelled(tmp_path: Path) -> None:
     from churn.generator import to_csv_text
@@ -98,9 +118,21 @@ def test_fresh_training_data_is_reference_plus_labelled(tmp_path: Path) -> None:
     assert len(fresh_training_data(reference, None)) == 300
 
 
-def test_training_run_name_is_read_from_churn_train_output() -> None:
-    from steps.monitoring.retrain import training_run_name
+def test_retraining_names_its_training_run_in_a_copy_of_the_training_config(
+    write_config: WriteConfig, tmp_path: Path
+) -> None:
+    """The run is found by the name it was given, not by parsing what `churn train` prints."""
+    from churn.monitoring.config import parse_config
+    from churn.settings import REPO_ROOT
+    from churn.training.config import load_run_config
+    from steps.monitoring.retrain import retrain_config
 
-    out = 'log line\n{"pipeline_run": "training_pipeline-2026_11_26", "status": "completed"}\n'
-    assert training_run_name(out) == "training_pipeline-2026_11_26"
-    assert training_run_name("no json here\n{broken") is None
+    source = REPO_ROOT / "configs" / "training_fast.yaml"
+    cfg = parse_config({"training_config": str(source)})
+    path = retrain_config(cfg, tmp_path, "training_pipeline-retrain-x", "20261129T060000_000001")
+    assert path == tmp_path / "retrain_config_20261129T060000_000001.yaml"
+    written = load_run_config(path)  # what `churn train` checks first
+    assert written.run_name == "training_pipeline-retrain-x"
+    original = load_run_config(source)
+    assert written.parameters == original.parameters
+    assert written.model_dump(exclude={"run_name"}) == original.model_dump(exclude={"run_name"})

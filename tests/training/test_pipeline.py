@@ -271,6 +271,20 @@ def test_rollback_restores_previous_production(
     promoted = _production()
     assert promoted is not None and promoted.name != trained_model.model_version
     assert promoted.run_metadata["previous_production_version"] == trained_model.model_version
+    # The promote step's one change also saved the BentoML model and pointed the serving state
+    # (what running services serve) at it, with its audit row.
+    from churn.db import audit, serving_state
+
+    state = serving_state.read(trained_model.model_name)
+    assert state is not None and state.production_version == promoted.name
+    assert state.production_tag == promoted.run_metadata["bento_model_tag"]
+    assert bentoml.models.get(state.production_tag).info.labels["zenml_version"] == promoted.name
+    row = audit.recent(1, actions=["promote"])[0]
+    assert (row.source, row.from_version, row.to_version) == (
+        "pipeline",
+        trained_model.model_version,
+        promoted.name,
+    )
 
     capsys.readouterr()
     assert main(["rollback"]) == 0
@@ -308,3 +322,45 @@ def test_evaluation_records_bootstrap_intervals(trained_model: TrainedModel) -> 
     assert m["accuracy_at_0_5_ci_low"] < m["accuracy_at_0_5"] < m["accuracy_at_0_5_ci_high"]
     # A ~1,200-row test split: the 95% ROC-AUC interval is a few hundredths wide.
     assert 0.02 < m["roc_auc_ci_high"] - m["roc_auc_ci_low"] < 0.1
+
+
+def test_step_artifacts_load_back_as_typed_models(trained_model: TrainedModel) -> None:
+    """ZenML stores the steps' pydantic artifacts with its PydanticMaterializer: loading one back
+    gives the model, and the figures agree across the steps that passed them on."""
+    from zenml.client import Client
+
+    from churn.artifacts import Candidates, RefitSummary, TestMetrics
+    from churn.model_card import ModelCard
+    from steps.monitoring.retrain import promote_outputs
+    from steps.promote.registry import card_of
+
+    version = Client().get_model_version(trained_model.model_name, trained_model.model_version)
+
+    def load(name: str) -> object:
+        artifact = version.get_artifact(name)
+        assert artifact is not None, f"model version {version.name} has no {name!r} artifact"
+        return artifact.load()
+
+    metrics = load("test_metrics")
+    assert isinstance(metrics, TestMetrics)
+    assert metrics.as_floats() == trained_model.metrics  # the card the service reads
+    candidates = load("candidates")
+    assert isinstance(candidates, Candidates)
+    card = load("model_card")
+    assert isinstance(card, ModelCard) and card == card_of(version)
+    assert card.model_type == candidates.chosen.name
+    assert [c.name for c in card.candidates] == [c.name for c in candidates.candidates]
+    refit = load("refit_summary")
+    assert isinstance(refit, RefitSummary) and refit.refit_on_all_rows is True
+    assert refit.rows == card.training["rows"] and refit.model_uri
+    assert load("promoted") is True
+    # The promote step saved the served model to the BentoML store inside its all-or-nothing
+    # change; the package step only builds the Bento.
+    assert load("bento_model") == trained_model.bento_model_tag
+
+    # What retraining reads: the promote step's outputs of the run, found by its model version.
+    runs = Client().list_pipeline_runs(
+        pipeline_name="training_pipeline", model_version_id=version.id, size=2
+    )
+    assert len(runs.items) == 1
+    assert promote_outputs(runs.items[0]) == (True, card)
