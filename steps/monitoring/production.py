@@ -9,8 +9,9 @@ import pandas as pd
 from churn.monitoring.config import MonitoringConfig
 from churn.schema import FEATURE_NAMES
 from churn.settings import get_settings
+from steps.promote.registry import REFERENCE_ARTIFACT
 
-REFERENCE_ARTIFACT = "reference_data"
+__all__ = ["REFERENCE_ARTIFACT", "NoProductionModel", "production_version", "reference_data"]
 
 
 class NoProductionModel(RuntimeError):

@@ -20,6 +20,7 @@ from churn.training.promotion import QualityFloor, decide_manual_promotion, roll
 logger = logging.getLogger(__name__)
 CHAMPION_ALIAS = "champion"
 MODEL_ARTIFACT = "churn_model"  # the served model (refit on every labelled row)
+REFERENCE_ARTIFACT = "reference_data"  # the training split: monitoring's drift reference
 SPLIT_MODEL_ARTIFACT = "split_model"  # fitted on the training split only: for paired comparisons
 PROMOTE_STEP = "promote"  # the training pipeline's promotion step, and its two outputs:
 PROMOTED_ARTIFACT = "promoted"  # bool
