@@ -194,6 +194,11 @@ def exit_on_fatal(exc: PredictionLogConfigError) -> NoReturn:
 _ROW_DEFAULTS = {"arm": "champion", "served": True}
 
 
+def _complete(row: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The row with the defaulted columns it left out (the service always sets both)."""
+    return row if "served" in row and "arm" in row else {**_ROW_DEFAULTS, **row}
+
+
 class RowInsert:
     """`INSERT ... ON CONFLICT (request_id) DO NOTHING` of many rows, at the driver's speed.
 
@@ -227,6 +232,7 @@ class RowInsert:
         )
         mark = "%s" if self.mode == "multirow" else "?"
         self._one = f"({', '.join([mark] * len(self.names))})"
+        self._one_row_sql = f"{head} VALUES {self._one}{tail}"
         named = f"{head} VALUES ({', '.join(f':{n}' for n in self.names)}){tail}"
         self._statement: Any = sa.text(named).bindparams(
             *(sa.bindparam(c.name, type_=c.type) for c in columns)
@@ -237,9 +243,8 @@ class RowInsert:
     def values(self, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
         """Each row's values in column order, bound as SQLAlchemy would bind them."""
         out: list[tuple[Any, ...]] = []
-        for row in rows:
-            if "served" not in row or "arm" not in row:
-                row = {**_ROW_DEFAULTS, **row}
+        for given in rows:
+            row = _complete(given)
             values = [row[n] for n in self.names]
             for i, proc in self.processors:
                 values[i] = proc(values[i])
@@ -249,16 +254,14 @@ class RowInsert:
     def execute(self, conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Through `exec_driver_sql`, so errors arrive wrapped as SQLAlchemy's (and counted so)."""
         if self.mode == "executemany":
-            sql = f"{self._head} VALUES {self._one}{self._tail}"
-            conn.exec_driver_sql(sql, self.values(rows))
+            conn.exec_driver_sql(self._one_row_sql, self.values(rows))
         elif self.mode == "multirow":  # one statement per page: psycopg2 interpolates client-side
             for start in range(0, len(rows), self.PAGE):
                 page = self.values(rows[start : start + self.PAGE])
                 sql = f"{self._head} VALUES {', '.join([self._one] * len(page))}{self._tail}"
                 conn.exec_driver_sql(sql, tuple(v for row in page for v in row))
         else:
-            full = [r if "served" in r and "arm" in r else {**_ROW_DEFAULTS, **r} for r in rows]
-            conn.execute(self._statement, full)
+            conn.execute(self._statement, [_complete(r) for r in rows])
 
 
 class PredictionLog:

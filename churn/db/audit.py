@@ -104,14 +104,19 @@ def record(event: AuditEvent, url: str | None = None) -> AuditEvent:
         return stored
 
 
+def check_actions(actions: Sequence[str]) -> None:
+    """ValueError naming the unknown actions and the known ones (ACTIONS is the one list)."""
+    unknown = sorted(set(actions) - set(ACTIONS))
+    if unknown:
+        raise ValueError(f"audit action must be one of {ACTIONS}, not {unknown}")
+
+
 def recent(
     limit: int = 50, url: str | None = None, actions: Sequence[str] | None = None
 ) -> list[AuditEvent]:
     """The newest `limit` events, newest first; only `actions` when given (a service's switches
     outnumber the changes that caused them)."""
-    unknown = sorted(set(actions or ()) - set(ACTIONS))
-    if unknown:
-        raise ValueError(f"audit action must be one of {ACTIONS}, not {unknown}")
+    check_actions(actions or ())
     query = sa.select(audit_log)
     if actions:
         query = query.where(audit_log.c.action.in_(list(actions)))
