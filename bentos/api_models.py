@@ -105,10 +105,14 @@ class BatchPredictions(IODescriptor):
     @classmethod
     async def to_http_response(cls, obj: Any, serde: Any) -> Response:
         if isinstance(obj, list):
-            version = obj[0]["model_version"] if obj else ""
-            body = pydantic_core.to_json({"predictions": obj, "model_version": version})
-            return Response(body, media_type="application/json")
+            return Response(batch_body(obj), media_type="application/json")
         return await super().to_http_response(obj, serde)
+
+
+def batch_body(predictions: list[dict[str, Any]]) -> bytes:
+    """`/predict_batch`'s contract body from the service's prediction dicts (one encoder)."""
+    version = predictions[0]["model_version"] if predictions else ""
+    return pydantic_core.to_json({"predictions": predictions, "model_version": version})
 
 
 class Contribution(BaseModel):

@@ -20,8 +20,12 @@ import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
+import bentoml
+from bentoml.exceptions import BentoMLException
+
 if TYPE_CHECKING:
     from bentos.auth import TokenAuth
+    from bentos.direct import DirectRoutes
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -97,22 +101,30 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def strict_json_problem(body: bytes) -> bytes | None:
-    """A 400 body when the JSON has a duplicate key or nests too deep; None otherwise.
+NOT_PARSED = object()
+"""`strict_json`'s value for a body it leaves to the API's own parser (invalid JSON)."""
 
-    Syntax errors are left to BentoML (its message names the position), so only what the
-    standard parser would accept silently or crash on is refused here.
+
+def strict_json(body: bytes) -> tuple[Any, bytes | None]:
+    """The parsed body and None, or a 400 body when the JSON has a duplicate key or nests too deep.
+
+    Syntax errors are left to the API's parser (its message names the position): the value is
+    then NOT_PARSED. Only what the standard parser would accept silently or crash on is refused.
     """
     try:
-        json.loads(body, object_pairs_hook=_unique_pairs)
+        return json.loads(body, object_pairs_hook=_unique_pairs), None
     except DuplicateKey as exc:
         msg = f"duplicate key {short(exc.key)!r}: each key may appear once in an object"
-        return error_body("duplicate key", ["body", short(exc.key)], msg)
+        return NOT_PARSED, error_body("duplicate key", ["body", short(exc.key)], msg)
     except RecursionError:
-        return error_body("bad request", ["body"], "JSON nested too deeply")
-    except ValueError:  # invalid JSON or bytes: BentoML answers with its own 400
-        return None
-    return None
+        return NOT_PARSED, error_body("bad request", ["body"], "JSON nested too deeply")
+    except ValueError:  # invalid JSON or bytes: the API answers with its own 400
+        return NOT_PARSED, None
+
+
+def strict_json_problem(body: bytes) -> bytes | None:
+    """`strict_json`'s 400 body, or None when the body may go on."""
+    return strict_json(body)[1]
 
 
 def bounded_errors(body: bytes) -> bytes | None:
@@ -144,11 +156,16 @@ class ContractGuard:
     """Pure ASGI middleware in front of every route of the service."""
 
     def __init__(
-        self, app: ASGIApp, max_in_flight: int = 256, auth: TokenAuth | str | None = "settings"
+        self,
+        app: ASGIApp,
+        max_in_flight: int = 256,
+        auth: TokenAuth | str | None = "settings",
+        direct: DirectRoutes | None = None,
     ) -> None:
         self.app = app
         self.max_in_flight = max_in_flight
         self.in_flight = 0
+        self.direct = direct
         if auth == "settings":
             from bentos.auth import TokenAuth
 
@@ -191,11 +208,18 @@ class ContractGuard:
                 await send_json(send, 413, error_body("request body too large", ["body"], msg))
                 return
             payload, replay = buffered
-            bad = strict_json_problem(payload) if payload.strip() else None
+            parsed, bad = strict_json(payload) if payload.strip() else (NOT_PARSED, None)
             if bad is not None:
                 await send_json(send, 400, bad)
                 return
-            await self.app(scope, replay, _bounded(_with_retry_after(send)))
+            out = _bounded(_with_retry_after(send))
+            if self.direct is not None and self.direct.takes(path, parsed):
+                service = _current_service()
+                if service is not None:
+                    status, body = self.direct.answer(service, path, payload)
+                    await send_json(out, status, body, [(b"server", self.direct.server_header)])
+                    return
+            await self.app(scope, replay, out)
         finally:
             self.in_flight -= 1
 
@@ -231,6 +255,14 @@ class ContractGuard:
             if int(length) > MAX_BODY_BYTES:
                 msg = f"{short(length)} bytes; max {MAX_BODY_BYTES}"
                 return 413, error_body("request body too large", ["body"], msg)
+        return None
+
+
+def _current_service() -> Any:
+    """The worker's service instance, or None before BentoML has made it."""
+    try:
+        return bentoml.get_current_service()
+    except BentoMLException:
         return None
 
 

@@ -33,6 +33,7 @@ from bentos.api_models import (
     ModelInfo,
     Prediction,
 )
+from bentos.direct import DirectRoutes
 from bentos.live_model import LiveModel, ShadowScorer, Snapshot
 from bentos.model_loader import LoadedModel, load, load_tag
 from bentos.prediction_log import (
@@ -165,7 +166,7 @@ class ChurnService:
         except PredictionLogFull:
             raise RuntimeError("prediction log full: shadow rows dropped") from None
 
-    def _predictions(self, records: Sequence[CustomerRecord]) -> list[dict[str, Any]]:
+    def predictions(self, records: Sequence[CustomerRecord]) -> list[dict[str, Any]]:
         """Prediction dicts in the contract's shape, each from its arm's model, logged, counted."""
         snapshot = self.live.snapshot  # read once: this call ends on these models
         # validated pydantic fields as plain dicts (model_dump costs ~20 µs a record);
@@ -213,6 +214,10 @@ class ChurnService:
     @bentoml.api(route="/predict")
     async def predict(self, customer: Customer) -> Prediction:
         """Churn probability, decision at the model's threshold and risk band for one customer."""
+        return self.predict_one(customer)
+
+    def predict_one(self, customer: Customer) -> Prediction:
+        """`/predict`'s answer, logged and counted; also called by the guard (bentos/direct.py)."""
         snapshot = self.live.snapshot  # read once: this request ends on these models
         # the single-record path: no arrays, one log row, two metric writes (docs/serving.md)
         self._refuse_when_log_full()
@@ -246,7 +251,7 @@ class ChurnService:
     )
     async def predict_batch(self, customers: CustomerList) -> list[dict[str, Any]]:
         """One prediction per record, in order (1..1000 records; concurrent requests are merged)."""
-        return self._predictions(customers)
+        return self.predictions(customers)
 
     @bentoml.api(route="/explain")
     async def explain(self, customer: Customer) -> Explanation:
@@ -303,5 +308,11 @@ def model_info(model: LoadedModel) -> ModelInfo:
 
 
 ChurnService.add_asgi_middleware(  # type: ignore[attr-defined]
-    middleware.ContractGuard, max_in_flight=KNOBS.max_in_flight
+    middleware.ContractGuard,
+    max_in_flight=KNOBS.max_in_flight,
+    direct=(
+        DirectRoutes(ChurnService, KNOBS.batch_direct_records)
+        if KNOBS.direct_predict == "on"
+        else None
+    ),
 )

@@ -33,6 +33,11 @@ class ServiceSettings(BaseSettings):
     """Adaptive batching: the largest merged batch."""
     batching: OnOff = "on"
     """`off` makes `/predict_batch` a plain API (the benchmark's baseline)."""
+    direct_predict: OnOff = "on"
+    """`on`: the guard answers `/predict` and big batches itself (bentos/direct.py); `off`:
+    every request goes through BentoML's dispatch."""
+    batch_direct_records: Annotated[int, Field(ge=1)] = 256
+    """A `/predict_batch` request with at least this many records skips the batcher."""
     max_in_flight: Annotated[int, Field(ge=1)] = 256
     """Requests in flight per worker before 503 + Retry-After."""
     trace_api: OnOff = "off"

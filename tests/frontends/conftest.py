@@ -16,7 +16,7 @@ import frontend_servers as servers
 import pytest
 
 from tests.fixtures.http import wait_for_http
-from tests.fixtures.launcher import service_token
+from tests.fixtures.launcher import own_bentoml_home, service_token
 
 SERVICE_CLASS = "bentos.service:ChurnService"
 STARTUP_TIMEOUT_S = 180
@@ -54,6 +54,7 @@ def service_url(session_dir: Path) -> Iterator[str]:
         [bentoml, "serve", SERVICE_CLASS, "--host", "127.0.0.1", "--port", str(port)],
         cwd=workdir,
         log=log,
+        env={"BENTOML_HOME": own_bentoml_home(os.environ, log)},
     )
     url = f"http://127.0.0.1:{port}"
     try:
