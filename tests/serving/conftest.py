@@ -9,17 +9,15 @@ real data (synthetic when absent). `CHURN_SERVING_FAMILY` serves another family;
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import bentoml
 import pandas as pd
 import pytest
 
-from tests.fixtures.launcher import RunningService, start_service
+from tests.fixtures.launcher import RunningService, StartService, start_service
 from tests.fixtures.promotable import SHIPPED_FAMILY, reference_frame, save_candidate
-
-StartService = Callable[..., RunningService]
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +23,10 @@ import sqlalchemy as sa
 
 from churn.schema import EXAMPLE_RECORD, FEATURE_NAMES, ID_COLUMN
 from tests.fixtures.db_faults import break_inserts, repair_inserts
-from tests.fixtures.launcher import RunningService
+from tests.fixtures.launcher import RunningService, StartService
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
-StartService = Callable[..., RunningService]
 BIG = 300
 """Records in a batch over the shipped `CHURN_BATCH_DIRECT_RECORDS` (256): answered directly."""
 BACKLOG = 400

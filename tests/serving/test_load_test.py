@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import StartService
 
-from tests.fixtures.launcher import REPO_ROOT
+from tests.fixtures.launcher import REPO_ROOT, StartService
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 SLO = REPO_ROOT / "load_tests" / "slo.yaml"

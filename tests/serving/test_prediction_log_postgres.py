@@ -13,13 +13,13 @@ from typing import Any
 import aiohttp
 import pytest
 import requests
-from conftest import StartService
 from prometheus_client.parser import text_string_to_metric_families
 
 from bentos.prediction_log import TABLE_NAME
 from churn.monitoring.window import read_window
 from churn.schema import EXAMPLE_RECORD, FEATURE_NAMES
 from tests.fixtures.db_faults import break_inserts, count_rows, repair_inserts
+from tests.fixtures.launcher import StartService
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(600)]
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from conftest import StartService
 
 from churn.schema import EXAMPLE_RECORD
 from tests.fixtures.alert_chain import alert_chain, wait_until
+from tests.fixtures.launcher import StartService
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(600)]
 

@@ -10,10 +10,10 @@ from typing import Any
 import aiohttp
 import pytest
 import sqlalchemy as sa
-from conftest import StartService
 
 from bentos.prediction_log import TABLE_NAME
 from churn.schema import EXAMPLE_RECORD
+from tests.fixtures.launcher import StartService
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(600)]
 
