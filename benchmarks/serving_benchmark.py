@@ -3,8 +3,10 @@
 factory on the real data, in a temporary BentoML store; `--model store` uses the latest
 `telco_churn` of the current store instead):
 
-- the BentoML service with adaptive batching (as shipped), also at 64 and 128 users,
-- the same service without batching (`CHURN_BATCHING=off`),
+- the BentoML service as shipped, also at 64 and 128 users: its guard answers `/predict` and
+  big batches itself (bentos/direct.py), small batches go through the adaptive batcher,
+- the same service with `CHURN_DIRECT_PREDICT=off`: every request through BentoML's dispatch
+  (the shipped path before bentos/direct.py, measured in the same run),
 - the tutorial baseline: Flask's server calling `predict_proba` on a one-row DataFrame,
 - two framework ceilings, answering a constant `Prediction` after validating the same `Customer`:
   a BentoML service with the same service config and ContractGuard middleware
@@ -13,9 +15,10 @@ factory on the real data, in a temporary BentoML store; `--model store` uses the
   how much of the framework's limit our own work (scoring, logging, metrics) costs; the Starlette
   ceiling bounds what answering outside BentoML's dispatch could reach.
 
-Single records go both ways: `/predict` (direct) and `/predict_batch` with one record (merged by
-the batcher). Every scenario is repeated (round-robin across targets) and the medians are printed
-with ratios against the Flask baseline. Results: $CHURN_REPORTS_DIR/serving_benchmark.json.
+Single records go both ways: `/predict` (answered by the guard) and `/predict_batch` with one
+record (merged by the batcher). Every scenario is repeated (round-robin across targets) and the
+medians are printed with ratios against the Flask baseline.
+Results: $CHURN_REPORTS_DIR/serving_benchmark.json.
 
     python benchmarks/serving_benchmark.py [--users 32] [--seconds 8] [--repeats 3]
 """
@@ -247,8 +250,8 @@ def main() -> int:
         for name, env, target in (
             ("batching", {"CHURN_PREDICTION_DB": f"sqlite:///{scratch}/a.db"}, SERVICE),
             (
-                "no-batching",
-                {"CHURN_BATCHING": "off", "CHURN_PREDICTION_DB": f"sqlite:///{scratch}/b.db"},
+                "dispatch",
+                {"CHURN_DIRECT_PREDICT": "off", "CHURN_PREDICTION_DB": f"sqlite:///{scratch}/b.db"},
                 SERVICE,
             ),
             # the ceiling's guard checks tokens too (from its own database): the same auth cost
@@ -276,21 +279,23 @@ def main() -> int:
         memory = {name: worker_memory_mb(s) for name, s in services.items()}
         scenarios = [
             Scenario(
-                "bentoml+batching  POST /predict (direct)",
+                "shipped           POST /predict (guard answers)",
                 "batching",
                 "/predict",
                 True,
                 role="shipped",
             ),
             Scenario(
-                "bentoml+batching  POST /predict_batch [1] (batcher)",
+                "shipped           POST /predict_batch [1] (batcher)",
                 "batching",
                 "/predict_batch",
                 False,
             ),
-            Scenario("bentoml no batch  POST /predict (direct)", "no-batching", "/predict", True),
             Scenario(
-                "bentoml no batch  POST /predict_batch [1]", "no-batching", "/predict_batch", False
+                "direct off        POST /predict (BentoML dispatch)",
+                "dispatch",
+                "/predict",
+                True,
             ),
             Scenario(
                 "naive flask       POST /predict (DataFrame)",
@@ -314,7 +319,7 @@ def main() -> int:
                 role="ceiling",
             ),
             Scenario(
-                "bentoml+batching  POST /predict, 64 users",
+                "shipped           POST /predict, 64 users",
                 "batching",
                 "/predict",
                 True,
@@ -322,7 +327,7 @@ def main() -> int:
                 role="overload",
             ),
             Scenario(
-                "bentoml+batching  POST /predict, 128 users",
+                "shipped           POST /predict, 128 users",
                 "batching",
                 "/predict",
                 True,
@@ -358,7 +363,7 @@ def main() -> int:
                       f"503 {result.shed}")  # fmt: skip
         batch = {
             name: big_batch_latency(urls[name], pool, args.batch_requests, headers[name])
-            for name in ("batching", "no-batching")
+            for name in ("batching", "dispatch")
         }
         memory_after = {name: worker_memory_mb(s) for name, s in services.items()}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -10,6 +11,8 @@ from typing import Any
 
 import aiohttp
 import numpy as np
+
+JSON = {"content-type": "application/json"}
 
 
 @dataclass(frozen=True)
@@ -109,7 +112,11 @@ def closed_loop(
 def sequential(
     url: str, body: Any, count: int, headers: dict[str, str] | None = None
 ) -> LoadResult:
-    """`count` requests one after another (latency of big batches)."""
+    """`count` requests one after another (latency of big batches).
+
+    The body is encoded once: it is the same every time, and `json.dumps` of 1,000 records costs
+    the client ~9 ms per request, which is not the service's latency."""
+    raw = json.dumps(body).encode()
 
     async def run() -> LoadResult:
         latencies: list[float] = []
@@ -120,7 +127,7 @@ def sequential(
             t0 = time.perf_counter()
             for _ in range(count + 1):
                 start = time.perf_counter()
-                async with session.post(url, json=body) as resp:
+                async with session.post(url, data=raw, headers=JSON) as resp:
                     await resp.read()
                     ok = resp.status == 200
                 if start == t0 or not ok:  # first request is warm-up

@@ -43,6 +43,7 @@ PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("response serialisation", ("to_http_response", "model_dump", "to_json", "Response.")),
     ("ChurnService handler", ("bentos/service.py",)),
     ("ContractGuard and token check", ("bentos/middleware.py", "bentos/auth.py")),
+    ("direct route (bentos/direct.py)", ("bentos/direct.py",)),
     ("model poll and shadow threads", ("bentos/live_model.py",)),
     (
         "BentoML/Starlette/uvicorn dispatch, event loop",
