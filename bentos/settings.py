@@ -32,7 +32,7 @@ class ServiceSettings(BaseSettings):
     batch_max_size: Annotated[int, Field(ge=1)] = MAX_BATCH_RECORDS
     """Adaptive batching: the largest merged batch."""
     batching: OnOff = "on"
-    """`off` makes `/predict_batch` a plain API (the benchmark's baseline)."""
+    """`off` makes `/predict_batch` a plain API (no merging)."""
     direct_predict: OnOff = "on"
     """`on`: the guard answers `/predict` and big batches itself (bentos/direct.py); `off`:
     every request goes through BentoML's dispatch."""
