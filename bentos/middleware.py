@@ -11,6 +11,9 @@ while it arrives. The body is parsed once here to refuse what Python's `json` wo
 accept (a duplicate key keeps its last value; nesting deep enough to exhaust the recursion
 limit); docs/security.md has its measured cost. Field errors from inside are bounded on the way
 out: the first MAX_ERRORS, a count of the rest, and key names and messages cut short.
+
+Last, the routes in `direct` (bentos/direct.py: `/predict` and big batches) are answered here,
+with the API's own input model and service method, instead of going on to BentoML's dispatch.
 """
 
 from __future__ import annotations
