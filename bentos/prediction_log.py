@@ -21,6 +21,7 @@ import os
 import queue
 import random
 import signal
+import sqlite3
 import sys
 import threading
 import time
@@ -123,16 +124,41 @@ def shown_url(url: str) -> str:
         return repr(url)
 
 
+SQLITE_BUSY_S = 30.0
+"""How long a SQLite connection waits for another one's lock."""
+
+
+def _set_wal(dbapi_conn: Any) -> None:
+    """`PRAGMA journal_mode=WAL`, retried while another connection holds the database.
+
+    Switching a new database to WAL needs it to itself, and SQLite answers "database is locked"
+    at once, without its busy timeout: two workers starting together on a new file failed
+    about one time in seven here (tests/serving/test_prediction_log.py). Once switched, the mode
+    is stored in the file and the pragma costs nothing.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_S
+    delay = 0.01
+    while True:
+        try:
+            dbapi_conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)
+
+
 def make_engine(url: str) -> sa.Engine:
     if url.startswith("sqlite"):
         database = sa.engine.make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": 30})
+        engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_S})
 
         @sa.event.listens_for(engine, "connect")
         def _wal(dbapi_conn: Any, _record: Any) -> None:
-            dbapi_conn.execute("PRAGMA journal_mode=WAL")
+            _set_wal(dbapi_conn)
             dbapi_conn.execute("PRAGMA synchronous=NORMAL")
 
         return engine
