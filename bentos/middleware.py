@@ -125,11 +125,6 @@ def strict_json(body: bytes) -> tuple[Any, bytes | None]:
         return NOT_PARSED, None
 
 
-def strict_json_problem(body: bytes) -> bytes | None:
-    """`strict_json`'s 400 body, or None when the body may go on."""
-    return strict_json(body)[1]
-
-
 def bounded_errors(body: bytes) -> bytes | None:
     """The contract error body with at most MAX_ERRORS entries and short names; None if not one."""
     try:

@@ -28,12 +28,12 @@ def test_canonical_paths_close_the_slash_and_dot_tricks() -> None:
 
 
 def test_duplicate_keys_and_deep_nesting_are_refused_at_any_depth() -> None:
-    assert middleware.strict_json_problem(b'{"a": 1, "b": {"c": 1}}') is None
-    dup = middleware.strict_json_problem(b'{"a": [{"x": 1, "y": 2, "x": 3}]}')
+    assert middleware.strict_json(b'{"a": 1, "b": {"c": 1}}')[1] is None
+    dup = middleware.strict_json(b'{"a": [{"x": 1, "y": 2, "x": 3}]}')[1]
     assert dup is not None and json.loads(dup)["detail"][0]["loc"] == ["body", "x"]
-    deep = middleware.strict_json_problem(b"[" * 100_000 + b"]" * 100_000)
+    deep = middleware.strict_json(b"[" * 100_000 + b"]" * 100_000)[1]
     assert deep is not None and b"nested too deeply" in deep
-    assert middleware.strict_json_problem(b"{bad json") is None  # BentoML names the position
+    assert middleware.strict_json(b"{bad json")[1] is None  # BentoML names the position
 
 
 def test_error_lists_are_bounded_and_names_cut() -> None:

@@ -19,10 +19,9 @@ from typing import Any
 import pandas as pd
 import pytest
 import requests
-import sqlalchemy as sa
 
 from churn.schema import EXAMPLE_RECORD, FEATURE_NAMES, ID_COLUMN
-from tests.fixtures.db_faults import break_inserts, repair_inserts
+from tests.fixtures.db_faults import break_inserts, count_rows, repair_inserts
 from tests.fixtures.launcher import RunningService, StartService
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
@@ -170,25 +169,16 @@ def _metric(service: RunningService, name: str, **labels: str) -> float:
     return total
 
 
-def _logged(service_db: str) -> int:
-    engine = sa.create_engine(service_db)
-    try:
-        with engine.connect() as conn:
-            return int(conn.execute(sa.text("SELECT count(*) FROM prediction_log")).scalar_one())
-    finally:
-        engine.dispose()
-
-
 def _wait_for_rows(url: str, n: int, timeout_s: float = 20.0) -> int:
     deadline = time.monotonic() + timeout_s
-    while (got := _logged(url)) < n and time.monotonic() < deadline:
+    while (got := count_rows(url)) < n and time.monotonic() < deadline:
         time.sleep(0.1)
     return got
 
 
 def _db(service: RunningService, session_dir: Path) -> str:
-    name = "direct-on" if service.log_path.stem == "direct-on" else "direct-off"
-    return f"sqlite:///{session_dir / f'{name}.db'}"
+    """The service's prediction database (tests/serving/conftest.py names it after the log)."""
+    return f"sqlite:///{session_dir / f'{service.log_path.stem}.db'}"
 
 
 def test_direct_answers_are_logged_and_counted(
