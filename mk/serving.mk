@@ -10,10 +10,13 @@ REPORTS := $(or $(CHURN_REPORTS_DIR),reports)
 
 .PHONY: serve serve-dev bento-requirements load-test benchmark-serving test-serving
 
+# A stored Bento runs from its copy in the BentoML store: churn.serve_env hands it the checkout's
+# settings (`.env`, and CHURN_PREDICTION_DB, by default data/predictions.db here).
 serve: venv ## serve the latest Bento `churn_service` on 127.0.0.1:$PORT (default 3000)
 	@$(BENTOML) get churn_service:latest >/dev/null 2>&1 || { \
 		echo "no Bento 'churn_service' yet: train (make run) or build one (make bento)"; exit 1; }
-	BENTOML_DO_NOT_TRACK=True $(BENTOML) serve churn_service:latest --host 127.0.0.1 --port $(SERVE_PORT)
+	@eval "$$($(PY) -m churn.serve_env)" && echo ">> project database: $$CHURN_PREDICTION_DB" && \
+	  BENTOML_DO_NOT_TRACK=True exec $(BENTOML) serve churn_service:latest --host 127.0.0.1 --port $(SERVE_PORT)
 
 serve-dev: venv ## serve bentos/service.py from the working tree (latest telco_churn model)
 	BENTOML_DO_NOT_TRACK=True $(BENTOML) serve bentos.service:ChurnService --host 127.0.0.1 --port $(SERVE_PORT)

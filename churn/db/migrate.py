@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,12 +35,36 @@ def current_revision(engine: sa.Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+class DatabaseLocationError(RuntimeError):
+    """The SQLite file named by CHURN_PREDICTION_DB cannot live where it points."""
+
+
+def ensure_sqlite_folder(url: sa.URL | str) -> None:
+    """Create the folder of a SQLite database file, or say which setting points where, and why."""
+    url = sa.make_url(url)
+    database = url.database
+    if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return
+    folder = Path(database).parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseLocationError(
+            f"CHURN_PREDICTION_DB={url}: cannot create the folder {folder}: {exc.strerror}"
+        ) from exc
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise DatabaseLocationError(
+            f"CHURN_PREDICTION_DB={url}: the folder {folder} is not writable"
+        )
+
+
 @contextlib.contextmanager
 def _sqlite_file_lock(engine: sa.Engine) -> Iterator[None]:
     database = engine.url.database
     if not database or database == ":memory:":
         yield
         return
+    ensure_sqlite_folder(engine.url)
     with open(f"{database}.migrate.lock", "a") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
