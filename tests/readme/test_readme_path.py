@@ -94,10 +94,8 @@ class Clone:
         """Ctrl-C to the process group (make ui's trap stops what it started), then SIGKILL."""
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGINT)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            pass
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
@@ -115,7 +113,8 @@ class Clone:
 
 
 def report(proc: subprocess.CompletedProcess[str]) -> str:
-    return f"exit {proc.returncode}\n--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-4000:]}"
+    out, err = proc.stdout[-4000:], proc.stderr[-4000:]
+    return f"exit {proc.returncode}\n--- stdout\n{out}\n--- stderr\n{err}"
 
 
 def user_environment(home: Path) -> dict[str, str]:
@@ -174,9 +173,7 @@ def _readme(tmp: Path) -> Callable[[], Clone]:
             [churn, "generate", "--rows", "300", "--seed", "7", "--out", "customers.csv"],
             120,
         )
-        clone.run(
-            "churn predict", [churn, "predict", "customers.csv", "--out", "scored.csv"], 300
-        )
+        clone.run("churn predict", [churn, "predict", "customers.csv", "--out", "scored.csv"], 300)
         clone.facts["scored"] = pd.read_csv(clone.root / "scored.csv")
         clone.run("make load-test", ["make", "load-test"], 300)
         monitor = clone.run("churn monitor", [churn, "monitor"], 600)
