@@ -214,6 +214,8 @@ def _readme(tmp: Path) -> Callable[[], Clone]:
         clone.facts["model_status_after"] = json.loads(after.stdout)
         return clone
 
+    return work
+
 
 @pytest.fixture(scope="module")
 def readme() -> Clone:
