@@ -48,15 +48,14 @@ def realized_report(
 ) -> RealizedReport:
     """Outcomes of the window joined to predictions: metrics per (version, arm) and the
     rollback decision (production vs previous production, arms pooled)."""
-    import sqlalchemy as sa
-
+    from churn.db.engine import make_engine
     from churn.db.outcomes import read
 
     now = now or dt.datetime.now(dt.UTC)
     since = now - dt.timedelta(days=cfg.realized_window_days)
     lookback = dt.timedelta(days=cfg.outcome_lookback_days)
     url = cfg.prediction_db or get_settings().prediction_db
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)  # read only: no migration here
+    engine = make_engine(url)  # read only: no migration here
     try:
         outcomes = read(engine, since, now)
     finally:

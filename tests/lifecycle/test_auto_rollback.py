@@ -45,7 +45,7 @@ def _version(name: str) -> Any:
 
 def _log(db: str, customers: pd.DataFrame, version: str, when: dt.datetime) -> None:
     """Rows as the service writes them (its own table definition, after the migrations)."""
-    from bentos.prediction_log import define_table
+    from churn.db.tables import prediction_log
     from steps.promote.registry import card_of, load_pipeline
 
     mv = _version(version)
@@ -68,7 +68,7 @@ def _log(db: str, customers: pd.DataFrame, version: str, when: dt.datetime) -> N
     engine = sa.create_engine(db)
     upgrade(engine)
     with engine.begin() as conn:
-        conn.execute(define_table(sa.MetaData()).insert(), rows)
+        conn.execute(prediction_log.insert(), rows)
     engine.dispose()
 
 
