@@ -85,8 +85,8 @@ def realized_report(
 def act_on(cfg: MonitoringConfig, realized: RealizedReport) -> RollbackResult:
     """Roll back when the decision says degraded and `rollback_on_degradation` is on; the
     registry's rollback writes the audit row (actor "monitoring") with the figures as reason."""
+    from churn.control.registry import production_version, rollback
     from steps.monitoring.production import model_name
-    from steps.promote.registry import production_version, rollback
 
     decision = realized.decision
     if not decision.degraded:

@@ -22,6 +22,7 @@ from zenml import get_step_context, log_metadata, step
 
 from churn.artifacts import RetrainResult
 from churn.config_files import ConfigError, read_yaml_mapping
+from churn.control.registry import MODEL_CARD_ARTIFACT, PROMOTE_STEP, PROMOTED_ARTIFACT
 from churn.data import load_clean
 from churn.generator import to_csv_text
 from churn.model_card import ModelCard
@@ -32,7 +33,6 @@ from churn.schema import ID_COLUMN, RAW_COLUMNS
 from churn.settings import REPO_ROOT
 from steps.monitoring.evaluate import reports_dir
 from steps.monitoring.production import REFERENCE_ARTIFACT, production_version
-from steps.promote.registry import MODEL_CARD_ARTIFACT, PROMOTE_STEP, PROMOTED_ARTIFACT
 
 
 def fresh_training_data(reference: pd.DataFrame, labelled_path: Path | None) -> pd.DataFrame:
