@@ -332,7 +332,7 @@ def test_step_artifacts_load_back_as_typed_models(trained_model: TrainedModel) -
     from churn.artifacts import Candidates, RefitSummary, TestMetrics
     from churn.control.registry import card_of
     from churn.model_card import ModelCard
-    from steps.monitoring.retrain import promote_outputs
+    from pipelines.retrain import promote_outputs
 
     version = Client().get_model_version(trained_model.model_name, trained_model.model_version)
 
