@@ -30,12 +30,11 @@ from typing import Any, NoReturn
 
 import prometheus_client
 import sqlalchemy as sa
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from churn.db import upgrade
 from churn.db.engine import make_engine, shown_url
 from churn.db.tables import prediction_log
+from churn.settings import WriterKnobs, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -43,19 +42,6 @@ SETTING = "CHURN_PREDICTION_DB"
 EXIT_CONFIG = 78  # EX_CONFIG from sysexits.h
 MAX_ROWS_PER_WRITE = 2000
 _STOP = object()
-
-
-class WriterSettings(BaseSettings):
-    """`CHURN_PREDICTION_LOG_*` variables."""
-
-    model_config = SettingsConfigDict(env_prefix="CHURN_PREDICTION_LOG_", extra="forbid")
-
-    max_backlog: int = Field(default=50_000, ge=1)
-    """Rows accepted but not yet written, per worker, before `append` refuses (about 1 KB each)."""
-    grace_s: float = Field(default=20.0, gt=0)
-    """How long `close()` may drain; under Kubernetes' terminationGracePeriodSeconds (30)."""
-    retry_base_s: float = Field(default=0.1, gt=0)
-    retry_max_s: float = Field(default=5.0, gt=0)
 
 
 class PredictionLogConfigError(RuntimeError):
@@ -220,9 +206,9 @@ class PredictionLog:
         url: str,
         on_written: Callable[[int], None] = lambda n: None,
         on_backlog: Callable[[int], None] = lambda n: None,
-        settings: WriterSettings | None = None,
+        settings: WriterKnobs | None = None,
     ) -> None:
-        self.settings = settings or WriterSettings()
+        self.settings = settings or get_settings().writer
         self.engine = open_database(url)
         self.table = prediction_log
         self._insert = RowInsert(self.engine, self.table)

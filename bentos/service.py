@@ -42,7 +42,6 @@ from bentos.prediction_log import (
     PredictionLogFull,
     exit_on_fatal,
 )
-from bentos.settings import load_service_settings
 from churn.db import serving_state
 from churn.db.audit import AuditEvent
 from churn.db.audit import record as record_audit
@@ -58,8 +57,8 @@ from churn.schema import (
 from churn.settings import get_settings
 
 SETTINGS = get_settings()
-KNOBS = load_service_settings()
-"""Workers, batching, overload and tracing (`bentos/settings.py`); a bad value stops here."""
+KNOBS = SETTINGS.service
+"""Workers, batching, overload and tracing (`churn.settings.ServiceKnobs`)."""
 
 CustomerList = Annotated[
     list[Customer],

@@ -23,17 +23,17 @@ from bentos.prediction_log import (
     PredictionLog,
     PredictionLogConfigError,
     PredictionLogFull,
-    WriterSettings,
 )
 from churn.db.engine import make_engine
 from churn.db.tables import prediction_log
 from churn.schema import EXAMPLE_RECORD, FEATURE_NAMES, ID_COLUMN
+from churn.settings import WriterKnobs
 from tests.fixtures.db_faults import break_inserts as _break_inserts
 from tests.fixtures.db_faults import count_rows as _count
 from tests.fixtures.db_faults import repair_inserts as _repair_inserts
 from tests.fixtures.ports import free_port
 
-FAST_RETRY = WriterSettings(retry_base_s=0.02, retry_max_s=0.2, grace_s=10)
+FAST_RETRY = WriterKnobs(retry_base_s=0.02, retry_max_s=0.2, grace_s=10)
 
 
 def _row(i: int) -> dict[str, Any]:
@@ -218,7 +218,7 @@ def test_a_retried_row_is_stored_once(db_url: str) -> None:
 
 
 def test_a_full_queue_refuses_at_once_and_keeps_what_it_accepted(db_url: str) -> None:
-    settings = WriterSettings(max_backlog=50, retry_base_s=0.02, retry_max_s=0.2, grace_s=10)
+    settings = WriterKnobs(max_backlog=50, retry_base_s=0.02, retry_max_s=0.2, grace_s=10)
     log = PredictionLog(db_url, settings=settings)
     _break_inserts(db_url)
     for i in range(50):
