@@ -29,7 +29,8 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bentos.prediction_log import RowInsert, define_table, open_database
+from bentos.prediction_log import RowInsert, open_database
+from churn.db.tables import prediction_log
 from churn.generator import generate
 from churn.schema import FEATURES, ID_COLUMN
 
@@ -48,7 +49,7 @@ SIZES = ((1, 300), (1000, 6))  # (rows per write, writes per way per round)
 
 def measure(url: str, rounds: int) -> dict[str, Any]:
     engine = open_database(url)
-    table = define_table(sa.MetaData())
+    table = prediction_log
     baseline, shipped = baseline_statement(engine, table), RowInsert(engine, table)
     ways: dict[str, Callable[[sa.Connection, list[dict[str, Any]]], Any]] = {
         "sqlalchemy_insert": lambda conn, rows: conn.execute(baseline, rows),

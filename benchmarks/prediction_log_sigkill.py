@@ -28,6 +28,8 @@ os.environ.setdefault("BENTOML_HOME", str(SCRATCH / "bentoml"))
 import aiohttp  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
+from churn.db.engine import make_engine  # noqa: E402
+from churn.db.tables import prediction_log  # noqa: E402
 from churn.schema import EXAMPLE_RECORD  # noqa: E402
 from tests.fixtures.launcher import start_service  # noqa: E402
 
@@ -53,9 +55,10 @@ def one_run(i: int, requests: int) -> int:
     os.killpg(service.process.pid, signal.SIGKILL)
     service.process.wait(30)
     assert statuses == [200] * requests, statuses
-    engine = sa.create_engine(f"sqlite:///{db}")
+    engine = make_engine(f"sqlite:///{db}")
     with engine.connect() as conn:
-        rows = int(conn.execute(sa.text("select count(*) from prediction_log")).scalar_one())
+        count = sa.select(sa.func.count()).select_from(prediction_log)
+        rows = int(conn.execute(count).scalar_one())
     engine.dispose()
     return requests - rows
 

@@ -16,9 +16,8 @@ import logging
 import threading
 import time
 
-import sqlalchemy as sa
-
 from churn.auth import allows, bearer_token, scope_of
+from churn.db.engine import make_engine
 from churn.settings import Settings, get_settings
 
 logger = logging.getLogger("churn.auth")
@@ -71,7 +70,7 @@ class TokenAuth:
         self.hashes: dict[str, str] = {}
         self.loaded_at = 0.0
         self.reload_errors = 0
-        self._engine = sa.create_engine(database_url, pool_pre_ping=True, pool_size=1)
+        self._engine = make_engine(database_url, "token_poll")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 

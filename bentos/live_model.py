@@ -23,25 +23,13 @@ from functools import lru_cache
 from typing import Any
 
 import prometheus_client
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bentos.model_loader import LoadedModel
 from churn.db.serving_state import ServingState
 from churn.experiment import CHALLENGER, CHAMPION, assign
+from churn.settings import get_settings
 
 log = logging.getLogger(__name__)
-
-
-class LiveSettings(BaseSettings):
-    """`CHURN_MODEL_*` variables."""
-
-    model_config = SettingsConfigDict(env_prefix="CHURN_MODEL_", extra="ignore")
-
-    poll_s: float = Field(default=5.0, gt=0, le=25)
-    """How often a worker reads the serving state; at most 25 s so a switch lands within 30 s."""
-    shadow_backlog: int = Field(default=20_000, ge=1)
-    """Records waiting for the challenger, per worker, before more are dropped (and counted)."""
 
 
 @lru_cache(maxsize=1)
@@ -124,7 +112,7 @@ class LiveModel:
         self.last_error: str | None = None
         self._read_state = read_state
         self._loader = loader
-        self._poll_s = poll_s if poll_s is not None else LiveSettings().poll_s
+        self._poll_s = poll_s if poll_s is not None else get_settings().live.poll_s
         self._on_switch = on_switch
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -212,7 +200,7 @@ class ShadowScorer:
         self, write: Callable[[list[dict[str, Any]]], None], backlog: int | None = None
     ) -> None:
         self._write = write
-        self._max = backlog if backlog is not None else LiveSettings().shadow_backlog
+        self._max = backlog if backlog is not None else get_settings().live.shadow_backlog
         self._queue: queue.Queue[ShadowJob | None] = queue.Queue()
         self._pending = 0
         self._lock = threading.Lock()

@@ -21,50 +21,27 @@ import os
 import queue
 import random
 import signal
-import sqlite3
 import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, NoReturn
 
 import prometheus_client
 import sqlalchemy as sa
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from churn.db import upgrade
-from churn.schema import FEATURES, ID_COLUMN
+from churn.db.engine import make_engine, shown_url
+from churn.db.tables import prediction_log
+from churn.settings import WriterKnobs, get_settings
 
 log = logging.getLogger(__name__)
 
-TABLE_NAME = "prediction_log"
 SETTING = "CHURN_PREDICTION_DB"
 EXIT_CONFIG = 78  # EX_CONFIG from sysexits.h
 MAX_ROWS_PER_WRITE = 2000
 _STOP = object()
-
-_SQL_TYPES: dict[str, Callable[[], Any]] = {
-    "categorical": lambda: sa.String(32),
-    "binary": sa.Integer,
-    "integer": sa.Integer,
-    "numeric": sa.Float,
-}
-
-
-class WriterSettings(BaseSettings):
-    """`CHURN_PREDICTION_LOG_*` variables."""
-
-    model_config = SettingsConfigDict(env_prefix="CHURN_PREDICTION_LOG_", extra="forbid")
-
-    max_backlog: int = Field(default=50_000, ge=1)
-    """Rows accepted but not yet written, per worker, before `append` refuses (about 1 KB each)."""
-    grace_s: float = Field(default=20.0, gt=0)
-    """How long `close()` may drain; under Kubernetes' terminationGracePeriodSeconds (30)."""
-    retry_base_s: float = Field(default=0.1, gt=0)
-    retry_max_s: float = Field(default=5.0, gt=0)
 
 
 class PredictionLogConfigError(RuntimeError):
@@ -97,80 +74,11 @@ def _dropped_counter() -> prometheus_client.Counter:
     )
 
 
-def define_table(metadata: sa.MetaData) -> sa.Table:
-    """`prediction_log` as fixed by docs/CONTRACT.md, at migration head (churn/db/migrations)."""
-    return sa.Table(
-        TABLE_NAME,
-        metadata,
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("request_id", sa.String(64), nullable=False, index=True, unique=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
-        sa.Column("model_version", sa.String(64), nullable=False),
-        sa.Column("churn_probability", sa.Float, nullable=False),
-        sa.Column("churn", sa.Boolean, nullable=False),
-        *(sa.Column(f.name, _SQL_TYPES[f.kind](), nullable=False) for f in FEATURES),
-        sa.Column(ID_COLUMN, sa.String(64), nullable=True),
-        # revision 0005: which experiment arm scored the row, and whether a client saw it
-        sa.Column("arm", sa.String(16), nullable=False, server_default="champion"),
-        sa.Column("served", sa.Boolean, nullable=False, server_default=sa.true()),
-    )
-
-
-def shown_url(url: str) -> str:
-    """The URL with its password hidden, for messages."""
-    try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        return repr(url)
-
-
-SQLITE_BUSY_S = 30.0
-"""How long a SQLite connection waits for another one's lock."""
-
-
-def _set_wal(dbapi_conn: Any) -> None:
-    """`PRAGMA journal_mode=WAL`, retried while another connection holds the database.
-
-    Switching a new database to WAL needs it to itself, and SQLite answers "database is locked"
-    at once, without its busy timeout: two workers starting together on a new file failed
-    about one time in seven here (tests/serving/test_prediction_log.py). Once switched, the mode
-    is stored in the file and the pragma costs nothing.
-    """
-    deadline = time.monotonic() + SQLITE_BUSY_S
-    delay = 0.01
-    while True:
-        try:
-            dbapi_conn.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() + delay > deadline:
-                raise
-        time.sleep(delay)
-        delay = min(delay * 2, 0.5)
-
-
-def make_engine(url: str) -> sa.Engine:
-    if url.startswith("sqlite"):
-        database = sa.engine.make_url(url).database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_S})
-
-        @sa.event.listens_for(engine, "connect")
-        def _wal(dbapi_conn: Any, _record: Any) -> None:
-            _set_wal(dbapi_conn)
-            dbapi_conn.execute("PRAGMA synchronous=NORMAL")
-
-        return engine
-    connect_args = {"connect_timeout": 10} if url.startswith("postgres") else {}
-    return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
-
-
 def open_database(url: str) -> sa.Engine:
     """An engine on a reachable, migrated database, or `PredictionLogConfigError`."""
     where = f"{SETTING}={shown_url(url)}"
     try:
-        engine = make_engine(url)
+        engine = make_engine(url, "log_writer")
     except ImportError as exc:  # the URL names a driver that is not installed
         raise PredictionLogConfigError(
             f"{where}: its database driver is not installed ({exc}); "
@@ -298,11 +206,11 @@ class PredictionLog:
         url: str,
         on_written: Callable[[int], None] = lambda n: None,
         on_backlog: Callable[[int], None] = lambda n: None,
-        settings: WriterSettings | None = None,
+        settings: WriterKnobs | None = None,
     ) -> None:
-        self.settings = settings or WriterSettings()
+        self.settings = settings or get_settings().writer
         self.engine = open_database(url)
-        self.table = define_table(sa.MetaData())
+        self.table = prediction_log
         self._insert = RowInsert(self.engine, self.table)
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._on_written = on_written

@@ -42,7 +42,6 @@ from bentos.prediction_log import (
     PredictionLogFull,
     exit_on_fatal,
 )
-from bentos.settings import load_service_settings
 from churn.db import serving_state
 from churn.db.audit import AuditEvent
 from churn.db.audit import record as record_audit
@@ -60,8 +59,8 @@ from churn.serve_env import require_database_setting
 from churn.settings import get_settings
 
 SETTINGS = get_settings()
-KNOBS = load_service_settings()
-"""Workers, batching, overload and tracing (`bentos/settings.py`); a bad value stops here."""
+KNOBS = SETTINGS.service
+"""Workers, batching, overload and tracing (`churn.settings.ServiceKnobs`)."""
 
 CustomerList = Annotated[
     list[Customer],

@@ -164,7 +164,7 @@ class RollbackResult(_Sparse):
     performed: bool
     reason: str
     error: str | None = None
-    # set when performed (steps/promote/registry.py `rollback`)
+    # set when performed (churn/control/registry.py `rollback`)
     model: str | None = None
     from_version: str | None = None
     to_version: str | None = None

@@ -7,7 +7,7 @@
   customerID goes to the champion.
 
 The service (bentos/live_model.py), the CLI (`churn experiment`) and the registries
-(steps/promote/registry.py) use these functions; nothing here imports a framework.
+(churn/control/registry.py) use these functions; nothing here imports a framework.
 """
 
 from __future__ import annotations

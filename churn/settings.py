@@ -1,22 +1,148 @@
-"""One settings object for every part of the product, read from `CHURN_*` variables and `.env`."""
+"""One settings object for every part of the product, read from `CHURN_*` variables and `.env`.
+
+`Settings` is the one `BaseSettings` class. The knobs only one part reads are grouped in sections
+(`settings.service`, `.writer`, `.live`, `.ui`, `.load`), still set by flat variables named by the
+section's prefix and the field (`CHURN_SERVICE_WORKERS`, `CHURN_PREDICTION_LOG_GRACE_S`,
+`CHURN_MODEL_POLL_S`, `CHURN_UI_MAX_ROWS`, `CHURN_LOAD_POOL`): the sections come from the process
+environment only, like before, and `.env` is for the shared fields. `load_settings()` names each
+bad variable with its value (the service stops on one before any worker starts).
+"""
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from churn.paths import REPO_ROOT
+from churn.schema import MAX_BATCH_RECORDS
 
-__all__ = ["REPO_ROOT", "Settings", "get_settings"]
+__all__ = ["REPO_ROOT", "Settings", "SettingsError", "get_settings", "load_settings"]
+
+ENV_PREFIX = "CHURN_"
+OnOff = Literal["on", "off"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServiceKnobs(_Section):
+    """`CHURN_<FIELD>`: workers, batching, overload and tracing of the BentoML service."""
+
+    service_workers: Annotated[int, Field(ge=1, le=64)] = 2
+    """BentoML workers (processes)."""
+    batch_max_latency_ms: Annotated[int, Field(ge=1)] = 1000
+    """Adaptive batching latency budget of `/predict_batch`."""
+    batch_max_size: Annotated[int, Field(ge=1)] = MAX_BATCH_RECORDS
+    """Adaptive batching: the largest merged batch."""
+    batching: OnOff = "on"
+    """`off` makes `/predict_batch` a plain API (no merging)."""
+    direct_predict: OnOff = "on"
+    """`on`: the guard answers `/predict` and big batches itself (bentos/direct.py); `off`:
+    every request goes through BentoML's dispatch."""
+    batch_direct_records: Annotated[int, Field(ge=1)] = 256
+    """A `/predict_batch` request with at least this many records skips the batcher."""
+    max_in_flight: Annotated[int, Field(ge=1)] = 256
+    """Requests in flight per worker before 503 + Retry-After."""
+    trace_api: OnOff = "off"
+    """OpenTelemetry spans for API calls; off by default (no exporter here, and they cost CPU)."""
+
+
+class WriterKnobs(_Section):
+    """`CHURN_PREDICTION_LOG_<FIELD>`: the service's prediction log writer."""
+
+    max_backlog: int = Field(default=50_000, ge=1)
+    """Rows accepted but not yet written, per worker, before `append` refuses (about 1 KB each)."""
+    grace_s: float = Field(default=20.0, gt=0)
+    """How long `close()` may drain; under Kubernetes' terminationGracePeriodSeconds (30)."""
+    retry_base_s: float = Field(default=0.1, gt=0)
+    retry_max_s: float = Field(default=5.0, gt=0)
+
+
+class LiveKnobs(_Section):
+    """`CHURN_MODEL_<FIELD>`: live model switching and shadow scoring in each worker."""
+
+    poll_s: float = Field(default=5.0, gt=0, le=25)
+    """How often a worker reads the serving state; at most 25 s so a switch lands within 30 s."""
+    shadow_backlog: int = Field(default=20_000, ge=1)
+    """Records waiting for the challenger, per worker, before more are dropped (and counted)."""
+
+
+class UiKnobs(_Section):
+    """`CHURN_UI_<FIELD>`: the Flask ops UI (frontends/flask_app/config.py, gunicorn.conf.py)."""
+
+    env: str = "production"
+    """`production` needs FLASK_SECRET_KEY; `development` makes a throw-away key."""
+    max_upload_mb: float = Field(default=5.0, gt=0)
+    max_rows: int = Field(default=20_000, ge=1)
+    service_retries: int = Field(default=2, ge=0)
+    rate_limit: str = "60 per minute"
+    row_rate_limit: str = "100000 per hour"
+    login_rate_limit: str = "10 per minute"
+    batch_dir: Path | None = None
+    """Where uploaded batches wait for download (default: `<temp dir>/churn-ui`)."""
+    batch_ttl_s: int = Field(default=3600, ge=1)
+    secure_cookies: bool = False
+    workers: int = Field(default=2, ge=1)
+    threads: int = Field(default=4, ge=1)
+
+
+class LoadKnobs(_Section):
+    """`CHURN_LOAD_<FIELD>`: the Locust traffic (load_tests/locustfile.py)."""
+
+    pool: int = Field(default=2000, ge=1)
+    """Customer records drawn once per Locust process."""
+    wait_min: float = Field(default=0.01, ge=0)
+    wait_max: float = Field(default=0.1, ge=0)
+
+
+SECTIONS: dict[str, str] = {
+    "service": ENV_PREFIX,
+    "writer": "CHURN_PREDICTION_LOG_",
+    "live": "CHURN_MODEL_",
+    "ui": "CHURN_UI_",
+    "load": "CHURN_LOAD_",
+}
+"""Section field -> the prefix of its variables."""
+
+
+class SettingsError(ValueError):
+    """A setting has a bad value; the message names each variable and its value."""
+
+
+class _SectionVariables(PydanticBaseSettingsSource):
+    """Each section's fields from its flat variables in the process environment."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # everything is read in __call__
+
+    def __call__(self) -> dict[str, Any]:
+        env = {name.upper(): value for name, value in os.environ.items()}
+        out: dict[str, Any] = {}
+        for section, prefix in SECTIONS.items():
+            model = self.settings_cls.model_fields[section].annotation
+            assert isinstance(model, type) and issubclass(model, BaseModel)
+            found = {
+                n: env[prefix + n.upper()] for n in model.model_fields if prefix + n.upper() in env
+            }
+            if found:
+                out[section] = found
+        return out
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="CHURN_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix=ENV_PREFIX, env_file=".env", env_file_encoding="utf-8", extra="ignore"
     )
 
     default_data: Path = REPO_ROOT / "data" / "raw" / "telco_churn.csv"
@@ -44,8 +170,54 @@ class Settings(BaseSettings):
     """How often each worker reloads the token digests: the bound on a revoked token's life."""
     api_token: str | None = None
     """The token clients send (frontends, Locust, scripts); `make run` writes it to `.env`."""
+    flask_secret_key: str = Field(default="", validation_alias="FLASK_SECRET_KEY")
+    """The Flask UI's session signing key (`FLASK_SECRET_KEY`)."""
+    flask_port: int = Field(default=5001, ge=1, le=65535, validation_alias="FLASK_PORT")
+    rate_limit_storage: str = "memory://"
+    """Flask-Limiter's storage URI for the UI's limits (`redis://...` with several instances)."""
+    proxy_hops: int = Field(default=0, ge=0)
+    """Trusted proxies in front of the UI (werkzeug ProxyFix); 0 ignores X-Forwarded-For."""
+
+    service: ServiceKnobs = Field(default_factory=ServiceKnobs)
+    writer: WriterKnobs = Field(default_factory=WriterKnobs)
+    live: LiveKnobs = Field(default_factory=LiveKnobs)
+    ui: UiKnobs = Field(default_factory=UiKnobs)
+    load: LoadKnobs = Field(default_factory=LoadKnobs)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sections = _SectionVariables(settings_cls)
+        return init_settings, sections, env_settings, dotenv_settings, file_secret_settings
+
+
+def variable_of(loc: tuple[int | str, ...]) -> str:
+    """The environment variable behind a validation error's location."""
+    head = str(loc[0])
+    if head in SECTIONS and len(loc) > 1:
+        return SECTIONS[head] + str(loc[1]).upper()
+    if head not in Settings.model_fields:  # a field read by its alias: the loc is the variable
+        return head
+    return ENV_PREFIX + head.upper()
+
+
+def load_settings() -> Settings:
+    """The settings, or `SettingsError` naming every bad variable with its value."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = [
+            f"{variable_of(err['loc'])}={err.get('input')!r}: {err['msg']}" for err in exc.errors()
+        ]
+        raise SettingsError("bad setting: " + "; ".join(problems)) from None
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    return load_settings()

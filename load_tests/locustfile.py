@@ -8,7 +8,6 @@ Run through `make load-test` (headless, bounded, SLO-checked) or
 from __future__ import annotations
 
 import json
-import os
 import random
 from typing import Any
 
@@ -17,10 +16,12 @@ from locust import FastHttpUser, between, task
 
 from churn.generator import generate
 from churn.schema import FEATURE_NAMES, ID_COLUMN
+from churn.settings import load_settings
 
-POOL_SIZE = int(os.environ.get("CHURN_LOAD_POOL", "2000"))
-WAIT_MIN_S = float(os.environ.get("CHURN_LOAD_WAIT_MIN", "0.01"))
-WAIT_MAX_S = float(os.environ.get("CHURN_LOAD_WAIT_MAX", "0.1"))
+LOAD = load_settings().load  # CHURN_LOAD_POOL, CHURN_LOAD_WAIT_MIN, CHURN_LOAD_WAIT_MAX
+POOL_SIZE = LOAD.pool
+WAIT_MIN_S = LOAD.wait_min
+WAIT_MAX_S = LOAD.wait_max
 
 
 def customer_pool(rows: int = POOL_SIZE, seed: int = 11) -> list[dict[str, Any]]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import sys
 import time
 from collections.abc import Iterator
@@ -155,8 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("csv", type=Path, help="customers in the Telco CSV layout")
     parser.add_argument(
         "--url",
-        default=os.environ.get("CHURN_SERVICE_URL", "http://127.0.0.1:3000"),
-        help="service URL (loopback only; default $CHURN_SERVICE_URL or http://127.0.0.1:3000)",
+        default=None,
+        help="service URL (loopback only; default: the settings' CHURN_SERVICE_URL)",
     )
     parser.add_argument("--rate", type=_positive(float, 1000), default=2.0, help="requests/s")
     parser.add_argument(
@@ -174,8 +173,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         records = read_customers(args.csv)
+        from churn.settings import Settings
+
+        url = args.url or Settings().service_url
         summary = replay(
-            records, args.url, args.rate, args.batch_size, args.max_requests, args.max_seconds
+            records, url, args.rate, args.batch_size, args.max_requests, args.max_seconds
         )
     except ReplayError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -12,10 +12,10 @@ from typing import Any
 from zenml import pipeline
 
 from churn.monitoring.config import parse_config
+from pipelines.retrain import retrain_on_drift
 from steps.monitoring.analyse import detect_drift
 from steps.monitoring.load import load_live_window, load_reference
 from steps.monitoring.outcomes import auto_rollback, evaluate_outcomes
-from steps.monitoring.retrain import retrain_on_drift
 
 
 @pipeline(enable_cache=False)

@@ -15,9 +15,9 @@ import bentoml
 
 from bentos import middleware
 from bentos.api_models import Customer, Prediction
-from bentos.settings import load_service_settings
+from churn.settings import get_settings
 
-KNOBS = load_service_settings()
+KNOBS = get_settings().service
 CONSTANT = Prediction.model_construct(
     churn_probability=0.5, churn=True, risk_band="medium", threshold=0.5, model_version="ceiling"
 )

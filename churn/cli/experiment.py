@@ -50,8 +50,8 @@ def _actor(args: argparse.Namespace) -> str | None:
 
 def _production_state(model_name: str) -> Any:
     """The serving state, or one made from ZenML's production version when there is none yet."""
+    from churn.control.registry import bento_tag_of, production_version
     from churn.db import serving_state
-    from steps.promote.registry import bento_tag_of, production_version
 
     state = serving_state.read(model_name)
     if state is not None:
@@ -71,15 +71,15 @@ def cmd_start(args: argparse.Namespace) -> int:
         return fail("--actor must not be empty", EXIT_USAGE)
     if not args.reason.strip():
         return fail("--reason must not be empty", EXIT_USAGE)
+    from churn.control.registry import (
+        RollbackError,
+        bento_tag_of,
+        delete_from_model_store,
+        get_version,
+    )
     from churn.db import serving_state
     from churn.db.audit import AuditEvent
     from churn.settings import get_settings
-    from steps.promote.registry import (
-        RollbackError,
-        _get_version,
-        bento_tag_of,
-        delete_from_model_store,
-    )
 
     model_name = get_settings().model_name
     current = _production_state(model_name)
@@ -97,7 +97,7 @@ def cmd_start(args: argparse.Namespace) -> int:
             f"a {current.experiment} experiment with version {current.challenger_version} is "
             "running: `churn experiment stop` it first"
         )
-    target = _get_version(model_name, plan.challenger_version)
+    target = get_version(model_name, plan.challenger_version)
     if target is None:
         return fail(f"model {model_name!r} has no version {plan.challenger_version!r}")
     try:

@@ -93,8 +93,8 @@ def _version_summary(version: Any) -> dict[str, Any]:
 def model_status(limit: int = 10) -> dict[str, Any]:
     from zenml.client import Client
 
+    from churn.control.registry import production_version
     from churn.settings import get_settings
-    from steps.promote.registry import production_version
 
     name = get_settings().model_name
     production = production_version(name)
@@ -122,8 +122,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
         valid, problems = split_valid_rows(args.path)
     except ScoringInputError as exc:
         return fail(str(exc))
+    from churn.control.registry import card_of, load_pipeline, production_version
     from churn.settings import get_settings
-    from steps.promote.registry import card_of, load_pipeline, production_version
 
     production = production_version(get_settings().model_name)
     if production is None:
@@ -171,8 +171,8 @@ def cmd_promote(args: argparse.Namespace) -> int:
         floor = load_run_config(args.config).parameters.quality_floor
     except ConfigError as exc:
         return fail(str(exc), EXIT_USAGE)
+    from churn.control.registry import ChangeFailed, PromotionError, promote_by_hand
     from churn.db.audit import default_actor
-    from steps.promote.registry import ChangeFailed, PromotionError, promote_by_hand
 
     try:
         result = promote_by_hand(
@@ -185,7 +185,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    from steps.promote.registry import ChangeFailed, RollbackError, rollback
+    from churn.control.registry import ChangeFailed, RollbackError, rollback
 
     if (problem := _note_problem(args)) is not None:
         return fail(problem, EXIT_USAGE)

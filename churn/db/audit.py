@@ -16,10 +16,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from churn.db.engine import make_engine
 from churn.db.migrate import upgrade
-from churn.settings import get_settings
+from churn.db.tables import audit_log
 
-TABLE = "audit_log"
 ACTIONS = (
     "promote",
     "rollback",
@@ -28,20 +28,6 @@ ACTIONS = (
     "experiment_stop",
     "token_create",
     "token_revoke",
-)
-_metadata = sa.MetaData()
-audit_log = sa.Table(
-    TABLE,
-    _metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("action", sa.String(32), nullable=False),
-    sa.Column("source", sa.String(32), nullable=False),
-    sa.Column("actor", sa.String(128), nullable=False),
-    sa.Column("model_name", sa.String(128), nullable=False),
-    sa.Column("from_version", sa.String(64), nullable=True),
-    sa.Column("to_version", sa.String(64), nullable=False),
-    sa.Column("reason", sa.Text, nullable=False),
 )
 
 
@@ -76,10 +62,6 @@ class AuditEvent:
         return out
 
 
-def _engine(url: str | None) -> sa.Engine:
-    return sa.create_engine(url or get_settings().prediction_db, poolclass=sa.pool.NullPool)
-
-
 @contextlib.contextmanager
 def recording(event: AuditEvent, url: str | None = None) -> Iterator[AuditEvent]:
     """Insert the event in a transaction that commits when the block ends without an error.
@@ -88,7 +70,7 @@ def recording(event: AuditEvent, url: str | None = None) -> Iterator[AuditEvent]
     row that cannot be written fails the change (which its caller then undoes).
     """
     stored = event if event.created_at else replace(event, created_at=dt.datetime.now(dt.UTC))
-    engine = _engine(url)
+    engine = make_engine(url)
     try:
         upgrade(engine)
         with engine.begin() as conn:
@@ -120,7 +102,7 @@ def recent(
     query = sa.select(audit_log)
     if actions:
         query = query.where(audit_log.c.action.in_(list(actions)))
-    engine = _engine(url)
+    engine = make_engine(url)
     try:
         upgrade(engine)
         with engine.connect() as conn:

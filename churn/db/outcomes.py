@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from churn.db.engine import make_engine
 from churn.db.migrate import upgrade
+from churn.db.tables import outcomes
 from churn.outcomes import Outcome
 from churn.privacy import customer_key
 from churn.settings import get_settings
@@ -23,20 +25,9 @@ from churn.settings import get_settings
 if TYPE_CHECKING:  # pandas only for reading: the service's POST /outcomes never loads it
     import pandas as pd
 
-TABLE = "outcomes"
+TABLE = outcomes.name
 SOURCES = ("cli", "api")
 CHUNK = 1000
-_metadata = sa.MetaData()
-outcomes = sa.Table(
-    TABLE,
-    _metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("customerID", sa.String(64), nullable=False),
-    sa.Column("churned", sa.Boolean, nullable=False),
-    sa.Column("observed_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("source", sa.String(32), nullable=False),
-)
 
 
 @dataclass(frozen=True)
@@ -54,7 +45,7 @@ class StoreResult:
 
 def engine_for(url: str | None = None) -> sa.Engine:
     """An engine on the project database (the prediction log's), migrated to head."""
-    engine = sa.create_engine(url or get_settings().prediction_db, poolclass=sa.pool.NullPool)
+    engine = make_engine(url)
     upgrade(engine)
     return engine
 

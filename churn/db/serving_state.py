@@ -1,7 +1,7 @@
 """`serving_state` (revision 0005): the one record every service worker and pod serves from.
 
 Per model name: the production BentoML model (tag, ZenML version) and the running experiment.
-Promotion and rollback (steps/promote/registry.py), the training pipeline's package step and
+Promotion and rollback (churn/control/registry.py), the training pipeline's package step and
 `churn experiment start|stop` write it; each service worker polls it (bentos/live_model.py). No
 row means "serve the model embedded in the service" (the store's latest `telco_churn`).
 
@@ -18,27 +18,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from churn.db.audit import AuditEvent, audit_log
+from churn.db.audit import AuditEvent
+from churn.db.engine import make_engine
 from churn.db.migrate import upgrade
+from churn.db.tables import audit_log, prediction_log, serving_state
 from churn.settings import get_settings
-
-TABLE = "serving_state"
-_metadata = sa.MetaData()
-serving_state = sa.Table(
-    TABLE,
-    _metadata,
-    sa.Column("model_name", sa.String(128), primary_key=True),
-    sa.Column("production_tag", sa.String(128), nullable=False),
-    sa.Column("production_version", sa.String(64), nullable=False),
-    sa.Column("experiment", sa.String(16), nullable=False),
-    sa.Column("challenger_tag", sa.String(128), nullable=True),
-    sa.Column("challenger_version", sa.String(64), nullable=True),
-    sa.Column("share", sa.Float, nullable=True),
-    sa.Column("salt", sa.String(64), nullable=True),
-    sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
-    sa.Column("started_by", sa.String(128), nullable=True),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-)
 
 
 @dataclass(frozen=True)
@@ -77,7 +61,7 @@ class ServingState:
 
 
 def engine_for(url: str | None = None) -> sa.Engine:
-    return sa.create_engine(url or get_settings().prediction_db, poolclass=sa.pool.NullPool)
+    return make_engine(url)
 
 
 def _utc(value: dt.datetime | None) -> dt.datetime | None:
@@ -153,16 +137,7 @@ def change(
         return previous
 
 
-_log = sa.table(
-    "prediction_log",
-    sa.column("request_id", sa.String),
-    sa.column("created_at", sa.DateTime),
-    sa.column("model_version", sa.String),
-    sa.column("churn_probability", sa.Float),
-    sa.column("churn", sa.Boolean),
-    sa.column("arm", sa.String),
-    sa.column("served", sa.Boolean),
-)
+_log = prediction_log
 
 
 def arm_counts(conn: sa.Connection, since: dt.datetime | None) -> list[dict[str, Any]]:

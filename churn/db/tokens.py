@@ -15,23 +15,12 @@ import sqlalchemy as sa
 
 from churn.auth import check_name, check_scope, hash_token, new_token
 from churn.db.audit import AuditEvent, default_actor, record
+from churn.db.engine import make_engine
 from churn.db.migrate import upgrade
+from churn.db.tables import api_tokens
 from churn.settings import get_settings
 
-TABLE = "api_tokens"
 AUDIT_SUBJECT = "api_token"
-_metadata = sa.MetaData()
-api_tokens = sa.Table(
-    TABLE,
-    _metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("name", sa.String(64), nullable=False),
-    sa.Column("token_hash", sa.String(64), nullable=False),
-    sa.Column("scope", sa.String(16), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("created_by", sa.String(128), nullable=False),
-    sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
-)
 
 
 class TokenExists(ValueError):
@@ -49,10 +38,6 @@ class TokenInfo:
     created_at: dt.datetime
     created_by: str
     revoked_at: dt.datetime | None
-
-
-def _engine(url: str) -> sa.Engine:
-    return sa.create_engine(url, poolclass=sa.pool.NullPool)
 
 
 def _utc(value: dt.datetime | None) -> dt.datetime | None:
@@ -76,7 +61,7 @@ def create(name: str, scope: str, actor: str | None = None, url: str | None = No
     actor = actor or default_actor()
     token = new_token()
     url = url or get_settings().prediction_db
-    engine = _engine(url)
+    engine = make_engine(url)
     try:
         upgrade(engine)
         with engine.begin() as conn:
@@ -111,7 +96,7 @@ def revoke(name: str, actor: str | None = None, url: str | None = None) -> None:
     """Mark the active token `name` revoked (audited); `TokenNotFound` when there is none."""
     actor = actor or default_actor()
     url = url or get_settings().prediction_db
-    engine = _engine(url)
+    engine = make_engine(url)
     try:
         upgrade(engine)
         now = dt.datetime.now(dt.UTC)
@@ -138,7 +123,7 @@ def revoke(name: str, actor: str | None = None, url: str | None = None) -> None:
 def list_tokens(include_revoked: bool = False, url: str | None = None) -> list[TokenInfo]:
     """Every token's name, scope and dates (never a digest), oldest first."""
     url = url or get_settings().prediction_db
-    engine = _engine(url)
+    engine = make_engine(url)
     try:
         upgrade(engine)
         query = sa.select(

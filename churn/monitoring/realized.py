@@ -17,11 +17,13 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from churn.db.engine import make_engine
+from churn.db.tables import prediction_log
 from churn.schema import ID_COLUMN
 
 DEFAULT_ARM = "champion"
 PREDICTION_COLUMNS = (ID_COLUMN, "created_at", "model_version", "churn_probability", "churn")
-TABLE = "prediction_log"
+TABLE = prediction_log.name
 METRICS = ("roc_auc", "precision", "recall", "brier")
 
 
@@ -225,7 +227,7 @@ def read_predictions(
     db_url: str, since: dt.datetime, until: dt.datetime | None = None
 ) -> pd.DataFrame:
     """Logged predictions with a customer ID made in [since, until); `arm` when the log has it."""
-    engine = sa.create_engine(db_url, poolclass=sa.pool.NullPool)
+    engine = make_engine(db_url)
     try:
         inspector = sa.inspect(engine)
         if not inspector.has_table(TABLE):

@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import sqlalchemy as sa
 
+from churn.db.engine import make_engine
+from churn.db.tables import prediction_log
 from churn.schema import FEATURE_NAMES, FEATURES, ID_COLUMN
 
-TABLE = "prediction_log"
+TABLE = prediction_log.name
 LOG_COLUMNS = ("id", "created_at", "model_version", "churn_probability", *FEATURE_NAMES)
 OPTIONAL_COLUMNS = ("request_id", ID_COLUMN)
 SERVED = "served"
@@ -26,7 +28,7 @@ def read_window(db_url: str, rows: int, hours: float | None = None) -> pd.DataFr
     A missing database or table is an empty window, not an error: the service may not have
     served anyone yet.
     """
-    engine = sa.create_engine(db_url, **utc_session(db_url))
+    engine = make_engine(db_url, "window")
     try:
         inspector = sa.inspect(engine)
         if not inspector.has_table(TABLE):
@@ -50,14 +52,6 @@ def read_window(db_url: str, rows: int, hours: float | None = None) -> pd.DataFr
     finally:
         engine.dispose()
     return typed(frame.iloc[::-1].reset_index(drop=True))
-
-
-def utc_session(db_url: str) -> dict:
-    """PostgreSQL compares `timestamptz` in the session's TimeZone (the server's or database's
-    setting, not UTC); a UTC session makes the naive UTC `since` above mean what it says."""
-    if sa.engine.make_url(db_url).get_backend_name() == "postgresql":
-        return {"connect_args": {"options": "-c timezone=UTC"}}
-    return {}
 
 
 def typed(frame: pd.DataFrame) -> pd.DataFrame:

@@ -34,7 +34,7 @@ from werkzeug.exceptions import Forbidden
 from wtforms import PasswordField, StringField
 from wtforms.validators import InputRequired, Length
 
-from frontends.common.users import (  # the store is shared with Streamlit; re-exported here
+from churn.db.users import (  # the store is shared with Streamlit; re-exported here
     MAX_NAME_LENGTH,
     ROLES,
     User,

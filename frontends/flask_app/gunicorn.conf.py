@@ -1,10 +1,14 @@
-"""gunicorn settings for the Flask UI (production serving; `make flask`)."""
+"""gunicorn settings for the Flask UI (production serving; `make flask`): the port and the
+worker counts come from `churn.settings` (`FLASK_PORT`, `CHURN_UI_WORKERS`, `CHURN_UI_THREADS`)."""
 
 import os
 
-bind = f"127.0.0.1:{os.environ.get('FLASK_PORT', '5001')}"
-workers = int(os.environ.get("CHURN_UI_WORKERS", "2"))
-threads = int(os.environ.get("CHURN_UI_THREADS", "4"))
+from churn.settings import load_settings
+
+_settings = load_settings()
+bind = f"127.0.0.1:{_settings.flask_port}"
+workers = _settings.ui.workers
+threads = _settings.ui.threads
 timeout = 60
 graceful_timeout = 10
 accesslog = None
@@ -14,7 +18,7 @@ loglevel = "info"
 
 def child_exit(server, worker):
     """Drop a dead worker's Prometheus files (multiprocess mode)."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # prometheus_client's own variable
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -14,8 +13,9 @@ def tracking_uri() -> str | None:
     """The configured tracking URI; None when unset or when its local SQLite file does not exist."""
     from churn.settings import Settings
 
-    uri = Settings().mlflow_tracking_uri
-    explicit = "CHURN_MLFLOW_TRACKING_URI" in os.environ
+    settings = Settings()
+    uri = settings.mlflow_tracking_uri
+    explicit = "mlflow_tracking_uri" in settings.model_fields_set
     if uri.startswith("sqlite:///"):
         path = Path(uri.removeprefix("sqlite:///"))
         return uri if path.is_file() else None

@@ -1,4 +1,4 @@
-"""Sign-in for the Streamlit dashboard against the Flask UI's users (frontends/common/users.py).
+"""Sign-in for the Streamlit dashboard against the Flask UI's users (churn/db/users.py).
 
 Not streamlit-authenticator: it keeps bcrypt hashes in its own YAML and cannot check the werkzeug
 hashes of the shared `users` table (docs/security.md). Every page goes through `require_user`
@@ -11,8 +11,8 @@ import time
 
 import streamlit as st
 
+from churn.db.users import RANK, User, UserStore
 from churn.settings import Settings
-from frontends.common.users import RANK, User, UserStore
 
 USER_KEY = "churn_user"
 FAILED_KEY = "churn_sign_in_failures"

@@ -48,15 +48,14 @@ def realized_report(
 ) -> RealizedReport:
     """Outcomes of the window joined to predictions: metrics per (version, arm) and the
     rollback decision (production vs previous production, arms pooled)."""
-    import sqlalchemy as sa
-
+    from churn.db.engine import make_engine
     from churn.db.outcomes import read
 
     now = now or dt.datetime.now(dt.UTC)
     since = now - dt.timedelta(days=cfg.realized_window_days)
     lookback = dt.timedelta(days=cfg.outcome_lookback_days)
     url = cfg.prediction_db or get_settings().prediction_db
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)  # read only: no migration here
+    engine = make_engine(url)  # read only: no migration here
     try:
         outcomes = read(engine, since, now)
     finally:
@@ -86,8 +85,8 @@ def realized_report(
 def act_on(cfg: MonitoringConfig, realized: RealizedReport) -> RollbackResult:
     """Roll back when the decision says degraded and `rollback_on_degradation` is on; the
     registry's rollback writes the audit row (actor "monitoring") with the figures as reason."""
+    from churn.control.registry import production_version, rollback
     from steps.monitoring.production import model_name
-    from steps.promote.registry import production_version, rollback
 
     decision = realized.decision
     if not decision.degraded:

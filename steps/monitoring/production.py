@@ -6,10 +6,10 @@ from typing import Any
 
 import pandas as pd
 
+from churn.control.registry import REFERENCE_ARTIFACT
 from churn.monitoring.config import MonitoringConfig
 from churn.schema import FEATURE_NAMES
 from churn.settings import get_settings
-from steps.promote.registry import REFERENCE_ARTIFACT
 
 __all__ = ["REFERENCE_ARTIFACT", "NoProductionModel", "production_version", "reference_data"]
 
@@ -23,9 +23,9 @@ def model_name(cfg: MonitoringConfig) -> str:
 
 
 def production_version(cfg: MonitoringConfig) -> Any:
-    """The production model version (steps/promote/registry.py's lookup), with a clear error when
+    """The production model version (churn/control/registry.py's lookup), with a clear error when
     there is none: monitoring has nothing to compare the live traffic with then."""
-    from steps.promote.registry import production_version as lookup
+    from churn.control.registry import production_version as lookup
 
     name = model_name(cfg)
     version = lookup(name)

@@ -18,17 +18,17 @@ from zenml import get_step_context, log_metadata, step
 from zenml.enums import ModelStages
 
 from churn.artifacts import Candidates, RefitSummary, TestMetrics
-from churn.db.audit import AuditEvent, default_actor
-from churn.model_card import CandidateScore, ModelCard
-from churn.training.metrics import paired_auc_difference
-from churn.training.promotion import EvidenceRule, QualityFloor, decide_promotion
-from churn.training.search import features_and_target
-from steps.promote.registry import (
+from churn.control.registry import (
     load_split_pipeline,
     production_version,
     register_mlflow_model,
     switch_production,
 )
+from churn.db.audit import AuditEvent, default_actor
+from churn.model_card import CandidateScore, ModelCard
+from churn.training.metrics import paired_auc_difference
+from churn.training.promotion import EvidenceRule, QualityFloor, decide_promotion
+from churn.training.search import features_and_target
 
 logger = logging.getLogger(__name__)
 

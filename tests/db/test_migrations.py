@@ -16,17 +16,14 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from bentos.prediction_log import (
-    TABLE_NAME,
-    PredictionLog,
-    PredictionLogConfigError,
-    define_table,
-)
+from bentos.prediction_log import PredictionLog, PredictionLogConfigError
 from churn.db import HEAD, current_revision, upgrade
 from churn.db.migrate import alembic_config
+from churn.db.tables import prediction_log
 from churn.schema import EXAMPLE_RECORD, FEATURES, ID_COLUMN
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+TABLE_NAME = prediction_log.name
 
 
 def _legacy_table(metadata: sa.MetaData) -> sa.Table:
@@ -119,10 +116,10 @@ def test_an_empty_database_gets_the_table_the_service_writes(db_url: str) -> Non
     assert current_revision(engine) == HEAD
     inspector = sa.inspect(engine)
     got = {c["name"]: c["nullable"] for c in inspector.get_columns(TABLE_NAME)}
-    want = {c.name: c.nullable for c in define_table(sa.MetaData()).columns}
+    want = {c.name: c.nullable for c in prediction_log.columns}
     assert got == want
     got_indexes = {(i["name"], bool(i["unique"])) for i in inspector.get_indexes(TABLE_NAME)}
-    want_indexes = {(i.name, i.unique) for i in define_table(sa.MetaData()).indexes}
+    want_indexes = {(i.name, i.unique) for i in prediction_log.indexes}
     assert got_indexes == want_indexes
     engine.dispose()
 
@@ -189,4 +186,79 @@ def test_a_log_written_by_other_tools_without_indexes_is_adopted(db_url: str) ->
     upgrade(engine)
     assert current_revision(engine) == HEAD
     assert len(_dump(engine)) == 9
+    engine.dispose()
+
+
+def test_every_declared_table_is_made_by_the_migrations(db_url: str) -> None:
+    """churn/db/tables.py declares each table once; the migrations make exactly those columns."""
+    from churn.db.tables import metadata
+
+    engine = sa.create_engine(db_url)
+    upgrade(engine)
+    inspector = sa.inspect(engine)
+    for table in metadata.sorted_tables:
+        got = {c["name"]: c["nullable"] for c in inspector.get_columns(table.name)}
+        assert got == {c.name: c.nullable for c in table.columns}, table.name
+    engine.dispose()
+
+
+def _old_ui_users_table(metadata: sa.MetaData) -> sa.Table:
+    """`users` exactly as frontends/common/users.py's `create_all` made it before 0009 (frozen)."""
+    return sa.Table(
+        "users",
+        metadata,
+        sa.Column("name", sa.String(64), primary_key=True),
+        sa.Column("password_hash", sa.String(255), nullable=False),
+        sa.Column("role", sa.String(16), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
+
+
+@pytest.mark.parametrize("before", ["0006", None], ids=["after-0006", "no-migrations"])
+def test_a_users_table_made_by_the_old_ui_is_adopted_with_its_users(
+    db_url: str, before: str | None
+) -> None:
+    """The UI made `users` itself (on a migrated database, or before the service ever ran);
+    revision 0009 takes the table as it is, and the users still sign in."""
+    from werkzeug.security import generate_password_hash
+
+    from churn.db.users import UserStore
+
+    engine = sa.create_engine(db_url)
+    if before is not None:
+        upgrade(engine, before)
+    metadata = sa.MetaData()
+    old = _old_ui_users_table(metadata)
+    metadata.create_all(engine)
+    row = {
+        "name": "ann",
+        "password_hash": generate_password_hash("ann-pass-phrase"),
+        "role": "admin",
+        "created_at": datetime(2026, 11, 30, tzinfo=UTC),
+    }
+    with engine.begin() as conn:
+        conn.execute(old.insert(), [row])
+    assert current_revision(engine) == before
+
+    store = UserStore(db_url)  # what the UI does on first use: migrate
+    user = store.authenticate("ann", "ann-pass-phrase")
+    assert user is not None and user.role == "admin"
+    assert current_revision(engine) == HEAD
+    with engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(sa.select(old))]
+    assert [(r["name"], r["password_hash"], r["role"]) for r in rows] == [
+        (row["name"], row["password_hash"], row["role"])
+    ]
+    store.engine.dispose()
+    engine.dispose()
+
+
+def test_a_foreign_users_table_stops_the_migration(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'log.db'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT)"))
+    with pytest.raises(RuntimeError, match=r"users exists but is not the UI's layout: missing"):
+        upgrade(engine)
+    assert current_revision(engine) is None  # one transaction: nothing half-migrated on SQLite
     engine.dispose()

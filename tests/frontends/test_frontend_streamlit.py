@@ -11,7 +11,7 @@ import pytest
 from frontend_servers import REPO_ROOT
 from streamlit.testing.v1 import AppTest
 
-from frontends.common.users import User, UserStore
+from churn.db.users import User, UserStore
 from frontends.streamlit_app.signin import SIGN_IN_FAILED, USER_KEY
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]

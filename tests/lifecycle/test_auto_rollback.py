@@ -45,8 +45,8 @@ def _version(name: str) -> Any:
 
 def _log(db: str, customers: pd.DataFrame, version: str, when: dt.datetime) -> None:
     """Rows as the service writes them (its own table definition, after the migrations)."""
-    from bentos.prediction_log import define_table
-    from steps.promote.registry import card_of, load_pipeline
+    from churn.control.registry import card_of, load_pipeline
+    from churn.db.tables import prediction_log
 
     mv = _version(version)
     proba = load_pipeline(mv).predict_proba(customers[list(FEATURE_NAMES)])[:, 1]
@@ -68,7 +68,7 @@ def _log(db: str, customers: pd.DataFrame, version: str, when: dt.datetime) -> N
     engine = sa.create_engine(db)
     upgrade(engine)
     with engine.begin() as conn:
-        conn.execute(define_table(sa.MetaData()).insert(), rows)
+        conn.execute(prediction_log.insert(), rows)
     engine.dispose()
 
 
@@ -110,8 +110,8 @@ def _config(tmp_path: Path, db: str) -> Path:
 def test_degraded_outcomes_roll_production_back(
     trained_model: TrainedModel, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
+    from churn.control.registry import production_version, promote_by_hand
     from churn.training.promotion import QualityFloor
-    from steps.promote.registry import production_version, promote_by_hand
 
     name = get_settings().model_name
     before = production_version(name)

@@ -138,8 +138,8 @@ def test_migration_adds_arm_and_served_with_defaults(tmp_path: Path) -> None:
 
 
 def test_status_counts_arms_and_pairs_shadow_rows(tmp_path: Path) -> None:
-    from bentos.prediction_log import define_table
     from churn.db import upgrade
+    from churn.db.tables import prediction_log
     from churn.schema import EXAMPLE_RECORD, FEATURE_NAMES
 
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'p.db'}")
@@ -164,7 +164,7 @@ def test_status_counts_arms_and_pairs_shadow_rows(tmp_path: Path) -> None:
         row("c:c", "2", 0.1, "challenger", old),
     ]
     with engine.begin() as conn:
-        conn.execute(define_table(sa.MetaData()).insert(), rows)
+        conn.execute(prediction_log.insert(), rows)
     since = now - dt.timedelta(minutes=1)
     with engine.connect() as conn:
         counts = serving_state.arm_counts(conn, since)

@@ -38,7 +38,7 @@ def _state() -> dict[str, Any]:
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
-    from steps.promote.registry import production_version
+    from churn.control.registry import production_version
 
     name = get_settings().model_name
     production = production_version(name)
@@ -148,8 +148,8 @@ def test_the_production_version_is_refused(
 
 @pytest.mark.parametrize("after", ["zenml", "mlflow", "bentoml", "serving_state"])
 def test_a_failure_halfway_puts_every_registry_back(staging_version: str, after: str) -> None:
+    from churn.control.registry import ChangeFailed, promote_by_hand
     from churn.training.promotion import QualityFloor
-    from steps.promote.registry import ChangeFailed, promote_by_hand
 
     def hook(changed: str) -> None:
         if changed == after:
@@ -193,7 +193,7 @@ def test_an_audit_that_cannot_be_written_puts_every_registry_back(
 def test_promote_by_hand_then_roll_back_with_audit(
     staging_version: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from steps.promote.registry import ChangeFailed, rollback
+    from churn.control.registry import ChangeFailed, rollback
 
     before = _state()
     previous = before["production"]

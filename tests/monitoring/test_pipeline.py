@@ -104,7 +104,7 @@ def test_drifted_log_raises_drift_through_the_pipeline(
 
 def test_fresh_training_data_is_reference_plus_labelled(tmp_path: Path) -> None:
     from churn.generator import to_csv_text
-    from steps.monitoring.retrain import fresh_training_data
+    from pipelines.retrain import fresh_training_data
 
     reference = generate(300, seed=1)
     labelled = generate(50, seed=2, drift="price_rise")
@@ -125,7 +125,7 @@ def test_retraining_names_its_training_run_in_a_copy_of_the_training_config(
     from churn.monitoring.config import parse_config
     from churn.settings import REPO_ROOT
     from churn.training.config import load_run_config
-    from steps.monitoring.retrain import retrain_config
+    from pipelines.retrain import retrain_config
 
     source = REPO_ROOT / "configs" / "training_fast.yaml"
     cfg = parse_config({"training_config": str(source)})

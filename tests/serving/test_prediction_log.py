@@ -20,20 +20,20 @@ import pytest
 import sqlalchemy as sa
 
 from bentos.prediction_log import (
-    TABLE_NAME,
     PredictionLog,
     PredictionLogConfigError,
     PredictionLogFull,
-    WriterSettings,
-    make_engine,
 )
+from churn.db.engine import make_engine
+from churn.db.tables import prediction_log
 from churn.schema import EXAMPLE_RECORD, FEATURE_NAMES, ID_COLUMN
+from churn.settings import WriterKnobs
 from tests.fixtures.db_faults import break_inserts as _break_inserts
 from tests.fixtures.db_faults import count_rows as _count
 from tests.fixtures.db_faults import repair_inserts as _repair_inserts
 from tests.fixtures.ports import free_port
 
-FAST_RETRY = WriterSettings(retry_base_s=0.02, retry_max_s=0.2, grace_s=10)
+FAST_RETRY = WriterKnobs(retry_base_s=0.02, retry_max_s=0.2, grace_s=10)
 
 
 def _row(i: int) -> dict[str, Any]:
@@ -84,7 +84,7 @@ def test_concurrent_appends_are_all_written_after_close(db_url: str) -> None:
     for t in threads:
         t.join()
     log.close()
-    assert _count(db_url, f"select count(distinct request_id) from {TABLE_NAME}") == 2000
+    assert _count(db_url, f"select count(distinct request_id) from {prediction_log.name}") == 2000
     assert _count(db_url) == 2000 == log.written == sum(written)
     assert len(written) < 2000, "rows should be written in batches, not one by one"
     assert log.backlog == 0
@@ -96,7 +96,7 @@ def test_table_has_the_contract_columns(db_url: str) -> None:
     log.append([_row(1)])
     log.close()
     engine = sa.create_engine(db_url)
-    columns = {c["name"] for c in sa.inspect(engine).get_columns(TABLE_NAME)}
+    columns = {c["name"] for c in sa.inspect(engine).get_columns(prediction_log.name)}
     engine.dispose()
     expected = {"id", "request_id", "created_at", "model_version", "churn_probability", "churn"}
     experiment = {"arm", "served"}  # revision 0005: which arm scored it, did a client see it
@@ -129,12 +129,12 @@ def test_two_writers_share_one_database(db_url: str) -> None:
 
 def test_two_first_connections_to_a_new_sqlite_file_both_succeed(tmp_path: Path) -> None:
     """Two workers opening a new SQLite file at once both switch it to WAL. Without the retry
-    in `make_engine`, one of them failed with "database is locked" in 45 of 300 rounds here,
-    so 40 rounds miss it with probability under 1%."""
+    in the log writer's engine, one of them failed with "database is locked" in 45 of 300
+    rounds here, so 40 rounds miss it with probability under 1%."""
     failures: list[str] = []
 
     def connect(url: str) -> None:
-        engine = make_engine(url)
+        engine = make_engine(url, "log_writer")
         try:
             with engine.connect() as conn:
                 mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar_one()
@@ -180,7 +180,7 @@ def test_a_database_fault_is_retried_counted_and_reported_until_it_clears(db_url
     assert log.ready and not log.degraded
     log.close()
     assert _count(db_url) == 101 == log.written
-    assert _count(db_url, f"select count(distinct request_id) from {TABLE_NAME}") == 101
+    assert _count(db_url, f"select count(distinct request_id) from {prediction_log.name}") == 101
     assert _errors_counted(error) - counted_before == log.errors >= 3
 
 
@@ -218,7 +218,7 @@ def test_a_retried_row_is_stored_once(db_url: str) -> None:
 
 
 def test_a_full_queue_refuses_at_once_and_keeps_what_it_accepted(db_url: str) -> None:
-    settings = WriterSettings(max_backlog=50, retry_base_s=0.02, retry_max_s=0.2, grace_s=10)
+    settings = WriterKnobs(max_backlog=50, retry_base_s=0.02, retry_max_s=0.2, grace_s=10)
     log = PredictionLog(db_url, settings=settings)
     _break_inserts(db_url)
     for i in range(50):
@@ -289,10 +289,10 @@ def test_the_driver_level_insert_stores_what_sqlalchemy_would(db_url: str) -> No
     request_id already stored is skipped."""
     from sqlalchemy.dialects import postgresql, sqlite
 
-    from bentos.prediction_log import RowInsert, define_table, open_database
+    from bentos.prediction_log import RowInsert, open_database
 
     engine = open_database(db_url)
-    table = define_table(sa.MetaData())
+    table = prediction_log
     fast = RowInsert(engine, table)
     dialect_insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
     reference = dialect_insert(table).on_conflict_do_nothing(index_elements=["request_id"])
@@ -317,7 +317,7 @@ def test_the_driver_level_insert_stores_what_sqlalchemy_would(db_url: str) -> No
     names = [c.name for c in table.columns if c.name not in ("id", "request_id")]
     quoted = ", ".join(f'"{name}"' for name in names)
     with engine.connect() as conn:  # the driver's own values: no SQLAlchemy result processing
-        raw = conn.exec_driver_sql(f"SELECT request_id, {quoted} FROM {TABLE_NAME}").all()
+        raw = conn.exec_driver_sql(f"SELECT request_id, {quoted} FROM {prediction_log.name}").all()
     engine.dispose()
     stored = {r[0]: tuple(r[1:]) for r in raw}
     assert len(stored) == 2 * n

@@ -15,7 +15,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from bentos.prediction_log import TABLE_NAME
+from churn.db.tables import prediction_log
 from churn.monitoring.window import read_window
 from churn.schema import EXAMPLE_RECORD, FEATURE_NAMES
 from tests.fixtures.db_faults import break_inserts, count_rows, repair_inserts
@@ -75,7 +75,7 @@ def test_two_workers_log_exactly_n_rows_to_postgres_through_a_fault(
     served = 150 + 50 * 6 + 100
     assert service.stop() in (0, -15)
     assert count_rows(postgres_url) == served
-    distinct = f"select count(distinct request_id) from {TABLE_NAME}"
+    distinct = f"select count(distinct request_id) from {prediction_log.name}"
     assert count_rows(postgres_url, distinct) == served
 
     window = read_window(postgres_url, 10_000, hours=1)

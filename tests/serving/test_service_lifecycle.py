@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 import sqlalchemy as sa
 
-from bentos.prediction_log import TABLE_NAME
+from churn.db.tables import prediction_log
 from churn.schema import EXAMPLE_RECORD
 from tests.fixtures.launcher import StartService
 
@@ -34,7 +34,8 @@ async def _fire(
 def _rows(db: Path) -> int:
     engine = sa.create_engine(f"sqlite:///{db}")
     with engine.connect() as conn:
-        return int(conn.execute(sa.text(f"select count(*) from {TABLE_NAME}")).scalar_one())
+        count = sa.select(sa.func.count()).select_from(prediction_log)
+        return int(conn.execute(count).scalar_one())
 
 
 def test_overload_and_exact_prediction_log(start: StartService, session_dir: Path) -> None:

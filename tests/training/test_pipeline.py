@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _production():
-    from steps.promote.registry import production_version
+    from churn.control.registry import production_version
 
     return production_version(get_settings().model_name)
 
@@ -330,9 +330,9 @@ def test_step_artifacts_load_back_as_typed_models(trained_model: TrainedModel) -
     from zenml.client import Client
 
     from churn.artifacts import Candidates, RefitSummary, TestMetrics
+    from churn.control.registry import card_of
     from churn.model_card import ModelCard
-    from steps.monitoring.retrain import promote_outputs
-    from steps.promote.registry import card_of
+    from pipelines.retrain import promote_outputs
 
     version = Client().get_model_version(trained_model.model_name, trained_model.model_version)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import context
 
+from churn.db.engine import make_engine
 from churn.db.migrate import PG_LOCK_KEY
 from churn.settings import get_settings
 
@@ -24,7 +25,7 @@ if context.is_offline_mode():
 elif connection is not None:
     _run(connection)
 else:
-    engine = sa.create_engine(get_settings().prediction_db, poolclass=sa.pool.NullPool)
+    engine = make_engine()
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_LOCK_KEY})

@@ -1,8 +1,9 @@
-"""The UI users (`users` table in the project database): names, roles and werkzeug password
-hashes, shared by the Flask UI (Flask-Login) and the Streamlit dashboard's sign-in form.
+"""The UI users (`users` table, revision 0009): names, roles and werkzeug password hashes, shared
+by the Flask UI (Flask-Login) and the Streamlit dashboard's sign-in form.
 
 Roles are ordered viewer < analyst < admin. Framework-free apart from werkzeug's hash functions,
-so both UIs check the same passwords the same way.
+so both UIs check the same passwords the same way. The table is made by the migrations (run on
+the store's first use), like every other table of the project database.
 """
 
 from __future__ import annotations
@@ -15,22 +16,17 @@ from typing import Any
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from churn.db.engine import make_engine
+from churn.db.migrate import upgrade
+from churn.db.tables import USER_NAME_LENGTH
+from churn.db.tables import users as users_table
+
 ROLES = ("viewer", "analyst", "admin")
 RANK = {role: rank for rank, role in enumerate(ROLES)}
 MIN_PASSWORD_LENGTH = 10
-MAX_NAME_LENGTH = 64
+MAX_NAME_LENGTH = USER_NAME_LENGTH
 # Checked when the name is unknown, so a failed sign-in takes as long either way.
 _DUMMY_HASH = generate_password_hash("not-a-real-password-at-all")
-
-metadata = sa.MetaData()
-users_table = sa.Table(
-    "users",
-    metadata,
-    sa.Column("name", sa.String(MAX_NAME_LENGTH), primary_key=True),
-    sa.Column("password_hash", sa.String(255), nullable=False),
-    sa.Column("role", sa.String(16), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-)
 
 
 class UserError(ValueError):
@@ -83,8 +79,8 @@ def check_password(password: str) -> str:
 
 
 class UserStore:
-    """The `users` table in the project database; the engine and table are made on first use,
-    so building the app never touches a database."""
+    """The `users` table in the project database; the engine is made (and the database migrated)
+    on first use, so building the app never touches a database."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -93,8 +89,8 @@ class UserStore:
     @property
     def engine(self) -> sa.Engine:
         if self._engine is None:
-            engine = sa.create_engine(self.url, future=True)
-            metadata.create_all(engine, checkfirst=True)
+            engine = make_engine(self.url, "ui")
+            upgrade(engine)
             self._engine = engine
         return self._engine
 

@@ -1,17 +1,19 @@
 """Retraining on drift: the training pipeline on fresh data, linked to the monitoring run.
 
-The training pipeline runs in its own process (`churn train`): a pipeline started
-inside a running step would share that step's context, and a child process can be bounded by a
-timeout. Its promotion rule then decides whether the new version replaces production; the run is
-named up front, and its `promote` step's outputs (`promoted`, `model_card`) are read back through
-the ZenML client into the typed `RetrainResult`.
+The step calls the training pipeline as a function (`pipelines.training.run_training`), in this
+process. It lives with the pipelines, not in `steps/`, because it starts one: a step never imports
+a pipeline (the import contracts). The training run gets a thread with an EMPTY context: ZenML
+keeps the running step in a context variable, and a pipeline started inside it would otherwise
+take this step's context for its own steps. Waiting is bounded by `retrain_timeout_s`; a run
+still going then is reported as not finished, and the process waits for it before it exits, so a
+run is never cut halfway. The run is named up front, and its `promote` step's outputs (`promoted`,
+`model_card`) are read back through the ZenML client into the typed `RetrainResult`.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess  # nosec B404 - runs our own training pipeline with a fixed argv
-import sys
+import contextvars
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,6 +24,7 @@ from zenml import get_step_context, log_metadata, step
 
 from churn.artifacts import RetrainResult
 from churn.config_files import ConfigError, read_yaml_mapping
+from churn.control.registry import MODEL_CARD_ARTIFACT, PROMOTE_STEP, PROMOTED_ARTIFACT
 from churn.data import load_clean
 from churn.generator import to_csv_text
 from churn.model_card import ModelCard
@@ -29,10 +32,8 @@ from churn.monitoring.config import MonitoringConfig, parse_config
 from churn.monitoring.decision import DriftDecision
 from churn.monitoring.export import drift_dir
 from churn.schema import ID_COLUMN, RAW_COLUMNS
-from churn.settings import REPO_ROOT
 from steps.monitoring.evaluate import reports_dir
 from steps.monitoring.production import REFERENCE_ARTIFACT, production_version
-from steps.promote.registry import MODEL_CARD_ARTIFACT, PROMOTE_STEP, PROMOTED_ARTIFACT
 
 
 def fresh_training_data(reference: pd.DataFrame, labelled_path: Path | None) -> pd.DataFrame:
@@ -54,21 +55,35 @@ def retrain_config(cfg: MonitoringConfig, folder: Path, run_name: str, stamp: st
     return path
 
 
-def run_training(
-    cfg: MonitoringConfig, config_path: Path, data_path: Path
-) -> subprocess.CompletedProcess[str]:
-    """`churn train --config <training config> --data <fresh CSV>`, in its own process."""
-    churn = Path(sys.executable).with_name("churn")
-    argv = [str(churn), "train", "--config", str(config_path), "--data", str(data_path)]
-    return subprocess.run(  # nosec B603 - fixed argv, no shell
-        argv,
-        cwd=REPO_ROOT,
-        env=os.environ.copy(),
-        capture_output=True,
-        text=True,
-        timeout=cfg.retrain_timeout_s,
-        check=False,
-    )
+class _TrainingThread(threading.Thread):
+    """`run_training` on its own thread, in an empty context; `.result` or `.error` when done."""
+
+    def __init__(self, config_path: Path, data_path: Path) -> None:
+        super().__init__(name="retrain", daemon=False)
+        self.config_path, self.data_path = config_path, data_path
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        from pipelines.training import run_training
+
+        try:
+            self.result = contextvars.Context().run(run_training, self.config_path, self.data_path)
+        except BaseException as exc:  # handed to the step, which reports it
+            self.error = exc
+
+
+def run_training_in_process(cfg: MonitoringConfig, config_path: Path, data_path: Path) -> Any:
+    """The training pipeline's run, or `TimeoutError` after `retrain_timeout_s`, or the error
+    `run_training` raised (a bad config, a failed step)."""
+    thread = _TrainingThread(config_path, data_path)
+    thread.start()
+    thread.join(cfg.retrain_timeout_s)
+    if thread.is_alive():
+        raise TimeoutError(f"training did not finish in {cfg.retrain_timeout_s}s")
+    if thread.error is not None:
+        raise thread.error
+    return thread.result
 
 
 def _output(run: Any, step_name: str, name: str) -> Any:
@@ -119,14 +134,9 @@ def retrain(cfg: MonitoringConfig, decision: DriftDecision, monitoring_run: str)
     except ConfigError as exc:
         return started.replaced(succeeded=False, error=str(exc))
     try:
-        proc = run_training(cfg, config_path, data_path)
-    except subprocess.TimeoutExpired:
-        return started.replaced(
-            succeeded=False, error=f"training did not finish in {cfg.retrain_timeout_s}s"
-        )
-    if proc.returncode != 0:
-        error = (proc.stderr or proc.stdout)[-2000:]
-        return started.replaced(succeeded=False, error=error)
+        run_training_in_process(cfg, config_path, data_path)
+    except Exception as exc:  # TimeoutError, a bad config, a failed step: said in the result
+        return started.replaced(succeeded=False, error=str(exc)[-2000:])
     run = Client().get_pipeline_run(run_name)
     promoted, card = promote_outputs(run)
     log_metadata(

@@ -1,0 +1,106 @@
+"""Every table of the project database, declared once, as it is at the migration head.
+
+The tables are CREATED and CHANGED only by the Alembic migrations in `churn/db/migrations`
+(nothing calls `create_all`); these declarations are what the code reads and writes with, and
+tests/db/test_migrations.py checks that the migrations make exactly them. The names and columns
+of `prediction_log` are fixed by docs/CONTRACT.md.
+
+Who writes and who reads each table: docs/ARCHITECTURE.md ("The project database").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+
+from churn.schema import FEATURES, ID_COLUMN
+
+metadata = sa.MetaData()
+
+_SQL_TYPES: dict[str, Callable[[], Any]] = {
+    "categorical": lambda: sa.String(32),
+    "binary": sa.Integer,
+    "integer": sa.Integer,
+    "numeric": sa.Float,
+}
+
+prediction_log = sa.Table(
+    "prediction_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("request_id", sa.String(64), nullable=False, index=True, unique=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("model_version", sa.String(64), nullable=False),
+    sa.Column("churn_probability", sa.Float, nullable=False),
+    sa.Column("churn", sa.Boolean, nullable=False),
+    *(sa.Column(f.name, _SQL_TYPES[f.kind](), nullable=False) for f in FEATURES),
+    sa.Column(ID_COLUMN, sa.String(64), nullable=True),
+    # revision 0005: which experiment arm scored the row, and whether a client saw it
+    sa.Column("arm", sa.String(16), nullable=False, server_default="champion"),
+    sa.Column("served", sa.Boolean, nullable=False, server_default=sa.true()),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("source", sa.String(32), nullable=False),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("model_name", sa.String(128), nullable=False),
+    sa.Column("from_version", sa.String(64), nullable=True),
+    sa.Column("to_version", sa.String(64), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+)
+
+outcomes = sa.Table(
+    "outcomes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("customerID", sa.String(64), nullable=False),
+    sa.Column("churned", sa.Boolean, nullable=False),
+    sa.Column("observed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("source", sa.String(32), nullable=False),
+)
+
+serving_state = sa.Table(
+    "serving_state",
+    metadata,
+    sa.Column("model_name", sa.String(128), primary_key=True),
+    sa.Column("production_tag", sa.String(128), nullable=False),
+    sa.Column("production_version", sa.String(64), nullable=False),
+    sa.Column("experiment", sa.String(16), nullable=False),
+    sa.Column("challenger_tag", sa.String(128), nullable=True),
+    sa.Column("challenger_version", sa.String(64), nullable=True),
+    sa.Column("share", sa.Float, nullable=True),
+    sa.Column("salt", sa.String(64), nullable=True),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("started_by", sa.String(128), nullable=True),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False),
+    sa.Column("scope", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+USER_NAME_LENGTH = 64
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("name", sa.String(USER_NAME_LENGTH), primary_key=True),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
