@@ -237,7 +237,7 @@ class Runner:
     def _run_job(self, job: str, spec: dict[str, Any], env: dict[str, str], record: JobRun) -> None:
         root = Path(tempfile.mkdtemp(prefix=f"{job}-", dir=self.opts.workdir))
         home, workspace, temp = root / "home", root / "workspace", root / "temp"
-        for path in (home, temp):
+        for path in (home, workspace, temp):
             path.mkdir()
         job_env = dict(env)
         ctx = self.context(job, job_env, {}, temp)
