@@ -67,6 +67,7 @@ class Options:
     secrets: dict[str, str] = field(default_factory=dict)
     variables: dict[str, str] = field(default_factory=dict)
     assume: dict[str, str] = field(default_factory=dict)  # job -> why it is not run here
+    runner_env: dict[str, str] = field(default_factory=dict)  # the runner machine's environment
     owner: str = "telco-churn"
     engine: bool = False
 
@@ -229,7 +230,7 @@ class Runner:
     def _base_env(self, home: Path, workspace: Path, temp: Path) -> dict[str, str]:
         keep = ("PATH", "LANG", "LC_ALL", "TZ", "UV_CACHE_DIR", "TMPDIR", "CHURN_REAL_DATA")
         env = {k: os.environ[k] for k in keep if k in os.environ}
-        return {**env, "HOME": str(home), "CI": "true", "GITHUB_ACTIONS": "true",
+        return {**env, **self.opts.runner_env, "HOME": str(home), "CI": "true", "GITHUB_ACTIONS": "true",
                 "GITHUB_RUN_ID": self.opts.run_id, "GITHUB_SHA": self.opts.sha,
                 "GITHUB_REF": self.opts.ref, "GITHUB_EVENT_NAME": self.opts.event,
                 "GITHUB_WORKSPACE": str(workspace), "RUNNER_TEMP": str(temp)}  # fmt: skip
@@ -388,6 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--input", action="append", default=[], help="workflow_dispatch NAME=VALUE")
     parser.add_argument("--secret", action="append", default=[], help="NAME=VALUE")
     parser.add_argument("--var", action="append", default=[], help="repository variable NAME=VALUE")
+    parser.add_argument("--runner-env", action="append", default=[], help="the runner machine's environment NAME=VALUE")
     parser.add_argument("--assume", action="append", default=[], help="JOB=why it is not run here")
     args = parser.parse_args(argv)
     sha = args.sha or subprocess.run(["git", "-C", str(args.source), "rev-parse", "HEAD"],
@@ -397,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     opts = Options(source=args.source, sha=sha, event=args.event, ref=args.ref, run_id=args.run_id,
                    workdir=args.workdir, cluster=args.cluster, venv=Path(sys.prefix),
                    inputs=_pairs(args.input, "--input"), secrets=_pairs(args.secret, "--secret"),
-                   variables=_pairs(args.var, "--var"), assume=_pairs(args.assume, "--assume"),
+                   variables=_pairs(args.var, "--var"), runner_env=_pairs(args.runner_env, "--runner-env"), assume=_pairs(args.assume, "--assume"),
                    engine=engine)  # fmt: skip
     try:
         runs = run_workflow(opts)

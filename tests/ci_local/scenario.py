@@ -144,8 +144,8 @@ class Scenario:
                 "--event", event, "--ref", "refs/heads/develop", "--run-id", f"10{len(self.outputs) + 1}",
                 "--workdir", str(self.root / "runs" / name), "--cluster", str(self.root / "cluster"),
                 "--assume", f"quality={QUALITY}",
-                "--var", f"CHURN_STAGING_DIR={self.root / 'staging'}",
-                "--var", "TRAIN_CONFIG=configs/training_fast.yaml",
+                "--runner-env", f"CHURN_STAGING_DIR={self.root / 'staging'}",
+                "--runner-env", "TRAIN_CONFIG=configs/training_fast.yaml",
                 *(a for k, v in secrets.items() for a in ("--secret", f"{k}={v}")),
                 *(a for k, v in inputs.items() for a in ("--input", f"{k}={v}"))]  # fmt: skip
         proc = self.run(argv, cwd=REPO, env={**self.env, "PYTHONPATH": str(REPO)}, timeout=1800)
