@@ -253,7 +253,7 @@ class Runner:
             functions = {"success": lambda: not failed, "failure": lambda: failed,
                          "always": lambda: True, "cancelled": lambda: False}  # fmt: skip
             ctx = self.context(job, job_env, steps, temp)
-            outcome, outputs = "skipped", {}
+            outcome, outputs, began = "skipped", {}, time.monotonic()
             if condition(step.get("if"), ctx, functions):
                 step_env = {k: substitute(str(v), ctx) for k, v in (step.get("env") or {}).items()}
                 try:
@@ -265,7 +265,7 @@ class Runner:
                 if time.monotonic() > deadline:
                     outcome = "failure"
                     log.append(f"!! job {job} ran over its timeout-minutes")
-            log.append(f"== step {number} ({name}): {outcome}")
+            log.append(f"== step {number} ({name}): {outcome} ({time.monotonic() - began:.1f} s)")
             if "id" in step:
                 steps[step["id"]] = {"outputs": outputs, "outcome": outcome, "conclusion": outcome}
             failed = failed or outcome == "failure"

@@ -57,11 +57,17 @@ class Scenario:
     zenml_port: int = 8237
     run: Run = _subprocess
     outputs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    deployed: dict[str, dict[str, Any]] = field(default_factory=dict)  # run -> staging namespace
     logs: dict[str, str] = field(default_factory=dict)
+    outer: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """The environment now (a test's changes to os.environ later must not leak in)."""
+        self.outer = {k: v for k, v in os.environ.items() if not k.startswith(("CHURN_", "ZENML_", "MLFLOW_", "BENTOML_"))}  # fmt: skip
 
     @property
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("CHURN_", "ZENML_", "MLFLOW_", "BENTOML_"))}  # fmt: skip
+        env = self.outer
         return {**env, "ZENML_CONFIG_PATH": str(self.root / "zenml-config"),
                 "ZENML_ANALYTICS_OPT_IN": "false", "ZENML_AUTO_OPEN_DASHBOARD": "false",
                 "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}"}  # fmt: skip
@@ -154,6 +160,8 @@ class Scenario:
         for line in jobs:
             print(json.dumps({"run": name, **line}), flush=True)
         self.outputs[name] = jobs
+        cluster = self.root / "cluster" / "churn-staging.json"
+        self.deployed[name] = json.loads(cluster.read_text()) if cluster.is_file() else {}
         if proc.returncode != 0:
             raise RuntimeError(f"run {name} failed (exit {proc.returncode}):\n{proc.stderr[-6000:]}")
         return jobs
