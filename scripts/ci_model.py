@@ -24,7 +24,13 @@ def _emit(result: dict[str, Any]) -> None:
         with open(output, "a", encoding="utf-8") as fh:
             for key, value in result.items():
                 if isinstance(value, str | int | bool) or value is None:
-                    text = "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+                    text = (
+                        ""
+                        if value is None
+                        else str(value).lower()
+                        if isinstance(value, bool)
+                        else str(value)
+                    )
                     fh.write(f"{key}={text}\n")
 
 
@@ -55,7 +61,12 @@ def decision() -> dict[str, Any]:
 def bento() -> dict[str, Any]:
     from churn.settings import get_settings
     from steps.package.bento import build_bento
-    from steps.promote.registry import card_of, load_pipeline, production_version, save_to_model_store
+    from steps.promote.registry import (
+        card_of,
+        load_pipeline,
+        production_version,
+        save_to_model_store,
+    )
 
     name = get_settings().model_name
     production = production_version(name)

@@ -28,8 +28,12 @@ class ClusterStepError(RuntimeError):
     """A cluster line this runner cannot check offline, or a check that failed."""
 
 
-_CLUSTER_WORDS = re.compile(r"(?<![\w-])(kubectl|kustomize|KUBECONFIG=|port_forward\.sh|switch\.sh|deploy_idle\.sh)")
-_ENGINE_WORDS = re.compile(r"(?<![\w/-])(docker|podman)\s+(build|push|tag|login)\b|bentoml containerize")
+_CLUSTER_WORDS = re.compile(
+    r"(?<![\w-])(kubectl|kustomize|KUBECONFIG=|port_forward\.sh|switch\.sh|deploy_idle\.sh)"
+)
+_ENGINE_WORDS = re.compile(
+    r"(?<![\w/-])(docker|podman)\s+(build|push|tag|login)\b|bentoml containerize"
+)
 
 
 def talks_to_cluster(recipe: str) -> bool:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shlex
 import shutil
 import subprocess
@@ -43,8 +42,18 @@ from tests.ci_local.expressions import ExpressionError, condition, substitute
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOW_KEYS = {"name", True, "on", "permissions", "concurrency", "env", "jobs"}
-JOB_KEYS = {"name", "needs", "if", "runs-on", "timeout-minutes", "outputs", "steps", "env",
-            "permissions", "environment"}  # fmt: skip
+JOB_KEYS = {
+    "name",
+    "needs",
+    "if",
+    "runs-on",
+    "timeout-minutes",
+    "outputs",
+    "steps",
+    "env",
+    "permissions",
+    "environment",
+}
 STEP_KEYS = {"name", "id", "if", "run", "uses", "with", "env"}
 
 
@@ -124,7 +133,9 @@ def _order(jobs: dict[str, Any]) -> list[str]:
     while len(done) < len(jobs):
         ready = [j for j in jobs if j not in done and set(needs_of(jobs[j])) <= set(done)]
         if not ready:
-            raise WorkflowError(f"`needs` has a cycle or an unknown job among {set(jobs) - set(done)}")
+            raise WorkflowError(
+                f"`needs` has a cycle or an unknown job among {set(jobs) - set(done)}"
+            )
         done.append(ready[0])
     return done
 
@@ -158,9 +169,16 @@ class Runner:
         unknown = set(opts.inputs) - set(dispatch)
         if unknown:
             raise WorkflowError(f"inputs {sorted(unknown)} are not declared by workflow_dispatch")
-        self.inputs = {k: str(opts.inputs.get(k, v.get("default", ""))).lower() if
-                       isinstance(v.get("default"), bool) else str(opts.inputs.get(k, v.get("default", "")))
-                       for k, v in dispatch.items()} if opts.event == "workflow_dispatch" else {}  # fmt: skip
+        self.inputs = (
+            {
+                k: str(opts.inputs.get(k, v.get("default", ""))).lower()
+                if isinstance(v.get("default"), bool)
+                else str(opts.inputs.get(k, v.get("default", "")))
+                for k, v in dispatch.items()
+            }
+            if opts.event == "workflow_dispatch"
+            else {}
+        )
 
     # ------------------------------------------------------------------ contexts
     def github(self) -> dict[str, Any]:
@@ -175,13 +193,24 @@ class Runner:
             "event": {"inputs": self.inputs or None},
         }
 
-    def context(self, job: str, env: dict[str, str], steps: dict[str, Any], temp: Path) -> dict[str, Any]:
-        needs = {n: {"result": self.runs[n].result, "outputs": self.runs[n].outputs}
-                 for n in needs_of(self.jobs[job])}  # fmt: skip
+    def context(
+        self, job: str, env: dict[str, str], steps: dict[str, Any], temp: Path
+    ) -> dict[str, Any]:
+        needs = {
+            n: {"result": self.runs[n].result, "outputs": self.runs[n].outputs}
+            for n in needs_of(self.jobs[job])
+        }
         inputs = {k: (v == "true" if v in ("true", "false") else v) for k, v in self.inputs.items()}
-        return {"github": self.github(), "env": env, "secrets": {**self.opts.secrets,
-                "GITHUB_TOKEN": "ci-local-token"}, "vars": self.opts.variables, "needs": needs,
-                "steps": steps, "runner": {"temp": str(temp), "os": "Linux"}, "inputs": inputs}  # fmt: skip
+        return {
+            "github": self.github(),
+            "env": env,
+            "secrets": {**self.opts.secrets, "GITHUB_TOKEN": "ci-local-token"},
+            "vars": self.opts.variables,
+            "needs": needs,
+            "steps": steps,
+            "runner": {"temp": str(temp), "os": "Linux"},
+            "inputs": inputs,
+        }
 
     def _ancestors(self, job: str) -> set[str]:
         found: set[str] = set()
@@ -212,16 +241,26 @@ class Runner:
                     "always": lambda: True,
                     "cancelled": lambda: False,
                 }
-                env = {k: substitute(str(v), self.context(job, {}, {}, self.opts.workdir))
-                       for k, v in (self.workflow.get("env") or {}).items()}  # fmt: skip
-                if condition(spec.get("if"), self.context(job, env, {}, self.opts.workdir), functions):
+                env = {
+                    k: substitute(str(v), self.context(job, {}, {}, self.opts.workdir))
+                    for k, v in (self.workflow.get("env") or {}).items()
+                }
+                if condition(
+                    spec.get("if"), self.context(job, env, {}, self.opts.workdir), functions
+                ):
                     self._run_job(job, spec, env, record)
                 else:
                     record.notes.append(f"if: {spec.get('if', 'success()')} is false")
             record.seconds = round(time.monotonic() - started, 1)
-            line = {"run_id": self.opts.run_id, "event": self.opts.event, "job": job,
-                    "result": record.result, "outputs": record.outputs, "notes": record.notes,
-                    "seconds": record.seconds}  # fmt: skip
+            line = {
+                "run_id": self.opts.run_id,
+                "event": self.opts.event,
+                "job": job,
+                "result": record.result,
+                "outputs": record.outputs,
+                "notes": record.notes,
+                "seconds": record.seconds,
+            }
             print(self.mask(json.dumps(line)), flush=True)
             if record.result == "failure":
                 print(self.mask(record.log[-6000:]), file=sys.stderr, flush=True)
@@ -230,10 +269,19 @@ class Runner:
     def _base_env(self, home: Path, workspace: Path, temp: Path) -> dict[str, str]:
         keep = ("PATH", "LANG", "LC_ALL", "TZ", "UV_CACHE_DIR", "TMPDIR", "CHURN_REAL_DATA")
         env = {k: os.environ[k] for k in keep if k in os.environ}
-        return {**env, **self.opts.runner_env, "HOME": str(home), "CI": "true", "GITHUB_ACTIONS": "true",
-                "GITHUB_RUN_ID": self.opts.run_id, "GITHUB_SHA": self.opts.sha,
-                "GITHUB_REF": self.opts.ref, "GITHUB_EVENT_NAME": self.opts.event,
-                "GITHUB_WORKSPACE": str(workspace), "RUNNER_TEMP": str(temp)}  # fmt: skip
+        return {
+            **env,
+            **self.opts.runner_env,
+            "HOME": str(home),
+            "CI": "true",
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_RUN_ID": self.opts.run_id,
+            "GITHUB_SHA": self.opts.sha,
+            "GITHUB_REF": self.opts.ref,
+            "GITHUB_EVENT_NAME": self.opts.event,
+            "GITHUB_WORKSPACE": str(workspace),
+            "RUNNER_TEMP": str(temp),
+        }
 
     def _run_job(self, job: str, spec: dict[str, Any], env: dict[str, str], record: JobRun) -> None:
         root = Path(tempfile.mkdtemp(prefix=f"{job}-", dir=self.opts.workdir))
@@ -250,15 +298,26 @@ class Runner:
         for number, step in enumerate(spec["steps"], 1):
             _check_keys(f"job {job} step {number}", step, STEP_KEYS)
             name = step.get("name") or step.get("run") or step.get("uses")
-            functions = {"success": lambda: not failed, "failure": lambda: failed,
-                         "always": lambda: True, "cancelled": lambda: False}  # fmt: skip
+            functions = {
+                "success": lambda f=failed: not f,
+                "failure": lambda f=failed: f,
+                "always": lambda: True,
+                "cancelled": lambda: False,
+            }
             ctx = self.context(job, job_env, steps, temp)
             outcome, outputs, began = "skipped", {}, time.monotonic()
             if condition(step.get("if"), ctx, functions):
                 step_env = {k: substitute(str(v), ctx) for k, v in (step.get("env") or {}).items()}
                 try:
-                    outcome, outputs = self._step(step, ctx, {**self._base_env(home, workspace, temp),
-                                                  **job_env, **step_env}, workspace, job_env, record, log)  # fmt: skip
+                    outcome, outputs = self._step(
+                        step,
+                        ctx,
+                        {**self._base_env(home, workspace, temp), **job_env, **step_env},
+                        workspace,
+                        job_env,
+                        record,
+                        log,
+                    )
                 except (ClusterStepError, subprocess.TimeoutExpired) as exc:
                     outcome = "failure"
                     log.append(f"!! {exc}")
@@ -274,22 +333,41 @@ class Runner:
         record.result = "failure" if failed else "success"
         if not failed:
             ctx = self.context(job, job_env, steps, temp)
-            record.outputs = {k: substitute(str(v), ctx) for k, v in (spec.get("outputs") or {}).items()}
+            record.outputs = {
+                k: substitute(str(v), ctx) for k, v in (spec.get("outputs") or {}).items()
+            }
 
     # ------------------------------------------------------------------ steps
-    def _step(self, step: dict[str, Any], ctx: dict[str, Any], env: dict[str, str], workspace: Path,
-              job_env: dict[str, str], record: JobRun, log: list[str]) -> tuple[str, dict[str, str]]:  # fmt: skip
+    def _step(
+        self,
+        step: dict[str, Any],
+        ctx: dict[str, Any],
+        env: dict[str, str],
+        workspace: Path,
+        job_env: dict[str, str],
+        record: JobRun,
+        log: list[str],
+    ) -> tuple[str, dict[str, str]]:
         if "uses" in step:
             return self._uses(step, ctx, workspace, job_env, record, log), {}
         script = substitute(str(step["run"]), ctx)
-        files = {n: Path(env["RUNNER_TEMP"]) / f"{n.lower()}-{time.monotonic_ns()}" for n in ("GITHUB_OUTPUT", "GITHUB_ENV")}
+        files = {
+            n: Path(env["RUNNER_TEMP"]) / f"{n.lower()}-{time.monotonic_ns()}"
+            for n in ("GITHUB_OUTPUT", "GITHUB_ENV")
+        }
         for path in files.values():
             path.touch()
         env = {**env, **{k: str(v) for k, v in files.items()}}
         words = shlex.split(script) if script.lstrip().startswith("make ") else []
         if words and "\n" not in script.strip():
-            dry = subprocess.run([*words[:1], "-n", *words[1:]], cwd=workspace, env=env,
-                                 capture_output=True, text=True, timeout=120)  # fmt: skip
+            dry = subprocess.run(
+                [*words[:1], "-n", *words[1:]],
+                cwd=workspace,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
             recipe = dry.stdout
             if dry.returncode == 0 and talks_to_cluster(recipe) and words[1:2] != ["kubeconfig"]:
                 self.cluster.notes = record.notes
@@ -299,21 +377,39 @@ class Runner:
             if dry.returncode == 0 and needs_engine(recipe) and not self.opts.engine:
                 record.notes.append(f"{script}: skipped, no container engine answers here")
                 return "success", {}
-        proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
-                              cwd=workspace, env=env, capture_output=True, text=True,
-                              timeout=3600)  # fmt: skip
+        proc = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+            cwd=workspace,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=3600,
+        )
         log.append(f"$ {script}\n{proc.stdout}{proc.stderr}")
         job_env.update(read_pairs(files["GITHUB_ENV"]))
-        return ("success" if proc.returncode == 0 else "failure"), read_pairs(files["GITHUB_OUTPUT"])
+        return ("success" if proc.returncode == 0 else "failure"), read_pairs(
+            files["GITHUB_OUTPUT"]
+        )
 
-    def _uses(self, step: dict[str, Any], ctx: dict[str, Any], workspace: Path,
-              job_env: dict[str, str], record: JobRun, log: list[str]) -> str:  # fmt: skip
+    def _uses(
+        self,
+        step: dict[str, Any],
+        ctx: dict[str, Any],
+        workspace: Path,
+        job_env: dict[str, str],
+        record: JobRun,
+        log: list[str],
+    ) -> str:
         action, _, version = str(step["uses"]).partition("@")
         args = {k: substitute(str(v), ctx) for k, v in (step.get("with") or {}).items()}
         if action == "actions/checkout":
             _check_keys(step["uses"], args, set())
-            subprocess.run(["git", "clone", "-q", str(self.opts.source), str(workspace)], check=True)
-            subprocess.run(["git", "-C", str(workspace), "checkout", "-q", self.opts.sha], check=True)
+            subprocess.run(
+                ["git", "clone", "-q", str(self.opts.source), str(workspace)], check=True
+            )
+            subprocess.run(
+                ["git", "-C", str(workspace), "checkout", "-q", self.opts.sha], check=True
+            )
             log.append(f"checkout: clean clone of {self.opts.source} at {self.opts.sha[:12]}")
         elif action == "astral-sh/setup-uv":
             _check_keys(step["uses"], args, {"enable-cache", "python-version"})
@@ -340,9 +436,15 @@ class Runner:
             shutil.copytree(found, workspace / args.get("path", "."), dirs_exist_ok=True)
         elif action == "docker/login-action":
             _check_keys(step["uses"], args, {"registry", "username", "password"})
-            record.notes.append(f"registry login to {args.get('registry')}: skipped, no registry is reachable from here")
+            record.notes.append(
+                f"registry login to {args.get('registry')}: skipped, "
+                "no registry is reachable from here"
+            )
         elif action == "aquasecurity/trivy-action":
-            record.notes.append(f"image scan of {args.get('image-ref')}: skipped, no image was pushed and no vulnerability database is reachable")
+            record.notes.append(
+                f"image scan of {args.get('image-ref')}: skipped, no image was pushed "
+                "and no vulnerability database is reachable"
+            )
         else:
             raise WorkflowError(f"action {action}@{version} has no local equivalent in this runner")
         return "success"
@@ -352,7 +454,9 @@ class Runner:
         venv` does not touch the shared one."""
         have = f"{sys.version_info.major}.{sys.version_info.minor}"
         if python_version and python_version != have:
-            raise WorkflowError(f"setup-uv asks for Python {python_version}; the project's venv has {have}")
+            raise WorkflowError(
+                f"setup-uv asks for Python {python_version}; the project's venv has {have}"
+            )
         venv = workspace / ".venv"
         venv.mkdir()
         for entry in self.opts.venv.iterdir():
@@ -385,22 +489,49 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ref", default="refs/heads/develop")
     parser.add_argument("--run-id", default=str(int(time.time())))
     parser.add_argument("--workdir", type=Path, required=True)
-    parser.add_argument("--cluster", type=Path, required=True, help="folder standing for the cluster")
+    parser.add_argument(
+        "--cluster", type=Path, required=True, help="folder standing for the cluster"
+    )
     parser.add_argument("--input", action="append", default=[], help="workflow_dispatch NAME=VALUE")
     parser.add_argument("--secret", action="append", default=[], help="NAME=VALUE")
     parser.add_argument("--var", action="append", default=[], help="repository variable NAME=VALUE")
-    parser.add_argument("--runner-env", action="append", default=[], help="the runner machine's environment NAME=VALUE")
+    parser.add_argument(
+        "--runner-env",
+        action="append",
+        default=[],
+        help="the runner machine's environment NAME=VALUE",
+    )
     parser.add_argument("--assume", action="append", default=[], help="JOB=why it is not run here")
     args = parser.parse_args(argv)
-    sha = args.sha or subprocess.run(["git", "-C", str(args.source), "rev-parse", "HEAD"],
-                                     capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
-    engine = shutil.which("docker") is not None and subprocess.run(
-        ["docker", "info"], capture_output=True, timeout=30).returncode == 0  # fmt: skip
-    opts = Options(source=args.source, sha=sha, event=args.event, ref=args.ref, run_id=args.run_id,
-                   workdir=args.workdir, cluster=args.cluster, venv=Path(sys.prefix),
-                   inputs=_pairs(args.input, "--input"), secrets=_pairs(args.secret, "--secret"),
-                   variables=_pairs(args.var, "--var"), runner_env=_pairs(args.runner_env, "--runner-env"), assume=_pairs(args.assume, "--assume"),
-                   engine=engine)  # fmt: skip
+    sha = (
+        args.sha
+        or subprocess.run(
+            ["git", "-C", str(args.source), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
+    engine = (
+        shutil.which("docker") is not None
+        and subprocess.run(["docker", "info"], capture_output=True, timeout=30).returncode == 0
+    )
+    opts = Options(
+        source=args.source,
+        sha=sha,
+        event=args.event,
+        ref=args.ref,
+        run_id=args.run_id,
+        workdir=args.workdir,
+        cluster=args.cluster,
+        venv=Path(sys.prefix),
+        inputs=_pairs(args.input, "--input"),
+        secrets=_pairs(args.secret, "--secret"),
+        variables=_pairs(args.var, "--var"),
+        runner_env=_pairs(args.runner_env, "--runner-env"),
+        assume=_pairs(args.assume, "--assume"),
+        engine=engine,
+    )
     try:
         runs = run_workflow(opts)
     except WorkflowError as exc:

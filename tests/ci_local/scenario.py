@@ -40,13 +40,33 @@ current-context: ci-local
 """
 RUNS = (
     ("1-first-model", "push", {}, {}, None),
-    ("2-code-only", "push", {}, {"docs/environments.md": "\n<!-- a code-only change -->\n"}, "none"),
-    ("3-drift", "push", {}, {"params.yaml": ("drift: none", "drift: contract_shift")}, "contract_shift"),
-    ("4-worse", "workflow_dispatch", {"force_retrain": "true"}, {"params.yaml": ("rows: 7043", "rows: 700")}, None),
-)  # fmt: skip
+    (
+        "2-code-only",
+        "push",
+        {},
+        {"docs/environments.md": "\n<!-- a code-only change -->\n"},
+        "none",
+    ),
+    (
+        "3-drift",
+        "push",
+        {},
+        {"params.yaml": ("drift: none", "drift: contract_shift")},
+        "contract_shift",
+    ),
+    (
+        "4-worse",
+        "workflow_dispatch",
+        {"force_retrain": "true"},
+        {"params.yaml": ("rows: 7043", "rows: 700")},
+        None,
+    ),
+)
 
 
-def _subprocess(argv: list[str], *, cwd: Path, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:  # fmt: skip
+def _subprocess(
+    argv: list[str], *, cwd: Path, env: dict[str, str], timeout: float
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -63,19 +83,30 @@ class Scenario:
 
     def __post_init__(self) -> None:
         """The environment now (a test's changes to os.environ later must not leak in)."""
-        self.outer = {k: v for k, v in os.environ.items() if not k.startswith(("CHURN_", "ZENML_", "MLFLOW_", "BENTOML_"))}  # fmt: skip
+        self.outer = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("CHURN_", "ZENML_", "MLFLOW_", "BENTOML_"))
+        }
 
     @property
     def env(self) -> dict[str, str]:
         env = self.outer
-        return {**env, "ZENML_CONFIG_PATH": str(self.root / "zenml-config"),
-                "ZENML_ANALYTICS_OPT_IN": "false", "ZENML_AUTO_OPEN_DASHBOARD": "false",
-                "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}"}  # fmt: skip
+        return {
+            **env,
+            "ZENML_CONFIG_PATH": str(self.root / "zenml-config"),
+            "ZENML_ANALYTICS_OPT_IN": "false",
+            "ZENML_AUTO_OPEN_DASHBOARD": "false",
+            "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+        }
 
     @property
     def make_args(self) -> list[str]:
-        return [f"STAGING_DIR={self.root / 'staging'}", f"STAGING_MLFLOW_PORT={self.mlflow_port}",
-                f"STAGING_ZENML_PORT={self.zenml_port}"]  # fmt: skip
+        return [
+            f"STAGING_DIR={self.root / 'staging'}",
+            f"STAGING_MLFLOW_PORT={self.mlflow_port}",
+            f"STAGING_ZENML_PORT={self.zenml_port}",
+        ]
 
     @property
     def database(self) -> str:
@@ -84,40 +115,68 @@ class Scenario:
     def _check(self, name: str, proc: subprocess.CompletedProcess[str]) -> str:
         self.logs[name] = proc.stdout + proc.stderr
         if proc.returncode != 0:
-            raise RuntimeError(f"{name} failed (exit {proc.returncode}):\n{self.logs[name][-4000:]}")
+            raise RuntimeError(
+                f"{name} failed (exit {proc.returncode}):\n{self.logs[name][-4000:]}"
+            )
         return proc.stdout
 
     def up(self) -> None:
         make = ["make", "--no-print-directory", "-C", str(REPO)]
-        self._check("staging-up", self.run([*make, "staging-up", *self.make_args], cwd=REPO, env=self.env, timeout=600))  # fmt: skip
+        self._check(
+            "staging-up",
+            self.run([*make, "staging-up", *self.make_args], cwd=REPO, env=self.env, timeout=600),
+        )
 
     def down(self) -> None:
         make = ["make", "--no-print-directory", "-C", str(REPO)]
         self.run([*make, "staging-down", *self.make_args], cwd=REPO, env=self.env, timeout=180)
 
     def api_key(self) -> str:
-        code = ("from zenml.client import Client\nc = Client()\n"
-                "sa = c.create_service_account(name='github-actions')\n"
-                "print('KEY=' + c.create_api_key(sa.id, name='ci').key)\n")  # fmt: skip
-        out = self._check("api-key", self.run([sys.executable, "-c", code], cwd=self.root, env=self.env, timeout=180))  # fmt: skip
+        code = (
+            "from zenml.client import Client\nc = Client()\n"
+            "sa = c.create_service_account(name='github-actions')\n"
+            "print('KEY=' + c.create_api_key(sa.id, name='ci').key)\n"
+        )
+        out = self._check(
+            "api-key",
+            self.run([sys.executable, "-c", code], cwd=self.root, env=self.env, timeout=180),
+        )
         return [ln for ln in out.splitlines() if ln.startswith("KEY=")][-1].removeprefix("KEY=")
 
     def source(self) -> Path:
         """A repository holding the working tree's tracked files: the commit CI is given."""
         source = self.root / "source"
-        files = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, text=True, check=True).stdout  # fmt: skip
+        files = subprocess.run(
+            ["git", "ls-files", "-z"], cwd=REPO, capture_output=True, text=True, check=True
+        ).stdout
         for name in filter(None, files.split("\0")):
             if (REPO / name).is_file():
                 (source / name).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(REPO / name, source / name, follow_symlinks=False)
-        git = ["git", "-C", str(source), "-c", "user.name=ci-local", "-c", "user.email=ci@localhost"]
+        git = [
+            "git",
+            "-C",
+            str(source),
+            "-c",
+            "user.name=ci-local",
+            "-c",
+            "user.email=ci@localhost",
+        ]
         subprocess.run(["git", "init", "-q", "-b", "develop", str(source)], check=True)
         subprocess.run([*git, "add", "-A"], check=True)
         subprocess.run([*git, "commit", "-q", "-m", "the working tree"], check=True)
         return source
 
     def commit(self, source: Path, edits: dict[str, Any], message: str) -> str:
-        git = ["git", "-C", str(source), "-c", "user.name=ci-local", "-c", "user.email=ci@localhost"]
+        git = [
+            "git",
+            "-C",
+            str(source),
+            "-c",
+            "user.name=ci-local",
+            "-c",
+            "user.email=ci@localhost",
+        ]
         for name, edit in edits.items():
             path = source / name
             text = path.read_text()
@@ -129,7 +188,9 @@ class Scenario:
                 path.write_text(text + edit)
         if edits:
             subprocess.run([*git, "commit", "-q", "-am", message], check=True)
-        return subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+        return subprocess.run(
+            [*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
 
     def traffic(self, drift: str, seed: int, rows: int = 800) -> None:
         """What the deployed service would have logged: customers scored by an older model
@@ -145,15 +206,42 @@ class Scenario:
         engine.dispose()
         write_log(self.database, generate(rows, seed=seed, drift=drift), model_version="0")
 
-    def workflow(self, name: str, source: Path, sha: str, event: str, inputs: dict[str, str], secrets: dict[str, str]) -> list[dict[str, Any]]:  # fmt: skip
-        argv = [sys.executable, "-m", "tests.ci_local.runner", "--source", str(source), "--sha", sha,
-                "--event", event, "--ref", "refs/heads/develop", "--run-id", f"10{len(self.outputs) + 1}",
-                "--workdir", str(self.root / "runs" / name), "--cluster", str(self.root / "cluster"),
-                "--assume", f"quality={QUALITY}",
-                "--runner-env", f"CHURN_STAGING_DIR={self.root / 'staging'}",
-                "--runner-env", "TRAIN_CONFIG=configs/training_fast.yaml",
-                *(a for k, v in secrets.items() for a in ("--secret", f"{k}={v}")),
-                *(a for k, v in inputs.items() for a in ("--input", f"{k}={v}"))]  # fmt: skip
+    def workflow(
+        self,
+        name: str,
+        source: Path,
+        sha: str,
+        event: str,
+        inputs: dict[str, str],
+        secrets: dict[str, str],
+    ) -> list[dict[str, Any]]:
+        argv = [
+            sys.executable,
+            "-m",
+            "tests.ci_local.runner",
+            "--source",
+            str(source),
+            "--sha",
+            sha,
+            "--event",
+            event,
+            "--ref",
+            "refs/heads/develop",
+            "--run-id",
+            f"10{len(self.outputs) + 1}",
+            "--workdir",
+            str(self.root / "runs" / name),
+            "--cluster",
+            str(self.root / "cluster"),
+            "--assume",
+            f"quality={QUALITY}",
+            "--runner-env",
+            f"CHURN_STAGING_DIR={self.root / 'staging'}",
+            "--runner-env",
+            "TRAIN_CONFIG=configs/training_fast.yaml",
+            *(a for k, v in secrets.items() for a in ("--secret", f"{k}={v}")),
+            *(a for k, v in inputs.items() for a in ("--input", f"{k}={v}")),
+        ]
         proc = self.run(argv, cwd=REPO, env={**self.env, "PYTHONPATH": str(REPO)}, timeout=1800)
         self.logs[name] = proc.stdout + proc.stderr
         jobs = [json.loads(ln) for ln in proc.stdout.splitlines() if ln.startswith("{")]
@@ -163,16 +251,22 @@ class Scenario:
         cluster = self.root / "cluster" / "churn-staging.json"
         self.deployed[name] = json.loads(cluster.read_text()) if cluster.is_file() else {}
         if proc.returncode != 0:
-            raise RuntimeError(f"run {name} failed (exit {proc.returncode}):\n{proc.stderr[-6000:]}")
+            raise RuntimeError(
+                f"run {name} failed (exit {proc.returncode}):\n{proc.stderr[-6000:]}"
+            )
         return jobs
 
     def all_runs(self) -> dict[str, list[dict[str, Any]]]:
         self.up()
         kubeconfig = base64.b64encode(KUBECONFIG.encode()).decode()
-        secrets = {"ZENML_STORE_URL": f"http://127.0.0.1:{self.zenml_port}", "ZENML_STORE_API_KEY": self.api_key(),
-                   "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{self.mlflow_port}",
-                   "CHURN_PREDICTION_DB": self.database, "KUBECONFIG_STAGING": kubeconfig,
-                   "KUBECONFIG_PRODUCTION": kubeconfig}  # fmt: skip
+        secrets = {
+            "ZENML_STORE_URL": f"http://127.0.0.1:{self.zenml_port}",
+            "ZENML_STORE_API_KEY": self.api_key(),
+            "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{self.mlflow_port}",
+            "CHURN_PREDICTION_DB": self.database,
+            "KUBECONFIG_STAGING": kubeconfig,
+            "KUBECONFIG_PRODUCTION": kubeconfig,
+        }
         source = self.source()
         for seed, (name, event, inputs, edits, drift) in enumerate(RUNS, start=11):
             if drift is not None:

@@ -122,7 +122,9 @@ def test_audit_rows_name_the_workflow_run_in_the_deployments_database(ci: Scenar
     promoted = {"101": "1"}
     if jobs(ci, "3-drift")["train"]["outputs"]["promoted"] == "true":
         promoted["103"] = "2"
-    assert {e.actor: e.to_version for e in promotions} == {f"github:{k}": v for k, v in promoted.items()}  # fmt: skip
+    assert {e.actor: e.to_version for e in promotions} == {
+        f"github:{k}": v for k, v in promoted.items()
+    }
 
 
 def test_the_cluster_gets_the_server_and_database_ci_used(ci: Scenario) -> None:

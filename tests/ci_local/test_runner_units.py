@@ -23,7 +23,12 @@ CTX = {
     "needs": {"a": {"result": "skipped", "outputs": {"retrain": "true"}}},
     "env": {"X": "1"},
 }
-STATUS = {"success": lambda: True, "failure": lambda: False, "always": lambda: True, "cancelled": lambda: False}  # fmt: skip
+STATUS = {
+    "success": lambda: True,
+    "failure": lambda: False,
+    "always": lambda: True,
+    "cancelled": lambda: False,
+}
 
 
 @pytest.mark.parametrize(
@@ -44,7 +49,9 @@ def test_expressions(text: str, value: Any) -> None:
     assert evaluate(text, CTX) == value
 
 
-@pytest.mark.parametrize("text", ["contains(github.ref, 'main')", "github.ref[0]", "a.b <", "(true"])
+@pytest.mark.parametrize(
+    "text", ["contains(github.ref, 'main')", "github.ref[0]", "a.b <", "(true"]
+)
 def test_what_is_not_understood_is_an_error(text: str) -> None:
     with pytest.raises(ExpressionError):
         evaluate(text, {**CTX, "a": {}}, STATUS)
@@ -53,7 +60,10 @@ def test_what_is_not_understood_is_an_error(text: str) -> None:
 def test_unknown_context_is_an_error_and_substitute_formats_values() -> None:
     with pytest.raises(ExpressionError, match="unknown context 'matrix'"):
         evaluate("matrix.os", CTX)
-    assert substitute("FORCE=${{ github.event.inputs.force_retrain || 'false' }} n=${{ 3 }}", CTX) == "FORCE=false n=3"  # fmt: skip
+    assert (
+        substitute("FORCE=${{ github.event.inputs.force_retrain || 'false' }} n=${{ 3 }}", CTX)
+        == "FORCE=false n=3"
+    )
 
 
 def test_an_if_without_a_status_function_needs_success() -> None:
@@ -77,8 +87,9 @@ def _source(tmp_path: Path) -> tuple[Path, str]:
     source = tmp_path / "source"
     source.mkdir(parents=True)
     (source / "Makefile").write_text(
-        "hello:\n\t@echo \"greeting=hello $(WHO)\" | tee -a $$GITHUB_OUTPUT\n"
-        ".PHONY: deploy-it\ndeploy-it:\n\tcd deploy/overlays/staging && kustomize edit set image churn-service=$(IMAGE)\n"
+        'hello:\n\t@echo "greeting=hello $(WHO)" | tee -a $$GITHUB_OUTPUT\n'
+        ".PHONY: deploy-it\ndeploy-it:\n"
+        "\tcd deploy/overlays/staging && kustomize edit set image churn-service=$(IMAGE)\n"
         "\tKUBECONFIG=k kubectl apply -k deploy/overlays/staging\n"
         "\tKUBECONFIG=k kubectl -n churn-staging rollout status deployment/churn-service\n"
         "image:\n\tdocker build -t x .\n"
@@ -95,31 +106,62 @@ def _source(tmp_path: Path) -> tuple[Path, str]:
 def _run(tmp_path: Path, jobs: dict[str, Any], **kw: Any) -> dict[str, Any]:
     source, sha = _source(tmp_path)
     workflow = tmp_path / "wf.yml"
-    on = {"push": {"branches": ["develop"]}, "pull_request": None,
-          "workflow_dispatch": {"inputs": {"force": {"type": "boolean", "default": False}}}}  # fmt: skip
+    on = {
+        "push": {"branches": ["develop"]},
+        "pull_request": None,
+        "workflow_dispatch": {"inputs": {"force": {"type": "boolean", "default": False}}},
+    }
     workflow.write_text(yaml.safe_dump({"name": "t", "on": on, "jobs": jobs}, sort_keys=False))
-    opts = Options(source=source, sha=sha, event=kw.pop("event", "push"), ref="refs/heads/develop",
-                   run_id="7", workdir=tmp_path / "run", cluster=tmp_path / "cluster",
-                   venv=Path(sys.prefix), workflow=workflow, **kw)  # fmt: skip
+    opts = Options(
+        source=source,
+        sha=sha,
+        event=kw.pop("event", "push"),
+        ref="refs/heads/develop",
+        run_id="7",
+        workdir=tmp_path / "run",
+        cluster=tmp_path / "cluster",
+        venv=Path(sys.prefix),
+        workflow=workflow,
+        **kw,
+    )
     return {r.job: r for r in run_workflow(opts)}
 
 
 CHECKOUT = [{"uses": "actions/checkout@v4"}]
 
 
-def test_jobs_follow_needs_outputs_and_github_skip_rules(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+def test_jobs_follow_needs_outputs_and_github_skip_rules(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     jobs = {
-        "first": {"runs-on": "x", "outputs": {"greeting": "${{ steps.h.outputs.greeting }}"},
-                  "steps": [*CHECKOUT, {"id": "h", "run": "make hello WHO=${{ github.run_id }}"}]},
-        "gate": {"runs-on": "x", "needs": "first", "if": "needs.first.outputs.greeting == 'nope'",
-                 "steps": [{"run": "false"}]},
+        "first": {
+            "runs-on": "x",
+            "outputs": {"greeting": "${{ steps.h.outputs.greeting }}"},
+            "steps": [*CHECKOUT, {"id": "h", "run": "make hello WHO=${{ github.run_id }}"}],
+        },
+        "gate": {
+            "runs-on": "x",
+            "needs": "first",
+            "if": "needs.first.outputs.greeting == 'nope'",
+            "steps": [{"run": "false"}],
+        },
         "after-gate": {"runs-on": "x", "needs": "gate", "steps": [{"run": "true"}]},
-        "anyway": {"runs-on": "x", "needs": ["first", "gate"],
-                   "if": "!cancelled() && needs.gate.result == 'skipped'", "steps": [{"run": "true"}]},
+        "anyway": {
+            "runs-on": "x",
+            "needs": ["first", "gate"],
+            "if": "!cancelled() && needs.gate.result == 'skipped'",
+            "steps": [{"run": "true"}],
+        },
         "below-anyway": {"runs-on": "x", "needs": "anyway", "steps": [{"run": "true"}]},
-        "broken": {"runs-on": "x", "steps": [{"run": "exit 3"}, {"run": "echo never"},
-                   {"if": "failure()", "run": "echo cleanup"}]},
-    }  # fmt: skip
+        "broken": {
+            "runs-on": "x",
+            "steps": [
+                {"run": "exit 3"},
+                {"run": "echo never"},
+                {"if": "failure()", "run": "echo cleanup"},
+            ],
+        },
+    }
     runs = _run(tmp_path, jobs)
     assert runs["first"].result == "success" and runs["first"].outputs == {"greeting": "hello 7"}
     assert runs["gate"].result == "skipped"
@@ -129,17 +171,24 @@ def test_jobs_follow_needs_outputs_and_github_skip_rules(tmp_path: Path, capsys:
     assert runs["below-anyway"].result == "skipped"
     assert runs["broken"].result == "failure"
     log = (tmp_path / "run" / "broken.log").read_text()
-    assert "$ echo never" not in log and "step 2 (echo never): skipped" in log and "\ncleanup" in log
+    assert (
+        "$ echo never" not in log and "step 2 (echo never): skipped" in log and "\ncleanup" in log
+    )
     lines = [json.loads(ln) for ln in capsys.readouterr().out.splitlines()]
     assert [ln["job"] for ln in lines] == list(jobs)
 
 
 def test_offline_cluster_steps_and_engine_steps(tmp_path: Path) -> None:
-    jobs = {"deploy": {"runs-on": "x", "steps": [
-        *CHECKOUT,
-        {"run": "make deploy-it IMAGE=ghcr.io/o/churn-service:abc"},
-        {"run": "make image"},
-    ]}}  # fmt: skip
+    jobs = {
+        "deploy": {
+            "runs-on": "x",
+            "steps": [
+                *CHECKOUT,
+                {"run": "make deploy-it IMAGE=ghcr.io/o/churn-service:abc"},
+                {"run": "make image"},
+            ],
+        }
+    }
     runs = _run(tmp_path, jobs)
     assert runs["deploy"].result == "success", runs["deploy"].log
     state = json.loads((tmp_path / "cluster" / "churn-staging.json").read_text())
@@ -153,16 +202,30 @@ def test_unknown_actions_keys_and_cluster_lines_stop_the_run(tmp_path: Path) -> 
     with pytest.raises(WorkflowError, match="strategy"):
         _run(tmp_path / "b", {"j": {"runs-on": "x", "strategy": {}, "steps": [{"run": "true"}]}})
     with pytest.raises(WorkflowError, match="inputs \\['nope'\\]"):
-        _run(tmp_path / "c", {"j": {"runs-on": "x", "steps": [{"run": "true"}]}},
-             event="workflow_dispatch", inputs={"nope": "1"})  # fmt: skip
+        _run(
+            tmp_path / "c",
+            {"j": {"runs-on": "x", "steps": [{"run": "true"}]}},
+            event="workflow_dispatch",
+            inputs={"nope": "1"},
+        )
     with pytest.raises(ClusterStepError, match="kubectl delete"):
         run_offline("kubectl -n x delete pod y", tmp_path, Cluster(tmp_path / "c2"), {}, str)
     with pytest.raises(ClusterStepError, match="never applied"):
-        run_offline("kubectl -n x rollout status deployment/y", tmp_path, Cluster(tmp_path / "c3"), {}, str)  # fmt: skip
+        run_offline(
+            "kubectl -n x rollout status deployment/y", tmp_path, Cluster(tmp_path / "c3"), {}, str
+        )
 
 
-def test_secrets_are_masked_in_the_job_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
-    jobs = {"j": {"runs-on": "x", "outputs": {"leak": "${{ secrets.TOKEN }}"}, "steps": [{"run": "true"}]}}  # fmt: skip
+def test_secrets_are_masked_in_the_job_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    jobs = {
+        "j": {
+            "runs-on": "x",
+            "outputs": {"leak": "${{ secrets.TOKEN }}"},
+            "steps": [{"run": "true"}],
+        }
+    }
     runs = _run(tmp_path, jobs, secrets={"TOKEN": "s3cr3t-value"})
     assert runs["j"].outputs == {"leak": "s3cr3t-value"}
     assert "s3cr3t-value" not in capsys.readouterr().out
@@ -187,8 +250,10 @@ def _workflow() -> dict[str, Any]:
 )
 def test_image_runs_whether_or_not_train_ran(event: str, train: str, image_runs: bool) -> None:
     jobs = _workflow()["jobs"]
-    ctx = {"github": {"event_name": event, "ref": "refs/heads/develop"},
-           "needs": {"data-validation": {"result": "success"}, "train": {"result": train}}}  # fmt: skip
+    ctx = {
+        "github": {"event_name": event, "ref": "refs/heads/develop"},
+        "needs": {"data-validation": {"result": "success"}, "train": {"result": train}},
+    }
     ancestors_ok = {**STATUS, "success": lambda: train == "success"}
     assert condition(jobs["image"]["if"], ctx, ancestors_ok) is image_runs
     deploy_ctx = {"needs": {"image": {"result": "success" if image_runs else "skipped"}}}

@@ -594,8 +594,15 @@ def compose_spec() -> Doc:
 
 def test_compose_stack_is_local_and_wired() -> None:
     spec = compose_spec()
-    assert {"postgres", "prometheus", "pushgateway", "alertmanager", "churn-service", "flask",
-            "dashboard"} <= set(spec["services"])  # fmt: skip
+    assert {
+        "postgres",
+        "prometheus",
+        "pushgateway",
+        "alertmanager",
+        "churn-service",
+        "flask",
+        "dashboard",
+    } <= set(spec["services"])
     assert compose_problems(spec) == []
 
 
@@ -696,17 +703,25 @@ def ci_writes(workflow: Doc, job: str) -> tuple[str | None, dict[str, str], dict
     """The namespace `make cluster-secrets` is given in `job`, the step's env, and which secret
     key it sets from which variable (its dry-run recipe, fed a marker per variable)."""
     step = next(
-        (s for s in workflow["jobs"][job]["steps"] if str(s.get("run", "")).startswith("make cluster-secrets")),
+        (
+            s
+            for s in workflow["jobs"][job]["steps"]
+            if str(s.get("run", "")).startswith("make cluster-secrets")
+        ),
         None,
-    )  # fmt: skip
+    )
     if step is None:
         return None, {}, {}
     namespace = re.search(r"NAMESPACE=(\S+)", step["run"])
     markers = {v: f"zz-{v.lower()}-zz" for v in SHARED}
     proc = subprocess.run(
         ["make", "-n", "--no-print-directory", "cluster-secrets", "NAMESPACE=x"],
-        cwd=REPO, capture_output=True, text=True, timeout=60, env={**os.environ, **markers},
-    )  # fmt: skip
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **markers},
+    )
     recipe = re.sub(r"\\\n\s*", " ", proc.stdout)
     recipe = re.sub(r"\$(\w+)", lambda m: markers.get(m.group(1), m.group(0)), recipe)
     patch = json.loads(shlex.split(recipe.split(" -p ", 1)[1])[0])
@@ -715,7 +730,9 @@ def ci_writes(workflow: Doc, job: str) -> tuple[str | None, dict[str, str], dict
     return namespace.group(1) if namespace else None, dict(step.get("env", {})), sets
 
 
-def one_server_problems(overlay: str, docs: list[Doc] | tuple[Doc, ...], workflow: Doc) -> list[str]:  # fmt: skip
+def one_server_problems(
+    overlay: str, docs: list[Doc] | tuple[Doc, ...], workflow: Doc
+) -> list[str]:
     problems = []
     reads = cluster_reads(docs)
     namespaces = {d["metadata"].get("namespace") for d in docs if d["kind"] == "CronJob"}
@@ -723,7 +740,9 @@ def one_server_problems(overlay: str, docs: list[Doc] | tuple[Doc, ...], workflo
     if namespace is None:
         return [f"{DEPLOY_JOBS[overlay]}: no `make cluster-secrets` step"]
     if {namespace} != namespaces:
-        problems.append(f"cluster-secrets writes namespace {namespace}, the overlay is {namespaces}")
+        problems.append(
+            f"cluster-secrets writes namespace {namespace}, the overlay is {namespaces}"
+        )
     for var in SHARED:
         pairs = reads.get(var, set())
         if len(pairs) != 1:
@@ -731,11 +750,14 @@ def one_server_problems(overlay: str, docs: list[Doc] | tuple[Doc, ...], workflo
             continue
         secret, key = next(iter(pairs))
         if secret != "churn-secrets" or sets.get(key) != var:
-            problems.append(f"{var}: the cluster reads {secret}/{key}, CI sets it from {sets.get(key)}")
+            problems.append(
+                f"{var}: the cluster reads {secret}/{key}, CI sets it from {sets.get(key)}"
+            )
         ours = env.get(var)
         for job in MODEL_JOBS:
-            if workflow["jobs"][job].get("env", {}).get(var) != ours or not str(ours).startswith("${{ secrets."):  # fmt: skip
-                problems.append(f"{var}: {job} reads {workflow['jobs'][job].get('env', {}).get(var)}, the cluster gets {ours}")  # fmt: skip
+            theirs = workflow["jobs"][job].get("env", {}).get(var)
+            if theirs != ours or not str(ours).startswith("${{ secrets."):
+                problems.append(f"{var}: {job} reads {theirs}, the cluster gets {ours}")
     return problems
 
 
@@ -745,10 +767,21 @@ def test_ci_the_service_and_the_cronjob_share_one_zenml_server_and_database(over
     docs = rendered(overlay)
     assert one_server_problems(overlay, docs, workflow) == []
     # a CronJob reading another key, and a deploy job feeding another secret, are both caught
-    moved = yaml.safe_load(yaml.safe_dump(list(docs)).replace("key: zenml-store-url", "key: zenml-url"))
-    assert any("ZENML_STORE_URL: the cluster reads churn-secrets/zenml-url" in p
-               for p in one_server_problems(overlay, moved, workflow))  # fmt: skip
+    moved = yaml.safe_load(
+        yaml.safe_dump(list(docs)).replace("key: zenml-store-url", "key: zenml-url")
+    )
+    assert any(
+        "ZENML_STORE_URL: the cluster reads churn-secrets/zenml-url" in p
+        for p in one_server_problems(overlay, moved, workflow)
+    )
     job = DEPLOY_JOBS[overlay]
-    step = next(s for s in workflow["jobs"][job]["steps"] if str(s.get("run", "")).startswith("make cluster-secrets"))  # fmt: skip
+    step = next(
+        s
+        for s in workflow["jobs"][job]["steps"]
+        if str(s.get("run", "")).startswith("make cluster-secrets")
+    )
     step["env"]["CHURN_PREDICTION_DB"] = "${{ secrets.OTHER_DB }}"
-    assert any("CHURN_PREDICTION_DB: train reads" in p for p in one_server_problems(overlay, docs, workflow))  # fmt: skip
+    assert any(
+        "CHURN_PREDICTION_DB: train reads" in p
+        for p in one_server_problems(overlay, docs, workflow)
+    )

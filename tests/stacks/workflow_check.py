@@ -98,60 +98,6 @@ def churn_commands(text: str) -> list[list[str]]:
     return found
 
 
-# Commands that read or write models on the ZenML server (the recipe's `churn ARGS` or script).
-_MODEL_COMMANDS = (("train",), ("monitor",), ("model",), ("rollback",))
-_MODEL_SCRIPTS = ("scripts/ci_model.py",)
-
-
-def touches_models(recipe: str) -> bool:
-    commands = churn_commands(recipe)
-    return any(tuple(a[:1]) in _MODEL_COMMANDS for a in commands) or any(
-        s in recipe for s in _MODEL_SCRIPTS
-    )
-
-
-def ships_without_training(workflow: dict[str, Any]) -> list[str]:
-    """A push to main whose drift gate skips `train`: the jobs after it must still run."""
-    from tests.ci_local.expressions import ExpressionError, condition
-
-    jobs = workflow["jobs"]
-    results: dict[str, str] = {}
-    found = []
-    for job, spec in jobs.items():  # the file lists jobs after the ones they need
-        needs = [spec["needs"]] if isinstance(spec.get("needs"), str) else spec.get("needs", [])
-        ancestors, todo = set(), list(needs)
-        while todo:
-            name = todo.pop()
-            ancestors.add(name)
-            need = jobs[name].get("needs", [])
-            todo.extend([need] if isinstance(need, str) else need)
-        ctx = {
-            "github": {"event_name": "push", "ref": "refs/heads/main", "event": {"inputs": None}},
-            "needs": {n: {"result": results.get(n, "skipped"), "outputs": {}} for n in needs},
-        }
-        status = {
-            "success": lambda a=ancestors: all(results.get(n) == "success" for n in a),
-            "failure": lambda: False,
-            "always": lambda: True,
-            "cancelled": lambda: False,
-        }
-        if job == "train":
-            results[job] = "skipped"  # the gate said: no drift
-            continue
-        try:
-            runs = condition(spec.get("if"), ctx, status)
-        except ExpressionError as exc:
-            found.append(f"{job}: `if` not understood: {exc}")
-            runs = False
-        results[job] = "success" if runs else "skipped"
-        if "train" in ancestors and not runs:
-            found.append(
-                f"{job}: skipped on a push to main when `train` is skipped (no drift): a "
-                "code-only change never ships"
-            )
-    return found
-
-
 def parse_error(args: list[str]) -> str | None:
     """None when `churn ARGS` parses, else argparse's message."""
     err = io.StringIO()
