@@ -44,7 +44,7 @@ def decision() -> dict[str, Any]:
     newest = Client().list_model_versions(model=name, sort_by="desc:number", size=1).items
     if not newest:
         raise LookupError(f"model {name!r} has no version on this server: did training run?")
-    promotion = dict(newest[0].run_metadata.get("promotion") or {})
+    promotion: dict[str, Any] = newest[0].run_metadata.get("promotion") or {}  # type: ignore[assignment]
     production = production_version(name)
     paired = promotion.get("paired_bootstrap") or {}
     return {

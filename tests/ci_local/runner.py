@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,6 +146,15 @@ def needs_of(spec: dict[str, Any]) -> list[str]:
     return [needs] if isinstance(needs, str) else list(needs)
 
 
+def _status(success: bool, failure: bool) -> dict[str, Callable[[], bool]]:
+    return {
+        "success": lambda: success,
+        "failure": lambda: failure,
+        "always": lambda: True,
+        "cancelled": lambda: False,  # nothing cancels a local run
+    }
+
+
 def _triggered(on: Any, event: str, ref: str) -> bool:
     if event not in on:
         return False
@@ -212,6 +222,11 @@ class Runner:
             "inputs": inputs,
         }
 
+    def _job_status(self, ancestors: set[str]) -> dict[str, Callable[[], bool]]:
+        """GitHub's job-level status functions look at every ancestor, not only `needs`."""
+        results = [self.runs[n].result for n in ancestors]
+        return _status(all(r == "success" for r in results), "failure" in results)
+
     def _ancestors(self, job: str) -> set[str]:
         found: set[str] = set()
         todo = needs_of(self.jobs[job])
@@ -234,13 +249,7 @@ class Runner:
                 record.result = "success"
                 record.notes.append(f"not run here: {self.opts.assume[job]}")
             else:
-                ancestors = self._ancestors(job)
-                functions = {
-                    "success": lambda a=ancestors: all(self.runs[n].result == "success" for n in a),
-                    "failure": lambda a=ancestors: any(self.runs[n].result == "failure" for n in a),
-                    "always": lambda: True,
-                    "cancelled": lambda: False,
-                }
+                functions = self._job_status(self._ancestors(job))
                 env = {
                     k: substitute(str(v), self.context(job, {}, {}, self.opts.workdir))
                     for k, v in (self.workflow.get("env") or {}).items()
@@ -298,14 +307,10 @@ class Runner:
         for number, step in enumerate(spec["steps"], 1):
             _check_keys(f"job {job} step {number}", step, STEP_KEYS)
             name = step.get("name") or step.get("run") or step.get("uses")
-            functions = {
-                "success": lambda f=failed: not f,
-                "failure": lambda f=failed: f,
-                "always": lambda: True,
-                "cancelled": lambda: False,
-            }
+            functions = _status(not failed, failed)
             ctx = self.context(job, job_env, steps, temp)
-            outcome, outputs, began = "skipped", {}, time.monotonic()
+            outputs: dict[str, str] = {}
+            outcome, began = "skipped", time.monotonic()
             if condition(step.get("if"), ctx, functions):
                 step_env = {k: substitute(str(v), ctx) for k, v in (step.get("env") or {}).items()}
                 try:

@@ -38,7 +38,7 @@ users: [{name: ci, user: {token: ci-local}}]
 contexts: [{name: ci-local, context: {cluster: ci-local, user: ci}}]
 current-context: ci-local
 """
-RUNS = (
+RUNS: tuple[tuple[str, str, dict[str, str], dict[str, Any], str | None], ...] = (
     ("1-first-model", "push", {}, {}, None),
     (
         "2-code-only",
