@@ -269,8 +269,8 @@ class Scenario:
         }
         source = self.source()
         for seed, (name, event, inputs, edits, drift) in enumerate(RUNS, start=11):
-            if drift is not None:
-                self.traffic(drift, seed)
+            if drift is not None:  # a drifted window fills it: the last 2000 rows
+                self.traffic(drift, seed, rows=800 if drift == "none" else 2000)
             sha = self.commit(source, edits, f"ci-local run {name}")
             self.workflow(name, source, sha, event, inputs, secrets)
         return self.outputs
