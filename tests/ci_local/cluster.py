@@ -143,6 +143,33 @@ def _kubectl(cluster: Cluster, words: list[str]) -> None:
         raise ClusterStepError(f"kubectl {' '.join(rest)}: not checked offline here")
 
 
+def _deploy_idle(
+    cluster: Cluster, workspace: Path, assigned: dict[str, str], output: str | None
+) -> None:
+    """deploy/deploy_idle.sh: IMAGE to the idle color, the live color keeps its image."""
+    namespace, image = assigned.get("NAMESPACE", "churn"), assigned.get("IMAGE", "")
+    if not image:
+        raise ClusterStepError("deploy_idle.sh: IMAGE is empty")
+    state = cluster.read(namespace)
+    active = state.get("active_color", "blue")
+    idle = "green" if active == "blue" else "blue"
+    if output:
+        with open(output, "a", encoding="utf-8") as fh:
+            fh.write(f"active={active}\nidle={idle}\n")
+    _edit(
+        workspace, f"deploy/overlays/production/{idle}", ["set", "image", f"churn-service={image}"]
+    )
+    live = state["objects"].get(f"Deployment/churn-service-{active}", {}).get("images", [])
+    if live:
+        _edit(
+            workspace,
+            f"deploy/overlays/production/{active}",
+            ["set", "image", f"churn-service={live[0]}"],
+        )
+    _apply(cluster, workspace, "deploy/overlays/production")
+    cluster.notes.append(f"deploy_idle: {image} on {idle}, {active} stays live")
+
+
 def _expand(line: str, env: dict[str, str]) -> str:
     """`$NAME` / `${NAME}` from the step's environment, as the recipe's shell would."""
     return re.sub(r"\$\{?([A-Za-z_]\w*)\}?", lambda m: env.get(m.group(1), ""), line)
@@ -163,8 +190,10 @@ def run_offline(
         directory = ""
         if words[:1] == ["cd"] and "&&" in words:
             directory, words = words[1], words[words.index("&&") + 1 :]
+        assigned: dict[str, str] = {}
         while words and re.fullmatch(r"[A-Z_]+=.*", words[0]):
-            words = words[1:]
+            key, _, value = words.pop(0).partition("=")
+            assigned[key] = value
         if not words:
             continue
         if Path(words[0]).name == "kustomize" and words[1:2] == ["edit"]:
@@ -181,5 +210,14 @@ def run_offline(
                 f"port-forward {namespace}/{service}: Service applied; `{mask(command)}` not run "
                 "(no cluster to forward to)"
             )
+        elif words[:2] == ["bash", "deploy/deploy_idle.sh"]:
+            _deploy_idle(cluster, workspace, assigned, env.get("GITHUB_OUTPUT"))
+        elif words[:2] == ["bash", "deploy/switch.sh"] and len(words) == 3:
+            namespace = assigned.get("NAMESPACE", "churn")
+            _require(cluster, namespace, f"Deployment/churn-service-{words[2]}", "switch")
+            state = cluster.read(namespace)
+            state["active_color"] = words[2]
+            cluster.write(namespace, state)
+            cluster.notes.append(f"switch: {namespace}/churn-service now selects {words[2]}")
         elif talks_to_cluster(line):
             raise ClusterStepError(f"cluster command not checked offline here: {mask(line)[:200]}")

@@ -258,3 +258,31 @@ def test_image_runs_whether_or_not_train_ran(event: str, train: str, image_runs:
     assert condition(jobs["image"]["if"], ctx, ancestors_ok) is image_runs
     deploy_ctx = {"needs": {"image": {"result": "success" if image_runs else "skipped"}}}
     assert condition(jobs["deploy-staging"]["if"], deploy_ctx, ancestors_ok) is image_runs
+
+
+def test_blue_green_offline_from_the_real_recipes(tmp_path: Path) -> None:
+    """`make deploy-idle` then `make switch-color`, twice: the new image goes to the idle color
+    only, the live one keeps its image, and the switch flips which color is live."""
+    from tests.stacks.workflow_check import dry_run
+
+    subprocess.run(["cp", "-r", str(REPO / "deploy"), str(tmp_path / "deploy")], check=True)
+    cluster = Cluster(tmp_path / "cluster")
+    output = tmp_path / "out"
+
+    def deploy(tag: str) -> dict[str, str]:
+        output.write_text("")
+        image = f"ghcr.io/o/churn-service:{tag}"
+        code, recipe = dry_run(["deploy-idle"], {"IMAGE": image, "GIT_SHA": tag * 3}, {})
+        assert code == 0, recipe
+        run_offline(recipe, tmp_path, cluster, {"GITHUB_OUTPUT": str(output)}, str)
+        colors = read_pairs(output)
+        code, recipe = dry_run(["switch-color"], {"COLOR": colors["idle"]}, {})
+        run_offline(recipe, tmp_path, cluster, {}, str)
+        return colors
+
+    assert deploy("aaaa") == {"active": "blue", "idle": "green"}
+    assert deploy("bbbb") == {"active": "green", "idle": "blue"}
+    objects = cluster.read("churn")["objects"]
+    assert objects["Deployment/churn-service-blue"]["images"] == ["ghcr.io/o/churn-service:bbbb"]
+    assert objects["Deployment/churn-service-green"]["images"] == ["ghcr.io/o/churn-service:aaaa"]
+    assert cluster.read("churn")["active_color"] == "blue"
