@@ -1,6 +1,7 @@
 """`make ci-local` in the suite: the workflow run four times on this machine (tests/ci_local/
 scenario.py) against fresh staging servers, beside the rest of the suite
-(tests/fixtures/background.py). Each run's job lines are what this module checks:
+(tests/fixtures/background.py: it starts after the other scenarios and its tests run last).
+Each run's job lines are what this module checks:
 1. a first push trains, promotes version 1, builds it and deploys it to staging;
 2. a code-only push with undrifted traffic skips training and ships version 1 again;
 3. drifted traffic and data retrain; the candidate is compared with version 1 by the paired
@@ -24,7 +25,7 @@ from tests.fixtures.ports import free_port
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(3600)]
 
 
-@background.scenario("ci-local")
+@background.scenario("ci-local", last=True)
 def _ci_local(tmp: Path) -> Callable[[], Scenario]:
     scenario = Scenario(tmp, run=background.run)
 
