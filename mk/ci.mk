@@ -26,7 +26,8 @@ KUBECTL ?= kubectl
 KUSTOMIZE ?= kustomize
 
 .PHONY: security-lint data-pull validate drift-check retrain-decision bento-export bento-import \
-	image-name image-push manifest-images images-push kubeconfig deploy-staging staging-check deploy-idle idle-check \
+	image-name image-push manifest-images images-push kubeconfig deploy-staging promotion-decision \
+	production-bento cluster-secrets ci-local staging-check deploy-idle idle-check \
 	switch-color production-check
 
 security-lint: venv ## bandit over the shipped code
@@ -45,6 +46,12 @@ drift-check: venv ## drift of live traffic vs production, written to DRIFT_SUMMA
 
 retrain-decision: venv ## retrain=true|false from DRIFT_SUMMARY, EVENT and FORCE (to $GITHUB_OUTPUT)
 	$(PY) scripts/retrain_decision.py --summary $(DRIFT_SUMMARY) --event $(EVENT) --force $(FORCE)
+
+promotion-decision: venv ## CI: the newest model version's promotion decision (JSON, also to $GITHUB_OUTPUT)
+	$(PY) scripts/ci_model.py decision
+
+production-bento: venv ## CI: the server's production model into the BentoML store and a Bento (model_version to $GITHUB_OUTPUT)
+	$(PY) scripts/ci_model.py bento
 
 bento-export: venv ## the latest Bento to BENTO_ARCHIVE, for the image job
 	@mkdir -p $(dir $(BENTO_ARCHIVE))
@@ -81,9 +88,18 @@ kubeconfig: ## write the base64 kubeconfig in $KUBECONFIG_B64 to KUBECONFIG_FILE
 deploy-staging: ## the staging overlay with IMAGE (and the PUSHED_IMAGES of GIT_SHA), applied; waits for the rollout
 	@test -n "$(IMAGE)" || { echo "IMAGE is empty"; exit 1; }
 	cd deploy/overlays/staging && $(KUSTOMIZE) edit set image "churn-service=$(IMAGE)" $(SET_PUSHED)
+	$(if $(MODEL_VERSION),cd deploy/overlays/staging && $(KUSTOMIZE) edit add annotation --force churn.io/model-version:$(MODEL_VERSION))
 	KUBECONFIG=$(KUBECONFIG_FILE) $(KUBECTL) apply -k deploy/overlays/staging
 	KUBECONFIG=$(KUBECONFIG_FILE) $(KUBECTL) -n $(STAGING_NAMESPACE) rollout status \
 		deployment/churn-service --timeout 300s
+
+# The keys the service and the monitoring CronJob read from churn-secrets (deploy/external.yaml),
+# set from the same values CI uses, so the cluster and CI share one ZenML server and one database.
+cluster-secrets: ## churn-secrets in NAMESPACE gets zenml-store-url, zenml-api-key, prediction-db-url from CI's environment
+	@for v in ZENML_STORE_URL ZENML_STORE_API_KEY CHURN_PREDICTION_DB; do \
+		test -n "$${!v}" || { echo "cluster-secrets: $$v is empty"; exit 1; }; done
+	KUBECONFIG=$(KUBECONFIG_FILE) $(KUBECTL) -n $(NAMESPACE) patch secret churn-secrets --type merge -p \
+		"{\"stringData\": {\"zenml-store-url\": \"$$ZENML_STORE_URL\", \"zenml-api-key\": \"$$ZENML_STORE_API_KEY\", \"prediction-db-url\": \"$$CHURN_PREDICTION_DB\"}}"
 
 # scripts/port_forward.sh maps a service to 127.0.0.1:FORWARD_PORT while its command runs.
 FORWARD = KUBECONFIG=$(KUBECONFIG_FILE) KUBECTL=$(KUBECTL) bash scripts/port_forward.sh
@@ -113,3 +129,7 @@ production-check: venv ## production answers, and a load baseline (LOAD_USERS, L
 	$(FORWARD) $(NAMESPACE) churn-service $(FORWARD_PORT) -- \
 		make load-test CHURN_SERVICE_URL=$(FORWARDED_URL) LOAD_USERS=$(LOAD_USERS) \
 		LOAD_DURATION=$(LOAD_DURATION)
+
+ci-local: venv ## the workflow run here end to end: fresh staging servers (5050, 8237), four runs (tests/ci_local)
+	PYTHONPATH=$(CURDIR) $(PY) -m tests.ci_local.scenario --root $(CURDIR)/tmp/ci-local \
+		--mlflow-port $(STAGING_MLFLOW_PORT) --zenml-port $(STAGING_ZENML_PORT)

@@ -7,13 +7,22 @@ ZENML_GLOBAL_CONFIG = $${ZENML_CONFIG_PATH:-$$HOME/.config/zenml}
 export ZENML_ANALYTICS_OPT_IN ?= false
 export ZENML_AUTO_OPEN_DASHBOARD ?= false
 
-.PHONY: stack-local stack-staging stack-kubernetes stack-check staging-up staging-down staging-status
+.PHONY: stack-local stack-ci stack-staging stack-kubernetes stack-check staging-up staging-down staging-status
 
 stack-local: venv ## ZenML stack churn-local: zenml init if needed, create-or-update, activate
 	$(CHURN) stack apply local
 
+# CI (the workflow's model jobs): the team's stack on the server ZENML_STORE_URL / ZENML_STORE_API_KEY
+# name; a runner's local stack would start from nothing every run, so `local` is refused here.
+STACK ?=
+stack-ci: venv ## CI: apply STACK (staging|kubernetes) on the team's ZenML server (ZENML_STORE_URL)
+	@case "$(STACK)" in staging|kubernetes) ;; \
+		*) echo "stack-ci: STACK must be staging or kubernetes, not '$(STACK)' (local is for laptops)"; exit 2;; esac
+	@test -n "$$ZENML_STORE_URL" || { echo "stack-ci: ZENML_STORE_URL is empty: set the team's server (secret)"; exit 2; }
+	$(CHURN) stack apply $(STACK)
+
 stack-staging: staging-up ## ZenML stack churn-staging on the local ZenML server + MLflow server
-	CHURN_STAGING_MLFLOW_PORT=$(STAGING_MLFLOW_PORT) CHURN_STAGING_DIR=$(STAGING_DIR) $(CHURN) stack apply staging
+	CHURN_MLFLOW_REMOTE_URI=http://127.0.0.1:$(STAGING_MLFLOW_PORT) CHURN_STAGING_DIR=$(STAGING_DIR) $(CHURN) stack apply staging
 
 stack-kubernetes: venv ## ZenML stack churn-kubernetes (needs the CHURN_* variables of stacks/kubernetes.yaml)
 	$(CHURN) stack check kubernetes

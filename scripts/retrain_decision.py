@@ -30,8 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     line = f"retrain={'true' if retrain else 'false'}"
     print(f"{line} ({reason})")
     if output := os.environ.get("GITHUB_OUTPUT"):
+        version = summary.get("production_version")
         with open(output, "a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
+            fh.write(f"{line}\nproduction_version={version or ''}\nreason={reason}\n")
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import getpass
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -32,7 +33,10 @@ ACTIONS = (
 
 
 def default_actor() -> str:
-    """The OS user running the command (or the pipeline); `--actor` overrides it."""
+    """`CHURN_AUDIT_ACTOR` when set (the CI workflow sets `github:<run id>`), else the OS user
+    running the command (or the pipeline); `--actor` overrides it."""
+    if actor := os.environ.get("CHURN_AUDIT_ACTOR", "").strip():
+        return actor
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # no passwd entry and no USER/LOGNAME (some containers)

@@ -15,7 +15,10 @@ Alertmanager containers are started for real from their manifests' argv (Debian'
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shlex
 import shutil
 import subprocess
 import time
@@ -591,8 +594,15 @@ def compose_spec() -> Doc:
 
 def test_compose_stack_is_local_and_wired() -> None:
     spec = compose_spec()
-    assert {"postgres", "prometheus", "pushgateway", "alertmanager", "churn-service", "flask",
-            "dashboard"} <= set(spec["services"])  # fmt: skip
+    assert {
+        "postgres",
+        "prometheus",
+        "pushgateway",
+        "alertmanager",
+        "churn-service",
+        "flask",
+        "dashboard",
+    } <= set(spec["services"])
     assert compose_problems(spec) == []
 
 
@@ -665,3 +675,113 @@ def test_observability_containers_start_from_their_manifest_and_answer_their_pro
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+# ------------------------------------------------------ CI and the cluster: one server, one DB
+
+DEPLOY_JOBS = {"staging": "deploy-staging", "production": "deploy-production"}
+SHARED = ("ZENML_STORE_URL", "ZENML_STORE_API_KEY", "CHURN_PREDICTION_DB")
+MODEL_JOBS = ("data-validation", "train", "image")
+
+
+def cluster_reads(docs: list[Doc] | tuple[Doc, ...]) -> dict[str, set[tuple[str, str]]]:
+    """Variable -> the (secret, key) pairs the service and the monitoring CronJob read it from."""
+    reads: dict[str, set[tuple[str, str]]] = {}
+    for doc in docs:
+        spec = pod_spec(doc)
+        if doc["kind"] not in ("Deployment", "CronJob") or spec is None:
+            continue
+        for container in spec["containers"]:
+            for name, env in env_of(container).items():
+                ref = env.get("valueFrom", {}).get("secretKeyRef")
+                if name in SHARED and ref:
+                    reads.setdefault(name, set()).add((ref["name"], ref["key"]))
+    return reads
+
+
+def ci_writes(workflow: Doc, job: str) -> tuple[str | None, dict[str, str], dict[str, str]]:
+    """The namespace `make cluster-secrets` is given in `job`, the step's env, and which secret
+    key it sets from which variable (its dry-run recipe, fed a marker per variable)."""
+    step = next(
+        (
+            s
+            for s in workflow["jobs"][job]["steps"]
+            if str(s.get("run", "")).startswith("make cluster-secrets")
+        ),
+        None,
+    )
+    if step is None:
+        return None, {}, {}
+    namespace = re.search(r"NAMESPACE=(\S+)", step["run"])
+    markers = {v: f"zz-{v.lower()}-zz" for v in SHARED}
+    proc = subprocess.run(
+        ["make", "-n", "--no-print-directory", "cluster-secrets", "NAMESPACE=x"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **markers},
+    )
+    recipe = re.sub(r"\\\n\s*", " ", proc.stdout)
+    recipe = re.sub(r"\$(\w+)", lambda m: markers.get(m.group(1), m.group(0)), recipe)
+    patch = json.loads(shlex.split(recipe.split(" -p ", 1)[1])[0])
+    by_marker = {v: k for k, v in markers.items()}
+    sets = {key: by_marker.get(value, "?") for key, value in patch["stringData"].items()}
+    return namespace.group(1) if namespace else None, dict(step.get("env", {})), sets
+
+
+def one_server_problems(
+    overlay: str, docs: list[Doc] | tuple[Doc, ...], workflow: Doc
+) -> list[str]:
+    problems = []
+    reads = cluster_reads(docs)
+    namespaces = {d["metadata"].get("namespace") for d in docs if d["kind"] == "CronJob"}
+    namespace, env, sets = ci_writes(workflow, DEPLOY_JOBS[overlay])
+    if namespace is None:
+        return [f"{DEPLOY_JOBS[overlay]}: no `make cluster-secrets` step"]
+    if {namespace} != namespaces:
+        problems.append(
+            f"cluster-secrets writes namespace {namespace}, the overlay is {namespaces}"
+        )
+    for var in SHARED:
+        pairs = reads.get(var, set())
+        if len(pairs) != 1:
+            problems.append(f"{var}: the cluster reads it from {sorted(pairs) or 'nowhere'}")
+            continue
+        secret, key = next(iter(pairs))
+        if secret != "churn-secrets" or sets.get(key) != var:
+            problems.append(
+                f"{var}: the cluster reads {secret}/{key}, CI sets it from {sets.get(key)}"
+            )
+        ours = env.get(var)
+        for job in MODEL_JOBS:
+            theirs = workflow["jobs"][job].get("env", {}).get(var)
+            if theirs != ours or not str(ours).startswith("${{ secrets."):
+                problems.append(f"{var}: {job} reads {theirs}, the cluster gets {ours}")
+    return problems
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_ci_the_service_and_the_cronjob_share_one_zenml_server_and_database(overlay: str) -> None:
+    workflow = yaml.safe_load((REPO / ".github/workflows/ml-pipeline.yml").read_text())
+    docs = rendered(overlay)
+    assert one_server_problems(overlay, docs, workflow) == []
+    # a CronJob reading another key, and a deploy job feeding another secret, are both caught
+    moved = yaml.safe_load(
+        yaml.safe_dump(list(docs)).replace("key: zenml-store-url", "key: zenml-url")
+    )
+    assert any(
+        "ZENML_STORE_URL: the cluster reads churn-secrets/zenml-url" in p
+        for p in one_server_problems(overlay, moved, workflow)
+    )
+    job = DEPLOY_JOBS[overlay]
+    step = next(
+        s
+        for s in workflow["jobs"][job]["steps"]
+        if str(s.get("run", "")).startswith("make cluster-secrets")
+    )
+    step["env"]["CHURN_PREDICTION_DB"] = "${{ secrets.OTHER_DB }}"
+    assert any(
+        "CHURN_PREDICTION_DB: train reads" in p
+        for p in one_server_problems(overlay, docs, workflow)
+    )

@@ -129,6 +129,10 @@ def test_staging_generates_its_tracking_token() -> None:
     tracker = next(c for c in spec.components if c.type == "experiment_tracker")
     assert tracker.config["tracking_uri"] == "http://127.0.0.1:5050"
     assert tracker.config["tracking_token"] == "{{churn-staging-mlflow.token}}"
+    # CI points it at the team's server (secret MLFLOW_TRACKING_URI -> CHURN_MLFLOW_REMOTE_URI)
+    spec, _ = stack_cli.load_stack("staging", environ={"CHURN_MLFLOW_REMOTE_URI": "https://ml.x"})
+    tracker = next(c for c in spec.components if c.type == "experiment_tracker")
+    assert tracker.config["tracking_uri"] == "https://ml.x"
 
 
 def test_stack_files_are_plain_yaml_mappings() -> None:

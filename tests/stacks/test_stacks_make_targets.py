@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -58,3 +59,21 @@ def test_prometheus_rules_target_runs_all_three_promtool_checks() -> None:
         "test rules alert_rules_test.yml",
     ):
         assert command in out
+
+
+def test_stack_ci_applies_the_teams_stack_and_refuses_the_runners_own() -> None:
+    assert "churn-cli stack apply staging" in dry_run("stack-ci", "STACK=staging")
+    env = {k: v for k, v in os.environ.items() if k != "ZENML_STORE_URL"}
+    for variables, extra, message in (
+        (["STACK=local"], {"ZENML_STORE_URL": "http://z"}, "local is for laptops"),
+        (["STACK=staging"], {}, "ZENML_STORE_URL is empty"),
+    ):
+        proc = subprocess.run(
+            ["make", "--no-print-directory", "-f", "Makefile", "stack-ci", *variables],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**env, **extra},
+        )
+        assert proc.returncode != 0 and message in proc.stdout, proc.stdout + proc.stderr

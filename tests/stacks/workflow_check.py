@@ -3,8 +3,12 @@
 For every `run:` step: it is one `make` call; each target exists; every variable the step passes
 (on the command line or in `env:`) is read by the recipe; every `churn` command in the recipe
 parses with the CLI's own parser; every file the step reads is in the repository or written by an
-earlier step of the same job; a job that trains applies a ZenML stack first. `problems()` returns
-one line per finding, so a test can feed it a broken copy and see which rule caught it.
+earlier step of the same job; a job that reads or writes models (training, the drift check, the
+promotion decision, the production Bento) applies a ZenML stack first, and never the runner's
+`local` one (it would start from nothing every run); and `image` and the deploy jobs still run when
+the drift gate skips `train` (GitHub's default `success()` is false below a skipped job).
+`problems()` returns one line per finding, so a test can feed it a broken copy and see which rule
+caught it.
 """
 
 from __future__ import annotations
@@ -204,8 +208,72 @@ def problems(workflow_path: Path) -> list[str]:
             result = check_step(job, step, written)
             found.extend(result.problems)
             commands = churn_commands(result.recipe)
-            if any(args[:2] == ["stack", "apply"] for args in commands):
-                stack_applied = True
-            if any(args[:1] == ["train"] for args in commands) and not stack_applied:
-                found.append(f"{job} / {result.name}: trains before any step applies a ZenML stack")
+            for args in commands:
+                if args[:2] == ["stack", "apply"]:
+                    stack_applied = True
+                    if args[2:3] == ["local"]:
+                        found.append(
+                            f"{job} / {result.name}: applies the runner's local stack; CI must "
+                            "use the team's stack (make stack-ci)"
+                        )
+            if touches_models(result.recipe) and not stack_applied:
+                found.append(
+                    f"{job} / {result.name}: reads or writes models before any step applies "
+                    "a ZenML stack"
+                )
+    found.extend(ships_without_training(workflow))
+    return found
+
+
+# Commands that read or write models on the ZenML server (the recipe's `churn ARGS` or script).
+_MODEL_COMMANDS = (("train",), ("monitor",), ("model",), ("rollback",))
+_MODEL_SCRIPTS = ("scripts/ci_model.py",)
+
+
+def touches_models(recipe: str) -> bool:
+    commands = churn_commands(recipe)
+    return any(tuple(a[:1]) in _MODEL_COMMANDS for a in commands) or any(
+        s in recipe for s in _MODEL_SCRIPTS
+    )
+
+
+def ships_without_training(workflow: dict[str, Any]) -> list[str]:
+    """A push to main whose drift gate skips `train`: the jobs after it must still run."""
+    from tests.ci_local.expressions import ExpressionError, condition
+
+    jobs = workflow["jobs"]
+    results: dict[str, str] = {}
+    found = []
+    for job, spec in jobs.items():  # the file lists jobs after the ones they need
+        needs = [spec["needs"]] if isinstance(spec.get("needs"), str) else spec.get("needs", [])
+        ancestors, todo = set(), list(needs)
+        while todo:
+            name = todo.pop()
+            ancestors.add(name)
+            need = jobs[name].get("needs", [])
+            todo.extend([need] if isinstance(need, str) else need)
+        ctx = {
+            "github": {"event_name": "push", "ref": "refs/heads/main", "event": {"inputs": None}},
+            "needs": {n: {"result": results.get(n, "skipped"), "outputs": {}} for n in needs},
+        }
+        status = {
+            "success": lambda a=ancestors: all(results.get(n) == "success" for n in a),
+            "failure": lambda: False,
+            "always": lambda: True,
+            "cancelled": lambda: False,
+        }
+        if job == "train":
+            results[job] = "skipped"  # the gate said: no drift
+            continue
+        try:
+            runs = condition(spec.get("if"), ctx, status)
+        except ExpressionError as exc:
+            found.append(f"{job}: `if` not understood: {exc}")
+            runs = False
+        results[job] = "success" if runs else "skipped"
+        if "train" in ancestors and not runs:
+            found.append(
+                f"{job}: skipped on a push to main when `train` is skipped (no drift): a "
+                "code-only change never ships"
+            )
     return found
