@@ -60,7 +60,7 @@ def window_query(table: sa.TableClause, rows: int, hours: float | None, served: 
     """
     query = sa.select(table).order_by(table.c.id.desc()).limit(rows)
     if served:  # a shadow score nobody received is not live traffic
-        query = query.where(sa.column(SERVED).is_(sa.true()))
+        query = query.where(sa.column(SERVED) == sa.true())
     if hours is not None:
         since = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=hours)
         query = query.where(table.c.created_at >= since)
