@@ -35,7 +35,7 @@ class MonitoringConfig(BaseModel):
         default=None, gt=0, description="only rows logged in the last H hours (optional)"
     )
     live_sample_rows: int | None = Field(
-        default=50_000,
+        default=20_000,
         ge=500,
         description="a larger window is compared through a seeded uniform sample of this many "
         "rows (None: every row); recorded in the report and the JSON line",
