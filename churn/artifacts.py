@@ -87,6 +87,7 @@ class Candidates(Artifact):
 
     chosen: CandidateSummary
     candidates: list[CandidateSummary] = Field(min_length=1)
+    search_rows: int | None = None  # rows the searches ran on (a sample of the training split)
 
 
 class RefitSummary(Artifact):
@@ -102,10 +103,19 @@ class RefitSummary(Artifact):
     test_rows_mean_abs_change: float
     test_rows_max_abs_change: float
     model_uri: str
+    # Rows each stage of the run used (churn.training.sampling.rows_by_stage) and the budgets.
+    rows_by_stage: dict[str, int] = Field(default_factory=dict)
+    search_sample_rows: int | None = None
+    quality_sample_rows: int | None = None
 
     def figures(self) -> dict[str, float]:
         """The numeric fields (logged to MLflow as `refit_<name>`)."""
-        return {k: float(v) for k, v in self.model_dump(exclude={"model_uri"}).items()}
+        return {
+            k: float(v)
+            for k, v in self.model_dump(
+                exclude={"model_uri", "rows_by_stage", "search_sample_rows", "quality_sample_rows"}
+            ).items()
+        }
 
 
 class RealizedArm(Artifact):

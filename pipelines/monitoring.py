@@ -23,9 +23,13 @@ def monitoring_pipeline(config: dict[str, Any] | None = None) -> None:
     """`config` is `churn.monitoring.config.MonitoringConfig`, validated before any step runs."""
     config = parse_config(config).model_dump(mode="json", exclude_unset=True) if config else {}
     reference, version = load_reference(config=config)
-    window = load_live_window(config=config, production_version_name=version)
+    window, window_rows = load_live_window(config=config, production_version_name=version)
     _, decision = detect_drift(
-        config=config, reference=reference, window=window, production_version_name=version
+        config=config,
+        reference=reference,
+        window=window,
+        production_version_name=version,
+        window_rows=window_rows,
     )
     realized = evaluate_outcomes(config=config, production_version_name=version)
     retrain = retrain_on_drift(config=config, decision=decision)

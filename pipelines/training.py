@@ -1,5 +1,6 @@
 """The training pipeline: ingest -> validate -> split -> train candidates -> threshold -> evaluate
--> refit on all rows -> promote -> package.
+-> refit on all rows -> promote -> package. At scale, selection runs on a stratified sample
+(`search_sample_rows`), every fit that is measured or served on every row.
 
 Run it with `make train` / `churn train` (which validate the run config strictly first), or
 `zenml pipeline run pipelines.training.training_pipeline -c configs/training.yaml`.
@@ -43,6 +44,8 @@ def training_pipeline(
     grids: dict[str, dict[str, list[Any]]] | None = None,
     promotion: dict[str, float] | None = None,
     quality_floor: dict[str, float] | None = None,
+    search_sample_rows: int | None = None,
+    quality_sample_rows: int | None = None,
 ) -> None:
     from steps.data.ingest import ingest
     from steps.data.split import split
@@ -67,10 +70,12 @@ def training_pipeline(
             "grids": grids or {},
             "promotion": promotion or {},
             "quality_floor": quality_floor or {},
+            "search_sample_rows": search_sample_rows,
+            "quality_sample_rows": quality_sample_rows,
         }
     )
     raw_data, data_md5 = ingest(data_path=params.data_path)
-    customers = validate(raw_data)
+    customers = validate(raw_data, quality_sample_rows=params.quality_sample_rows, seed=params.seed)
     reference_data, test_data = split(customers, test_size=params.test_size, seed=params.seed)
     split_model, candidates = train_candidates(
         reference_data,
@@ -78,6 +83,7 @@ def training_pipeline(
         cv_folds=params.cv_folds,
         seed=params.seed,
         cv_repeats=params.cv_repeats,
+        search_sample_rows=params.search_sample_rows,
     )
     threshold = select_threshold(
         split_model,
@@ -86,10 +92,17 @@ def training_pipeline(
         seed=params.seed,
         offer_cost=params.offer_cost,
         saved_customer_value=params.saved_customer_value,
+        search_sample_rows=params.search_sample_rows,
     )
     test_metrics = evaluate(split_model, test_data, threshold)
     # The served model: the same candidate and hyperparameters, fitted on every labelled row.
-    model, refit_summary = refit(split_model, reference_data, test_data)
+    model, refit_summary = refit(
+        split_model,
+        reference_data,
+        test_data,
+        search_sample_rows=params.search_sample_rows,
+        quality_sample_rows=params.quality_sample_rows,
+    )
     promoted, model_card, bento_model = promote(
         split_model,
         model,

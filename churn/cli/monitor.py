@@ -108,6 +108,9 @@ def run_once(config_path: Path) -> dict[str, Any]:
         "drift_share": decision["drift_share"],
         "drifted_features": decision["drifted_features"],
         "n_rows": decision["n_rows"],
+        # the rows in the live window; n_rows of them compared (a seeded sample when `sampled`)
+        "window_rows": decision.get("window_rows"),
+        "sampled": decision.get("sampled", False),
         "report_path": decision["report_path"],
         "reasons": decision["reasons"],
         "retrain": retrain,

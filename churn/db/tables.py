@@ -40,6 +40,8 @@ prediction_log = sa.Table(
     # revision 0005: which experiment arm scored the row, and whether a client saw it
     sa.Column("arm", sa.String(16), nullable=False, server_default="champion"),
     sa.Column("served", sa.Boolean, nullable=False, server_default=sa.true()),
+    # revision 0007: the monitoring window walks it (churn/monitoring/window.py)
+    sa.Index("ix_prediction_log_served_id", "served", "id"),
 )
 
 audit_log = sa.Table(

@@ -34,6 +34,12 @@ class MonitoringConfig(BaseModel):
     window_hours: float | None = Field(
         default=None, gt=0, description="only rows logged in the last H hours (optional)"
     )
+    live_sample_rows: int | None = Field(
+        default=20_000,
+        ge=500,
+        description="a larger window is compared through a seeded uniform sample of this many "
+        "rows (None: every row); recorded in the report and the JSON line",
+    )
     min_rows: int = Field(default=500, ge=1, description="fewer live rows: no decision")
     reference_max_rows: int = Field(
         default=5000, ge=100, description="sample the reference down to this many rows"

@@ -37,6 +37,9 @@ class DriftDecision(Artifact):
     timestamp: float = 0.0
     model_version: str | None = None
     share_threshold: float | None = None  # the drift share this run decided with
+    # Rows in the live window; `n_rows` of them were compared (fewer when the window was sampled).
+    window_rows: int | None = None
+    sampled: bool = False
 
     def summary(self) -> dict[str, Any]:
         """The one-line answer `churn monitor` prints."""
@@ -45,6 +48,8 @@ class DriftDecision(Artifact):
             "drift_share": self.drift_share,
             "drifted_features": self.drifted_features,
             "n_rows": self.n_rows,
+            "window_rows": self.window_rows if self.window_rows is not None else self.n_rows,
+            "sampled": self.sampled,
             "report_path": self.report_path,
             "reasons": self.reasons,
         }

@@ -38,6 +38,14 @@ class TrainingParams(BaseModel):
     offer_cost: float = Field(default=50.0, gt=0)
     saved_customer_value: float = Field(default=150.0, gt=0)
     grids: dict[str, dict[str, list[Any]]] = Field(default_factory=dict)
+    # Row budgets (churn/training/sampling.py); None: every row. The contract check, the split
+    # model, the test metrics and the served model's refit always use every row.
+    search_sample_rows: int | None = Field(
+        default=None, ge=1000, description="stratified sample of the training split for selection"
+    )
+    quality_sample_rows: int | None = Field(
+        default=None, ge=1000, description="random sample for the Evidently data quality report"
+    )
 
     @field_validator("grids")
     @classmethod

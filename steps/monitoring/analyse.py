@@ -20,15 +20,18 @@ def detect_drift(
     reference: pd.DataFrame,
     window: pd.DataFrame,
     production_version_name: str,
+    window_rows: int | None = None,
 ) -> tuple[Annotated[HTMLString, "drift_report"], Annotated[DriftDecision, "drift_decision"]]:
     cfg = parse_config(config)
     started = time.perf_counter()
-    decision, page = evaluate(cfg, reference, window, production_version_name)
+    decision, page = evaluate(cfg, reference, window, production_version_name, window_rows)
     figures: dict[str, Any] = {
         "drift_detected": decision.drift_detected,
         "drift_share": decision.drift_share,
         "drifted_features": decision.drifted_features,
         "n_rows": decision.n_rows,
+        "window_rows": decision.window_rows,
+        "sampled": decision.sampled,
         "reasons": decision.reasons,
         "report_path": decision.report_path,
         "production_version": production_version_name,

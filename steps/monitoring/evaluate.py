@@ -23,13 +23,27 @@ def reports_dir(cfg: MonitoringConfig) -> Path:
     return cfg.reports_dir or get_settings().reports_dir
 
 
+def sample_note(page: str, compared: int, window_rows: int, seed: int) -> str:
+    """The report, opening with a line that says the window was sampled and how."""
+    note = (
+        f'<p id="window-sample">Live window: {window_rows:,} logged rows; compared through a '
+        f"seeded uniform sample of {compared:,} rows (live_sample_rows, seed {seed}).</p>"
+    )
+    head, body, rest = page.partition("<body>")
+    return f"{head}{body}{note}{rest}" if body else note + page
+
+
 def evaluate(
     cfg: MonitoringConfig,
     reference: pd.DataFrame,
     window: pd.DataFrame,
     production_version_name: str | None = None,
+    window_rows: int | None = None,
 ) -> tuple[DriftDecision, str]:
-    """Decide, write the report, the metrics textfile and the history line; return the HTML."""
+    """Decide, write the report, the metrics textfile and the history line; return the HTML.
+
+    `window_rows`: the rows in the live window when `window` is a sample of them (recorded in the
+    decision, its JSON line and at the top of the report)."""
     from steps.monitoring.evidently_report import analyse  # Evidently only when there is data
 
     now = datetime.now(UTC)
@@ -56,10 +70,17 @@ def evaluate(
             unchecked = "prediction drift not checked (no production model artifact)"
             decision = decision.replaced(reasons=[*decision.reasons, unchecked])
         page = analysis.html
+        if window_rows is not None and window_rows > len(window):
+            page = sample_note(page, len(window), window_rows, cfg.seed)
         path = report_path(reports_dir(cfg), now)
         path.write_text(page, encoding="utf-8")
         decision = decision.replaced(report_path=str(path))
-    decision = decision.replaced(timestamp=now.timestamp(), model_version=production_version_name)
+    decision = decision.replaced(
+        timestamp=now.timestamp(),
+        model_version=production_version_name,
+        window_rows=len(window) if window_rows is None else window_rows,
+        sampled=window_rows is not None and window_rows > len(window),
+    )
     write_metrics(reports_dir(cfg), decision)
     append_history(reports_dir(cfg), decision)
     gateway = get_settings().pushgateway_url

@@ -9,7 +9,7 @@ from zenml import log_metadata, step
 
 from churn.monitoring.config import parse_config
 from churn.monitoring.stattests import PREDICTION_COLUMN as PREDICTION
-from churn.monitoring.window import read_window
+from churn.monitoring.window import read_window_sample
 from churn.settings import get_settings
 from steps.monitoring.production import (
     churn_probability,
@@ -48,17 +48,24 @@ def load_reference(
 @step(enable_cache=False)
 def load_live_window(
     config: dict[str, Any], production_version_name: str
-) -> Annotated[pd.DataFrame, "live_window"]:
-    """The last rows of the prediction log, with a `prediction` column from the production model.
+) -> tuple[Annotated[pd.DataFrame, "live_window"], Annotated[int, "window_rows"]]:
+    """The last rows of the prediction log, with a `prediction` column from the production model,
+    and how many rows the window held: a window larger than `live_sample_rows` is compared
+    through a seeded uniform sample of that many rows.
 
     Rows the production version served keep the probability the service logged (what customers
     actually got); rows served by an older version are re-scored with the production model so both
     sides of the prediction-drift test come from the same model.
     """
     cfg = parse_config(config)
-    window = read_window(
-        cfg.prediction_db or get_settings().prediction_db, cfg.window_rows, cfg.window_hours
+    read = read_window_sample(
+        cfg.prediction_db or get_settings().prediction_db,
+        cfg.window_rows,
+        cfg.window_hours,
+        sample_rows=cfg.live_sample_rows,
+        seed=cfg.seed,
     )
+    window = read.frame
     window[PREDICTION] = window["churn_probability"]
     other = window["model_version"] != production_version_name
     if cfg.check_prediction_drift and other.any():
@@ -68,7 +75,9 @@ def load_live_window(
     log_metadata(
         metadata={
             "live_rows": len(window),
+            "window_rows": read.window_rows,
+            "live_sample_rows": cfg.live_sample_rows or 0,
             "rows_served_by_other_versions": int(other.sum()),
         }
     )
-    return window
+    return window, read.window_rows

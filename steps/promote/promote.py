@@ -58,6 +58,9 @@ def build_card(
             "refit_on_all_rows": refit_summary.refit_on_all_rows,
             "rows": refit_summary.rows,
             "split_model_rows": refit_summary.split_model_rows,
+            "rows_by_stage": refit_summary.rows_by_stage,
+            "search_sample_rows": refit_summary.search_sample_rows,
+            "quality_sample_rows": refit_summary.quality_sample_rows,
             "note": "served model refit on every labelled row with the chosen hyperparameters; "
             "`metrics` are the split model's on the held-out test split (they measure the "
             "procedure)",

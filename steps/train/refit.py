@@ -18,6 +18,7 @@ from sklearn.pipeline import Pipeline
 from zenml import log_metadata, step
 
 from churn.artifacts import RefitSummary
+from churn.training.sampling import rows_by_stage
 from churn.training.search import features_and_target, refit_on_all
 from steps.train.tracking import log_pipeline
 
@@ -26,7 +27,11 @@ logger = logging.getLogger(__name__)
 
 @step(experiment_tracker=True)
 def refit(
-    split_model: Pipeline, reference_data: pd.DataFrame, test_data: pd.DataFrame
+    split_model: Pipeline,
+    reference_data: pd.DataFrame,
+    test_data: pd.DataFrame,
+    search_sample_rows: int | None = None,
+    quality_sample_rows: int | None = None,
 ) -> tuple[Annotated[Pipeline, "churn_model"], Annotated[RefitSummary, "refit_summary"]]:
     labelled = pd.concat([reference_data, test_data], ignore_index=True)
     model, seconds = refit_on_all(split_model, labelled)
@@ -46,9 +51,22 @@ def refit(
         test_rows_mean_abs_change=float(moved.mean()),
         test_rows_max_abs_change=float(moved.max()),
         model_uri=log_pipeline(model, labelled),
+        rows_by_stage=rows_by_stage(
+            labelled=len(labelled),
+            train=len(reference_data),
+            test=len(test_data),
+            quality_cap=quality_sample_rows,
+            search_cap=search_sample_rows,
+        ),
+        search_sample_rows=search_sample_rows,
+        quality_sample_rows=quality_sample_rows,
     )
     mlflow.log_metrics({f"refit_{k}": v for k, v in summary.figures().items()})
-    log_metadata(metadata={"refit": summary.as_json()})
+    mlflow.log_metrics({f"rows_{k}": v for k, v in summary.rows_by_stage.items()})
+    mlflow.log_params(
+        {"search_sample_rows": search_sample_rows, "quality_sample_rows": quality_sample_rows}
+    )
+    log_metadata(metadata={"refit": summary.as_json(), "rows_by_stage": summary.rows_by_stage})
     logger.info(
         "refit on all %d labelled rows in %.2f s (split model: %d rows); probabilities on the "
         "test rows moved by %.4f on average",

@@ -11,6 +11,7 @@ from sklearn.pipeline import Pipeline
 from zenml import log_metadata, step
 
 from churn.schema import TARGET
+from churn.training.sampling import stratified_sample
 from churn.training.search import out_of_fold_proba
 from churn.training.threshold import choose_threshold
 
@@ -25,18 +26,20 @@ def select_threshold(
     seed: int,
     offer_cost: float,
     saved_customer_value: float,
+    search_sample_rows: int | None = None,
 ) -> Annotated[float, "threshold"]:
-    """Maximise expected retention value; the test split is not looked at."""
-    proba = out_of_fold_proba(model, reference_data, cv_folds, seed)
-    choice = choose_threshold(
-        reference_data[TARGET].to_numpy(), proba, offer_cost, saved_customer_value
-    )
+    """Maximise expected retention value; the test split is not looked at. Out-of-fold on the
+    rows model selection used (the same stratified sample of the training split)."""
+    sample = stratified_sample(reference_data, search_sample_rows, seed)
+    proba = out_of_fold_proba(model, sample, cv_folds, seed)
+    choice = choose_threshold(sample[TARGET].to_numpy(), proba, offer_cost, saved_customer_value)
     mlflow.log_params({"offer_cost": offer_cost, "saved_customer_value": saved_customer_value})
     mlflow.log_metrics(
         {
             "threshold": choice.threshold,
             "oof_value_per_customer": choice.value_per_customer,
             "oof_contacted_share": choice.contacted_share,
+            "rows_threshold": len(sample),
         }
     )
     log_metadata(

@@ -1,0 +1,239 @@
+"""Training and the drift check at a telco's size: wall time and peak RSS against rows.
+
+Each measurement is the command a user types, under `/usr/bin/time -v` (peak RSS of the whole
+process): `churn train --config configs/training.yaml --data FILE` on customers from
+`churn generate --rows N`, and `churn monitor` over a window of N logged predictions. The log is
+filled straight through the service's prediction-log writer (`bentos.prediction_log.RowInsert`),
+not over HTTP: a pool of generated customers scored by the production model, each row with its
+own request id, spread over the last 24 hours. With `--repeat K` each size runs K times and the
+median is reported. Goals (issue 24): 1,000,000 rows trains in <= 20 min and <= 8 GB; the drift
+check over 1,000,000 logged rows takes <= 2 min and <= 3 GB.
+
+It uses the ZenML, MLflow and BentoML stores of the current HOME (training registers model
+versions there, as `make train` does); run it after `make run`. The machine's load average is
+recorded beside each figure (a shared machine).
+
+    .venv/bin/python benchmarks/scale_train_monitor.py train --rows 10000 100000 1000000
+    .venv/bin/python benchmarks/scale_train_monitor.py monitor --rows 10000 1000000 --repeat 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+CHURN = ROOT / ".venv" / "bin" / "churn"
+POOL = 100_000  # distinct customers cycled through the log
+GOALS = {"train": (20 * 60, 8 * 1024), "monitor": (120, 3 * 1024)}  # (seconds, MB) at 1M
+
+
+def timed(cmd: list[str], log: Path) -> dict[str, Any]:
+    """Run `cmd` under /usr/bin/time -v; its seconds, peak RSS (MB), exit code and stdout."""
+    load = os.getloadavg()[0]
+    with log.open("w") as err:
+        done = subprocess.run(
+            ["/usr/bin/time", "-v", *cmd], stdout=subprocess.PIPE, stderr=err, text=True
+        )
+    text = log.read_text(errors="replace")
+    wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", text)
+    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", text)
+    cpu = re.findall(r"(?:User|System) time \(seconds\): ([0-9.]+)", text)
+    if wall is None or rss is None:
+        raise RuntimeError(f"no /usr/bin/time figures in {log}")
+    seconds = 0.0
+    for part in wall.group(1).split(":"):
+        seconds = seconds * 60 + float(part)
+    return {
+        "seconds": round(seconds, 1),
+        "peak_mb": round(int(rss.group(1)) / 1024),
+        # CPU seconds (user + system): on a shared, loaded machine the wall time stretches
+        "cpu_seconds": round(sum(float(c) for c in cpu), 1),
+        "exit": done.returncode,
+        "stdout": done.stdout,
+        "load_before": round(load, 2),
+        "load_after": round(os.getloadavg()[0], 2),
+    }
+
+
+def customers_file(rows: int, workdir: Path) -> Path:
+    path = workdir / f"customers_{rows}.csv"
+    if not path.exists():
+        subprocess.run(
+            [str(CHURN), "generate", "--rows", str(rows), "--seed", "7", "--out", str(path)],
+            check=True,
+        )
+    return path
+
+
+def step_seconds(log: Path) -> dict[str, float]:
+    """ZenML's 'Step X has finished in Ys' lines of a training run."""
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", log.read_text(errors="replace"))
+    found = re.findall(r"Step (\w+) has finished in ([0-9.]+)s", plain)
+    return {name: float(seconds) for name, seconds in found}
+
+
+def bench_train(rows: int, workdir: Path, config: Path) -> dict[str, Any]:
+    data = customers_file(rows, workdir)
+    log = workdir / f"train_{rows}.log"
+    result = timed([str(CHURN), "train", "--config", str(config), "--data", str(data)], log)
+    result["steps"] = step_seconds(log)
+    return result
+
+
+def production_scorer() -> tuple[str, Any]:
+    """The production version's name and its sklearn pipeline (what the service serves)."""
+    from zenml.client import Client
+    from zenml.enums import ModelStages
+
+    from churn.settings import get_settings
+
+    version = Client().get_model_version(get_settings().model_name, ModelStages.PRODUCTION)
+    return str(version.name), version.get_artifact("churn_model").load()
+
+
+def fill_log(url: str, rows: int) -> None:
+    """`rows` logged predictions written by the service's writer, newest last."""
+    from bentos.prediction_log import RowInsert, open_database
+    from churn.db.tables import prediction_log
+    from churn.generator import generate
+    from churn.schema import FEATURE_NAMES, ID_COLUMN
+
+    version, model = production_scorer()
+    pool = generate(min(POOL, rows), seed=11)
+    proba = model.predict_proba(pool[list(FEATURE_NAMES)])[:, 1]
+    records = pool[[*FEATURE_NAMES, ID_COLUMN]].to_dict("records")
+    engine = open_database(url)
+    insert = RowInsert(engine, prediction_log)
+    start = datetime.now(UTC) - timedelta(hours=24)
+    step = timedelta(hours=24) / rows
+    batch = 20_000
+    for first in range(0, rows, batch):
+        out = []
+        for i in range(first, min(rows, first + batch)):
+            k = i % len(records)
+            out.append(
+                {
+                    **records[k],
+                    "request_id": uuid.uuid4().hex,
+                    "created_at": start + i * step,
+                    "model_version": version,
+                    "churn_probability": float(proba[k]),
+                    "churn": bool(proba[k] >= 0.5),
+                }
+            )
+        with engine.begin() as conn:
+            insert.execute(conn, out)
+    engine.dispose()
+
+
+def bench_monitor(rows: int, workdir: Path, sample: int | None) -> dict[str, Any]:
+    db = workdir / f"log_{rows}.db"
+    url = f"sqlite:///{db}"
+    if not db.exists():
+        fill_log(url, rows)
+    run_config = yaml.safe_load((ROOT / "configs" / "monitoring.yaml").read_text())
+    run_config["parameters"]["config"].update(
+        window_rows=rows,
+        prediction_db=url,
+        reports_dir=str(workdir / "reports"),
+        live_sample_rows=sample,
+        retrain_on_drift=False,
+        rollback_on_degradation=False,
+    )
+    config = workdir / f"monitoring_{rows}.yaml"
+    config.write_text(yaml.safe_dump(run_config))
+    result = timed([str(CHURN), "monitor", "--config", str(config)], workdir / f"mon_{rows}.log")
+    line = result.pop("stdout").strip().splitlines()
+    result["decision"] = json.loads(line[-1]) if line else None
+    return result
+
+
+def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "seconds": statistics.median(r["seconds"] for r in runs),
+        "cpu_seconds": statistics.median(r["cpu_seconds"] for r in runs),
+        "peak_mb": statistics.median(r["peak_mb"] for r in runs),
+        "runs": runs,
+    }
+
+
+def table(kind: str, results: dict[int, dict[str, Any]]) -> str:
+    base_rows = min(results)
+    base = results[base_rows]
+    lines = [
+        f"| {kind} rows | wall s | CPU s | peak RSS MB | time x | memory x | runs (median) |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for rows, r in sorted(results.items()):
+        lines.append(
+            f"| {rows:,} | {r['seconds']:.1f} | {r['cpu_seconds']:.1f} | {r['peak_mb']:,.0f} | "
+            f"{r['seconds'] / base['seconds']:.1f} | {r['peak_mb'] / base['peak_mb']:.1f} | "
+            f"{len(r['runs'])} |"
+        )
+    top = max(results)
+    if top >= 1_000_000:
+        goal_s, goal_mb = GOALS[kind]
+        r = results[top]
+        met = r["seconds"] <= goal_s and r["peak_mb"] <= goal_mb
+        lines.append(
+            f"\ngoal at {top:,} rows: <= {goal_s} s and <= {goal_mb:,} MB: "
+            f"{'met' if met else 'NOT met'} ({r['seconds']:.0f} s, {r['peak_mb']:,.0f} MB)"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("what", choices=("train", "monitor"))
+    parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--repeat", type=int, default=1, help="runs per size (median)")
+    parser.add_argument("--config", type=Path, default=ROOT / "configs" / "training.yaml")
+    parser.add_argument(
+        "--sample", default="config", help="monitor: live_sample_rows (a number, 'none', 'config')"
+    )
+    parser.add_argument("--workdir", type=Path, default=None, help="keep data and logs here")
+    args = parser.parse_args(argv)
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="churn-scale-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    sample: int | None = None
+    if args.sample == "config":
+        cfg = yaml.safe_load((ROOT / "configs" / "monitoring.yaml").read_text())
+        sample = cfg["parameters"]["config"].get("live_sample_rows")
+    elif args.sample != "none":
+        sample = int(args.sample)
+    results: dict[int, dict[str, Any]] = {}
+    for rows in args.rows:
+        runs = []
+        for _ in range(args.repeat):
+            run = (
+                bench_train(rows, workdir, args.config)
+                if args.what == "train"
+                else bench_monitor(rows, workdir, sample)
+            )
+            print(json.dumps({"what": args.what, "rows": rows, **run}), flush=True)
+            if run["exit"] != 0:
+                print(f"{args.what} at {rows} rows failed: see {workdir}", file=sys.stderr)
+                return 1
+            runs.append(run)
+        results[rows] = median_of(runs)
+    print(f"\n{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, workdir {workdir}")
+    print(table(args.what, results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

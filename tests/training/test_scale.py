@@ -1,0 +1,124 @@
+"""Training at scale on small data: selection on a stratified sample, the contract checked a chunk
+at a time with the same answer, and every stage's row count on the model card and in MLflow."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from churn.config_files import ConfigError
+from churn.data import clean
+from churn.generator import generate, to_csv_text
+from churn.schema import ID_COLUMN, TARGET
+from churn.training.config import validate_params
+from churn.training.sampling import rows_by_stage, stratified_sample
+from churn.training.validation import check_in_chunks, contract_violations
+from tests.fixtures.training import TrainedModel
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def raw_customers(rows: int, seed: int) -> pd.DataFrame:
+    """Generated customers as the strings their CSV holds (what `ingest` hands `validate`)."""
+    text = to_csv_text(generate(rows, seed=seed))
+    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+
+
+def test_the_search_sample_keeps_the_churn_rate_and_its_rows_for_a_seed() -> None:
+    frame = clean(raw_customers(6000, seed=1)).frame
+    sample = stratified_sample(frame, 1500, seed=42)
+    assert len(sample) == 1500
+    assert abs(sample[TARGET].mean() - frame[TARGET].mean()) < 0.002
+    assert set(sample[ID_COLUMN]) <= set(frame[ID_COLUMN])
+    assert sample.equals(stratified_sample(frame, 1500, seed=42))
+    assert not sample.equals(stratified_sample(frame, 1500, seed=43))
+    assert stratified_sample(frame, None, seed=42) is frame  # no budget: every row
+    assert stratified_sample(frame, 10_000, seed=42) is frame  # budget above the data
+
+
+def test_rows_by_stage() -> None:
+    assert rows_by_stage(
+        labelled=1_000_000, train=800_000, test=200_000, quality_cap=100_000, search_cap=100_000
+    ) == {
+        "validation_contract": 1_000_000,
+        "validation_quality_report": 100_000,
+        "model_selection": 100_000,
+        "threshold": 100_000,
+        "split_model_fit": 800_000,
+        "test": 200_000,
+        "refit": 1_000_000,
+    }
+    small = rows_by_stage(labelled=7043, train=5634, test=1409, quality_cap=None, search_cap=None)
+    assert small["model_selection"] == small["split_model_fit"] == 5634
+
+
+@pytest.mark.parametrize("chunk_rows", [700, 2000, 5000])
+def test_the_contract_checked_in_chunks_gives_the_same_answer(chunk_rows: int) -> None:
+    raw = raw_customers(5000, seed=2)
+    whole = contract_violations(raw)
+    chunked = check_in_chunks(raw, chunk_rows)
+    assert whole.violations == chunked.violations == []
+    pd.testing.assert_frame_equal(chunked.frame, whole.frame)
+    bad = raw.copy()
+    bad.loc[[3, 4000], "tenure"] = "x"  # the same problem in two chunks: one line, 2 rows
+    bad.loc[2500, "Contract"] = "Weekly"
+    bad.loc[4999, ID_COLUMN] = bad.loc[1, ID_COLUMN]  # a duplicate across chunks
+    assert check_in_chunks(bad, chunk_rows).violations == contract_violations(bad).violations
+    assert {str(v) for v in check_in_chunks(bad, chunk_rows).violations} >= {
+        "tenure: not a number: 'x' (2 rows)",
+        f"customerID: duplicated ids: {bad.loc[1, ID_COLUMN]!r} (2 rows)",
+    }
+
+
+def test_a_budget_below_the_floor_is_refused_naming_the_field() -> None:
+    with pytest.raises(ConfigError, match="search_sample_rows: Input should be greater than"):
+        validate_params({"search_sample_rows": 10})
+    assert validate_params({"quality_sample_rows": None}).quality_sample_rows is None
+
+
+def test_the_card_and_mlflow_say_how_many_rows_each_stage_used(
+    trained_model: TrainedModel,
+) -> None:
+    import mlflow
+    from mlflow import MlflowClient
+    from zenml.client import Client
+    from zenml.enums import ModelStages
+
+    from churn.model_card import ModelCard
+    from churn.settings import get_settings
+
+    version = Client().get_model_version(trained_model.model_name, ModelStages.PRODUCTION)
+    card = version.get_artifact("model_card").load()
+    assert isinstance(card, ModelCard)
+    train = len(version.get_artifact("reference_data").load())
+    test = len(trained_model.test_data)
+    assert train > 3000  # the budgets of configs/training_fast.yaml are below the data
+    assert card.training["search_sample_rows"] == 3000
+    assert card.training["quality_sample_rows"] == 2000
+    assert card.training["rows_by_stage"] == {
+        "validation_contract": train + test,
+        "validation_quality_report": 2000,
+        "model_selection": 3000,
+        "threshold": 3000,
+        "split_model_fit": train,
+        "test": test,
+        "refit": train + test,
+    }
+    candidates = version.get_artifact("candidates").load()
+    assert candidates.search_rows == 3000
+    split_model = version.get_artifact("split_model").load()
+    assert split_model.named_steps["encode"].mean_.shape == (3,)  # fitted: on every train row
+    settings = get_settings()
+    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+    client = MlflowClient()
+    run = client.get_run(str(card.mlflow_run_id))
+    parent = client.get_run(run.data.tags.get("mlflow.parentRunId", run.info.run_id))
+    assert parent.data.params["search_sample_rows"] == "3000"
+    assert parent.data.params["quality_sample_rows"] == "2000"
+    assert parent.data.metrics["rows_model_selection"] == 3000
+    assert parent.data.metrics["rows_split_model_fit"] == train
+    assert parent.data.metrics["rows_refit"] == train + test
+    assert parent.data.metrics["rows_test"] == test
