@@ -113,7 +113,7 @@ def clean(raw: pd.DataFrame, *, require_target: bool = True) -> CleanResult:
             violations.append(target_violation(int(bad.sum()), df[TARGET][bad]))
     if violations:
         return CleanResult(df, violations)
-    typed = chunk.valid.drop(columns=[c for c in (ID_COLUMN, TARGET) if c in chunk.valid])
+    typed = chunk.features
     for feat in FEATURES:
         if feat.kind == "categorical":
             typed[feat.name] = typed[feat.name].astype(object)

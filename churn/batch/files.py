@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import csv
 import os
+import queue
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
+from typing import TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -21,6 +25,7 @@ import pyarrow.parquet as pq
 CSV_SUFFIXES = (".csv",)
 PARQUET_SUFFIXES = (".parquet", ".pq")
 DEFAULT_CHUNK_ROWS = 100_000
+T = TypeVar("T")
 
 
 class BatchInputError(ValueError):
@@ -61,7 +66,46 @@ def read_chunks(
     path: Path, chunk_rows: int = DEFAULT_CHUNK_ROWS, on_malformed: MalformedRow | None = None
 ) -> Iterator[pa.Table]:
     """Tables of exactly `chunk_rows` rows (the last one shorter), every column a string, no nulls
-    (a missing cell is '')."""
+    (a missing cell is ''). The next chunk is read on a thread while this one is worked on
+    (pyarrow parses without the GIL: the second core reads)."""
+    return ahead(_chunks(path, chunk_rows, on_malformed))
+
+
+def ahead(items: Iterator[T], depth: int = 1) -> Iterator[T]:
+    """`items`, produced on a thread up to `depth` ahead of the consumer (memory: depth + 1)."""
+    slots: queue.Queue[tuple[bool, object]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        slots.put((True, item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            slots.put((False, None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            slots.put((False, exc))
+
+    thread = threading.Thread(target=produce, name="churn-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            more, item = slots.get()
+            if not more:
+                if isinstance(item, BaseException):
+                    raise item
+                return
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+
+
+def _chunks(path: Path, chunk_rows: int, on_malformed: MalformedRow | None) -> Iterator[pa.Table]:
     batches = _parquet_batches(path, chunk_rows) if file_format(path) == "parquet" else None
     if batches is None:
         batches = _csv_batches(path, on_malformed)
@@ -72,11 +116,11 @@ def read_chunks(
         held += batch.num_rows
         while held >= chunk_rows:
             table = pa.Table.from_batches(pending)
-            yield _as_strings(table.slice(0, chunk_rows))
+            yield as_strings(table.slice(0, chunk_rows))
             rest = table.slice(chunk_rows)
             pending, held = rest.to_batches(), rest.num_rows
     if held:
-        yield _as_strings(pa.Table.from_batches(pending))
+        yield as_strings(pa.Table.from_batches(pending))
 
 
 def _csv_batches(path: Path, on_malformed: MalformedRow | None) -> Iterator[pa.RecordBatch]:
@@ -91,7 +135,7 @@ def _csv_batches(path: Path, on_malformed: MalformedRow | None) -> Iterator[pa.R
     try:
         reader = pcsv.open_csv(
             path,
-            read_options=pcsv.ReadOptions(column_names=names, skip_rows=1, block_size=8 << 20),
+            read_options=pcsv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 20),
             parse_options=pcsv.ParseOptions(invalid_row_handler=skip),
             convert_options=pcsv.ConvertOptions(
                 column_types=dict.fromkeys(names, pa.string()),
@@ -111,7 +155,8 @@ def _parquet_batches(path: Path, chunk_rows: int) -> Iterator[pa.RecordBatch]:
         raise BatchInputError(f"{path}: not a readable Parquet file: {exc}") from None
 
 
-def _as_strings(table: pa.Table) -> pa.Table:
+def as_strings(table: pa.Table) -> pa.Table:
+    """Every column as a string, a missing cell as '' (what the row validator reads)."""
     columns = []
     for column in table.columns:
         text = column if pa.types.is_string(column.type) else pc.cast(column, pa.string())
@@ -133,12 +178,24 @@ class AtomicWriter:
         self.temp = path.with_name(f".{path.name}.partial-{os.getpid()}")
         self._writer: pcsv.CSVWriter | pq.ParquetWriter | None = None
         self._schema: pa.Schema | None = None
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="churn-write")
+        self._pending: list[Future[None]] = []
 
     def __enter__(self) -> AtomicWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         return self
 
     def write(self, table: pa.Table) -> None:
+        """Queue `table`; it is written on a thread while the next chunk is worked on."""
+        if len(self._pending) >= 2:  # bounded: at most two chunks wait
+            self._pending.pop(0).result()
+        self._pending.append(self._thread.submit(self._write_now, table))
+
+    def _drain(self) -> None:
+        while self._pending:
+            self._pending.pop(0).result()
+
+    def _write_now(self, table: pa.Table) -> None:
         if self._writer is None:
             self._schema = table.schema
             if self.format == "parquet":
@@ -148,8 +205,9 @@ class AtomicWriter:
         self._writer.write_table(table.cast(self._schema))
 
     def commit(self, empty_schema: pa.Schema) -> None:
+        self._drain()
         if self._writer is None:  # no rows at all: still a file with its header
-            self.write(empty_schema.empty_table())
+            self._write_now(empty_schema.empty_table())
         assert self._writer is not None
         self._writer.close()
         os.replace(self.temp, self.path)
@@ -161,6 +219,9 @@ class AtomicWriter:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        for pending in self._pending:
+            pending.cancel()
+        self._thread.shutdown(wait=True)
         if self._writer is not None:
             self._writer.close()
         self.temp.unlink(missing_ok=True)

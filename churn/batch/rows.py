@@ -42,10 +42,12 @@ _INTEGER_KINDS = ("integer", "binary")
 
 @dataclass
 class Chunk:
-    """One chunk's verdict. `valid` holds the typed rows that pass (file order), `valid_rows` their
+    """One chunk's verdict on its rows. The rows that pass, in file order: `features` (the 19 model
+    inputs, typed) and `table` (id, features and Churn as written out), `valid_rows` their
     positions in the chunk; `problems` carry file line numbers."""
 
-    valid: pd.DataFrame
+    features: pd.DataFrame
+    table: pa.Table
     valid_rows: np.ndarray
     problems: list[RowProblem]
     rows: int
@@ -56,13 +58,17 @@ def _trim(column: pa.ChunkedArray | pa.Array) -> pa.Array:
 
 
 def _numbers(text: pa.Array) -> np.ndarray:
-    """float64 of plain decimals; NaN for anything else (blank, words, inf, hex, '1_000')."""
-    plain = pc.match_substring_regex(text, _DECIMAL)
-    safe = pc.if_else(plain, text, pa.scalar("nan"))
+    """float64 of plain decimals; NaN for anything else (blank, words, hex, '1_000'). Arrow's
+    parser reads a subset of what Python's `float` reads; a column it cannot read whole is
+    read again with the words replaced by NaN."""
     try:
-        values = pc.cast(safe, pa.float64())
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # left to the row validator
-        return np.full(len(text), np.nan)
+        values = pc.cast(text, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        plain = pc.match_substring_regex(text, _DECIMAL)
+        try:
+            values = pc.cast(pc.if_else(plain, text, pa.scalar("nan")), pa.float64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # left to the row validator
+            return np.full(len(text), np.nan)
     return np.array(values.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
@@ -151,21 +157,24 @@ def check_chunk(table: pa.Table, first_line: int) -> Chunk:
             if isinstance(ids, list):
                 ids[at] = row.record.customerID
     keep = np.flatnonzero(ok)
-    columns: dict[str, object] = {}
+    frame: dict[str, object] = {}
+    out: dict[str, pa.Array] = {}
     if ids is not None:
         id_array = pa.array(ids, pa.string()) if isinstance(ids, list) else ids
-        columns[ID_COLUMN] = id_array.take(pa.array(keep)).to_pandas()
+        out[ID_COLUMN] = id_array.take(pa.array(keep))
     for feat in FEATURES:
         values = typed[feat.name][keep]
         if feat.kind == "categorical":
-            columns[feat.name] = pd.Categorical.from_codes(values, categories=feat.categories)
-        elif feat.kind in _INTEGER_KINDS:
-            columns[feat.name] = values.astype(np.int64)
+            frame[feat.name] = pd.Categorical.from_codes(values, categories=feat.categories)
+            out[feat.name] = pc.take(pa.array(feat.categories), pa.array(values))
         else:
-            columns[feat.name] = values
+            if feat.kind in _INTEGER_KINDS:
+                values = values.astype(np.int64)
+            frame[feat.name] = values
+            out[feat.name] = pa.array(values)
     if TARGET in table.column_names:
-        columns[TARGET] = table.column(TARGET).take(pa.array(keep)).to_pandas()
-    return Chunk(pd.DataFrame(columns), keep, problems, table.num_rows)
+        out[TARGET] = table.column(TARGET).take(pa.array(keep))
+    return Chunk(pd.DataFrame(frame), pa.table(out), keep, problems, table.num_rows)
 
 
 def _ids(table: pa.Table) -> pa.Array | None:
