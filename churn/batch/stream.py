@@ -37,6 +37,7 @@ ERRORS_SCHEMA = pa.schema(
 )
 
 Probabilities = Callable[[pd.DataFrame], np.ndarray]
+SCORING_BLOCK = 100_000
 
 
 @dataclass
@@ -79,6 +80,38 @@ def _scored_table(table: pa.Table, proba: np.ndarray, threshold: float) -> pa.Ta
     return out.append_column("churn_prediction", pa.array(proba >= threshold))
 
 
+class Blocks:
+    """Valid rows waiting to be scored in blocks of `SCORING_BLOCK`, whatever the chunk size:
+    the model's matrix products round the same way for the same block, so the output is the
+    same byte for byte for any `--chunk-rows`."""
+
+    def __init__(self) -> None:
+        self.frames: list[pd.DataFrame] = []
+        self.tables: list[pa.Table] = []
+        self.rows = 0
+
+    def add(self, features: pd.DataFrame, table: pa.Table) -> None:
+        self.frames.append(features)
+        self.tables.append(table)
+        self.rows += len(features)
+
+    def score(
+        self,
+        probabilities: Probabilities,
+        threshold: float,
+        write: Callable[[pa.Table], None],
+        *,
+        final: bool,
+    ) -> None:
+        while self.rows >= SCORING_BLOCK or (final and self.rows):
+            frame = pd.concat(self.frames, ignore_index=True)
+            table = pa.concat_tables(self.tables)
+            n = min(SCORING_BLOCK, self.rows)
+            write(_scored_table(table.slice(0, n), probabilities(frame.iloc[:n]), threshold))
+            self.frames, self.tables = [frame.iloc[n:]], [table.slice(n)]
+            self.rows -= n
+
+
 def _errors_table(problems: list[RowProblem]) -> pa.Table:
     return pa.table(
         {
@@ -103,6 +136,7 @@ def predict_file(
     report = Report()
     progress = Progress(path.stat().st_size, parquet_rows(path))
     malformed: list[RowProblem] = []
+    block = Blocks()
     empty = pa.schema(
         [
             *((n, pa.string()) for n in names if n in (ID_COLUMN, TARGET)),
@@ -116,8 +150,8 @@ def predict_file(
             problems = [*malformed, *chunk.problems]
             malformed.clear()
             if len(chunk.valid_rows):
-                proba = probabilities(chunk.features)
-                scored.write(_scored_table(chunk.table, proba, threshold))
+                block.add(chunk.features, chunk.table)
+                block.score(probabilities, threshold, scored.write, final=False)
             if problems:
                 errors.write(_errors_table(problems))
             report.rows += chunk.rows
@@ -127,6 +161,7 @@ def predict_file(
         if malformed:
             errors.write(_errors_table(malformed))
             report.keep(malformed)
+        block.score(probabilities, threshold, scored.write, final=True)
         progress.close()
         scored.commit(empty)
         if report.rejected:
