@@ -18,6 +18,7 @@ import importlib.util
 import os
 import pickle
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,9 @@ def score_batches(
 def session(master: str) -> Any:
     from pyspark.sql import SparkSession
 
+    # local mode: the Python workers are this interpreter (its venv has churn); on a cluster the
+    # executors' image sets PYSPARK_PYTHON (docs/scale.md)
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     return (
         SparkSession.builder.master(master)
         .appName("churn-predict")
@@ -152,7 +156,14 @@ def predict_with_spark(
         return int(scored_rows.value), int(rejected_rows.value)
     except Exception as exc:
         if type(exc).__module__.startswith("pyspark"):
-            raise BatchInputError(f"{path}: Spark failed: {str(exc).splitlines()[0]}") from None
+            raise BatchInputError(f"{path}: Spark failed: {_last_line(exc)}") from None
         raise
     finally:
         spark.stop()
+
+
+def _last_line(exc: BaseException) -> str:
+    """The line of a Spark error that says what went wrong (a Python worker's last line)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    python = [line for line in lines if "Error:" in line and not line.startswith("at ")]
+    return (python or lines or [type(exc).__name__])[-1][:300]

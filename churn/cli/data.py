@@ -87,6 +87,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     elif args.out is None:
         write_csv(args.rows, args.seed, args.drift, sys.stdout)
     else:
+        _stop_on_sigterm()
         args.out.parent.mkdir(parents=True, exist_ok=True)
         temp = args.out.with_name(f".{args.out.name}.partial")
         try:
