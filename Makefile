@@ -62,6 +62,7 @@ system-deps: ## install the system packages the tests use when missing (root or 
 	else bash scripts/install_system_deps.sh; fi
 
 test: venv data system-deps ## run the whole test suite (installs what it needs first)
+	$(UV) sync --frozen --inexact --group spark  # pyspark for tests/scale (docs/scale.md)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 clean: ## remove generated outputs (keeps .venv)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from churn.schema import (
-    FEATURE_NAMES,
     FEATURES,
     FEATURES_BY_NAME,
     FIRST_DATA_LINE,
@@ -17,7 +18,6 @@ from churn.schema import (
     RAW_COLUMNS,
     TARGET,
     RowProblem,
-    validate_rows,
 )
 
 MAX_LISTED = 5
@@ -81,10 +81,13 @@ def _check_columns(df: pd.DataFrame, require_target: bool) -> list[Violation]:
 def clean(raw: pd.DataFrame, *, require_target: bool = True) -> CleanResult:
     """Turn a raw Telco frame (strings) into typed data, collecting every contract violation.
 
-    The rows go through the one row validator (`churn.schema.validate_rows`); its problems are
-    counted per column here. `TotalCharges` is blank for customers in their first month (tenure
-    0): it becomes 0.0. A blank anywhere else is a violation. `Churn` Yes/No becomes 1/0.
+    The rows go through the one row validator (`churn.schema.validate_rows`, behind the vectorised
+    screen of `churn.batch.rows`); its problems are counted per column here. `TotalCharges` is
+    blank for customers in their first month (tenure 0): it becomes 0.0. A blank anywhere else is
+    a violation. `Churn` Yes/No becomes 1/0.
     """
+    from churn.batch.rows import check_chunk
+
     violations = _check_columns(raw, require_target)
     if any(v.problem == "missing column" for v in violations):
         return CleanResult(raw, violations)
@@ -92,8 +95,10 @@ def clean(raw: pd.DataFrame, *, require_target: bool = True) -> CleanResult:
         return CleanResult(raw, [Violation("<file>", "no data rows")])
     cols = [c for c in RAW_COLUMNS if c in raw.columns]
     df = raw[cols].apply(lambda s: s.astype(str).str.strip()).reset_index(drop=True)
-    valid, problems = validate_rows(df)
-    violations += _row_violations(df, problems)
+    chunk = check_chunk(pa.Table.from_pandas(df, preserve_index=False), FIRST_DATA_LINE)
+    counter = RowViolations()
+    counter.add(chunk.problems, lambda line, column: df.at[line - FIRST_DATA_LINE, column])
+    violations += counter.violations()
     if ID_COLUMN in df.columns:
         dup = df[ID_COLUMN].duplicated(keep=False) & (df[ID_COLUMN] != "")
         if dup.any():
@@ -105,50 +110,61 @@ def clean(raw: pd.DataFrame, *, require_target: bool = True) -> CleanResult:
     if TARGET in df.columns:
         bad = ~df[TARGET].isin(["Yes", "No"])
         if bad.any():
-            violations.append(
-                Violation(
-                    TARGET,
-                    f"labels must be Yes/No, found {_sample(df[TARGET][bad])}",
-                    int(bad.sum()),
-                )
-            )
+            violations.append(target_violation(int(bad.sum()), df[TARGET][bad]))
     if violations:
         return CleanResult(df, violations)
-    typed = pd.DataFrame([row.record.features() for row in valid], columns=list(FEATURE_NAMES))
+    typed = chunk.features
     for feat in FEATURES:
-        if feat.is_numeric:
-            dtype = np.int64 if feat.kind in ("integer", "binary") else np.float64
-            typed[feat.name] = typed[feat.name].astype(dtype)
+        if feat.kind == "categorical":
+            typed[feat.name] = typed[feat.name].astype(object)
     typed.insert(0, ID_COLUMN, df[ID_COLUMN])
     if TARGET in df.columns:
         typed[TARGET] = (df[TARGET] == "Yes").astype(np.int64)
     return CleanResult(typed, [])
 
 
-def _row_violations(df: pd.DataFrame, problems: list[RowProblem]) -> list[Violation]:
-    """The validator's row problems counted per (column, kind), in column order, with samples."""
-    rows: dict[tuple[str, str], list[int]] = {}
-    messages: dict[tuple[str, str], str] = {}
-    for problem in problems:
-        for err in problem.errors:
-            key = (err.field, err.problem)
-            rows.setdefault(key, []).append(problem.line - FIRST_DATA_LINE)
-            messages.setdefault(key, err.message)
-    order = {name: i for i, name in enumerate(RAW_COLUMNS)}
-    out = []
-    for (column, kind), index in sorted(rows.items(), key=lambda kv: order.get(kv[0][0], -1)):
-        feat = FEATURES_BY_NAME.get(column)
-        sample = _sample(df.loc[index, column]) if column in df.columns else ""
-        if kind == "missing values":
-            text = kind
-        elif kind == "inconsistent":
-            text = messages[(column, kind)]
-        elif kind == "unknown categories" and feat is not None:
-            text = f"unknown categories {sample}; allowed: {list(feat.categories)}"
-        else:
-            text = f"{kind}: {sample}"
-        out.append(Violation(column, text, len(index)))
-    return out
+def target_violation(rows: int, values: pd.Series) -> Violation:
+    return Violation(TARGET, f"labels must be Yes/No, found {_sample(values)}", rows)
+
+
+class RowViolations:
+    """The row validator's problems counted per (column, kind), in column order, with samples of
+    the values; fed chunk by chunk, so a file of any size keeps a handful of values per kind."""
+
+    def __init__(self) -> None:
+        self._rows: dict[tuple[str, str], int] = {}
+        self._messages: dict[tuple[str, str], str] = {}
+        self._samples: dict[tuple[str, str], dict[str, None]] = {}
+
+    def add(self, problems: list[RowProblem], value_at: Callable[[int, str], object]) -> None:
+        """`value_at(line, column)`: the cell as the file holds it (stripped)."""
+        for problem in problems:
+            for err in problem.errors:
+                key = (err.field, err.problem)
+                self._rows[key] = self._rows.get(key, 0) + 1
+                self._messages.setdefault(key, err.message)
+                seen = self._samples.setdefault(key, {})
+                if len(seen) <= MAX_LISTED and err.field in RAW_COLUMNS:
+                    seen.setdefault(str(value_at(problem.line, err.field)), None)
+
+    def violations(self) -> list[Violation]:
+        order = {name: i for i, name in enumerate(RAW_COLUMNS)}
+        out = []
+        for (column, kind), rows in sorted(
+            self._rows.items(), key=lambda kv: order.get(kv[0][0], -1)
+        ):
+            feat = FEATURES_BY_NAME.get(column)
+            sample = _sample(pd.Series(list(self._samples[(column, kind)]), dtype=object))
+            if kind == "missing values":
+                text = kind
+            elif kind == "inconsistent":
+                text = self._messages[(column, kind)]
+            elif kind == "unknown categories" and feat is not None:
+                text = f"unknown categories {sample}; allowed: {list(feat.categories)}"
+            else:
+                text = f"{kind}: {sample}"
+            out.append(Violation(column, text, rows))
+        return out
 
 
 def check_file(path: str | Path, *, require_target: bool = True) -> CleanResult:

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # System packages the test suite needs (`make test` runs this; so does CI): promtool/prometheus,
 # Alertmanager (amtool) and Pushgateway, PostgreSQL (initdb/pg_ctl), chromium, docker-compose
-# (config check), curl and make (`make staging-up` in the staging test).
+# (config check), curl and make (`make staging-up` in the staging test), Java 17 for Spark
+# (`churn predict --engine spark`, docs/scale.md).
 # Idempotent: installs only what is missing. Needs root or password-less sudo; Debian/Ubuntu.
 # Where it cannot install, it stops at once and prints the exact command to run.
 set -euo pipefail
 
 packages=(prometheus prometheus-alertmanager prometheus-pushgateway postgresql chromium
-          docker-compose curl make)
+          docker-compose curl make openjdk-17-jre-headless)
 # Ubuntu ships chromium as a snap stub; chromium-browser is the apt name there.
 if [ -r /etc/os-release ] && grep -qi '^ID=ubuntu' /etc/os-release; then
     packages=("${packages[@]/#chromium/chromium-browser}")

@@ -1,4 +1,4 @@
-"""`churn train`, `churn model status|promote`, `churn predict`, `churn rollback`.
+"""`churn train`, `churn model status|promote`, `churn rollback` (`churn predict`: cli/data.py).
 
 ZenML, MLflow and BentoML are imported inside the handlers only (see churn/cli/__init__.py).
 """
@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +29,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     status = model_sub.add_parser("status", help="production version and latest versions as JSON")
     status.add_argument("--limit", type=int, default=10, help="how many latest versions to list")
     status.set_defaults(func=cmd_status)
-
-    predict = subparsers.add_parser("predict", help="score a CSV offline with the production model")
-    predict.add_argument("path", type=Path, help="customers CSV (Telco schema; Churn optional)")
-    predict.add_argument("--out", type=Path, required=True, help="output CSV")
-    predict.set_defaults(func=cmd_predict)
 
     promote = model_sub.add_parser(
         "promote", help="put a chosen version in production by hand (quality floor still applies)"
@@ -93,8 +87,8 @@ def _version_summary(version: Any) -> dict[str, Any]:
 def model_status(limit: int = 10) -> dict[str, Any]:
     from zenml.client import Client
 
-    from churn.control.registry import production_version
     from churn.settings import get_settings
+    from steps.promote.registry import production_version
 
     name = get_settings().model_name
     production = production_version(name)
@@ -110,46 +104,6 @@ def model_status(limit: int = 10) -> dict[str, Any]:
 
 def cmd_status(args: argparse.Namespace) -> int:
     print(json.dumps(model_status(args.limit), indent=2, default=str))
-    return 0
-
-
-def cmd_predict(args: argparse.Namespace) -> int:
-    from churn.training.scoring import ScoringInputError, split_valid_rows
-
-    if not args.path.exists():
-        return fail(f"no such file: {args.path}", EXIT_USAGE)
-    try:
-        valid, problems = split_valid_rows(args.path)
-    except ScoringInputError as exc:
-        return fail(str(exc))
-    from churn.control.registry import card_of, load_pipeline, production_version
-    from churn.settings import get_settings
-
-    production = production_version(get_settings().model_name)
-    if production is None:
-        return fail("no production model yet: run `make train` first")
-    pipeline = load_pipeline(production)
-    threshold = card_of(production).threshold
-    from churn.training.scoring import score
-
-    scored = score(pipeline, valid, threshold)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    scored.to_csv(args.out, index=False)
-    print(
-        f"scored {len(scored)} rows with {get_settings().model_name} version {production.name} "
-        f"(threshold {threshold:.2f}) -> {args.out}",
-        file=sys.stderr,
-    )
-    if not problems.empty:
-        errors_path = args.out.with_suffix(".errors.csv")
-        problems.to_csv(errors_path, index=False)
-        print(
-            f"{len(problems)} row(s) failed validation and were not scored (see {errors_path}):",
-            file=sys.stderr,
-        )
-        for row in problems.head(20).itertuples(index=False):
-            print(f"  - line {row.line}: {row.problems}", file=sys.stderr)
-        return 1
     return 0
 
 
@@ -171,8 +125,8 @@ def cmd_promote(args: argparse.Namespace) -> int:
         floor = load_run_config(args.config).parameters.quality_floor
     except ConfigError as exc:
         return fail(str(exc), EXIT_USAGE)
-    from churn.control.registry import ChangeFailed, PromotionError, promote_by_hand
     from churn.db.audit import default_actor
+    from steps.promote.registry import ChangeFailed, PromotionError, promote_by_hand
 
     try:
         result = promote_by_hand(
@@ -185,7 +139,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    from churn.control.registry import ChangeFailed, RollbackError, rollback
+    from steps.promote.registry import ChangeFailed, RollbackError, rollback
 
     if (problem := _note_problem(args)) is not None:
         return fail(problem, EXIT_USAGE)

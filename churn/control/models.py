@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from churn.batch.model import ScoringModel
 from churn.model_card import ModelCard
 from churn.settings import get_settings
 
@@ -152,3 +153,35 @@ def get_version(model_name: str, name: str) -> Any | None:
         return Client().get_model_version(model_name, name)
     except KeyError:
         return None
+
+
+# Offline scoring (churn predict, the Spark engine): the model the service would answer with.
+
+
+class ModelNotFound(LookupError):
+    """No production model, or no model with the tag asked for."""
+
+
+def production_tag(model_name: str) -> str | None:
+    from churn.db import serving_state
+
+    state = serving_state.read(model_name)
+    return state.production_tag if state is not None else None
+
+
+def load_production(tag: str | None = None) -> ScoringModel:
+    import bentoml
+    from bentoml.exceptions import NotFound
+
+    name = get_settings().model_name
+    wanted = tag or production_tag(name) or f"{name}:latest"
+    try:
+        model = bentoml.models.get(wanted)
+    except NotFound:
+        if tag is None:
+            raise ModelNotFound("no production model yet: run `make train` first") from None
+        raise ModelNotFound(f"--model {tag}: no such model in the BentoML store") from None
+    card = ModelCard.from_metadata(dict(model.info.metadata))
+    return ScoringModel(
+        str(model.tag), card.model_version, card.threshold, bentoml.sklearn.load_model(model)
+    )
