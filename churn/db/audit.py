@@ -28,6 +28,9 @@ ACTIONS = (
     "experiment_stop",
     "token_create",
     "token_revoke",
+    "campaign_plan",
+    "campaign_close",
+    "campaign_learn",
 )
 _metadata = sa.MetaData()
 audit_log = sa.Table(

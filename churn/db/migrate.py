@@ -17,7 +17,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-HEAD = "0006"
+HEAD = "0008"
 PG_LOCK_KEY = 0x636875726E  # "churn": one advisory lock id for the project's migrations
 
 

@@ -20,7 +20,12 @@ from churn.artifacts import (
 )
 from churn.monitoring.config import MonitoringConfig, parse_config
 from churn.monitoring.export import drift_dir
-from churn.monitoring.realized import join_outcomes, read_predictions, realized_metrics
+from churn.monitoring.realized import (
+    exclude_treated,
+    join_outcomes,
+    read_predictions,
+    realized_metrics,
+)
 from churn.monitoring.rollback import RollbackRule, decide_rollback
 from churn.settings import get_settings
 from steps.monitoring.evaluate import reports_dir
@@ -50,6 +55,7 @@ def realized_report(
     rollback decision (production vs previous production, arms pooled)."""
     import sqlalchemy as sa
 
+    from churn.db.campaigns import treated_customers
     from churn.db.outcomes import read
 
     now = now or dt.datetime.now(dt.UTC)
@@ -58,9 +64,14 @@ def realized_report(
     url = cfg.prediction_db or get_settings().prediction_db
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)  # read only: no migration here
     try:
-        outcomes = read(engine, since, now)
+        # outcomes of customers an open campaign treated are the offer's, not the model's
+        outcomes, excluded = exclude_treated(read(engine, since, now), treated_customers(engine))
     finally:
         engine.dispose()
+    if excluded:
+        logger.info(
+            "realized metrics leave out %d outcome(s) of campaign-treated customers", excluded
+        )
     predictions = read_predictions(url, since - lookback, now)
     joined = join_outcomes(predictions, outcomes, lookback)
     metrics = realized_metrics(joined, cfg.bootstrap_samples, cfg.confidence, cfg.seed)
