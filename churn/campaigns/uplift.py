@@ -21,7 +21,7 @@ from churn.campaigns.plan import CONTROL, TREATED, CampaignError
 from churn.features import ChurnEncoder
 from churn.schema import FEATURE_NAMES
 
-TEST_SHARE = 0.3
+TEST_SHARE = 0.4
 BOOTSTRAP_SAMPLES = 400
 CURVE_POINTS = 11
 MIN_PER_ARM = 30
