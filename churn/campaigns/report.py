@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from churn.campaigns.plan import CONTROL, TREATED
 from churn.schema import ID_COLUMN
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+    from churn.db.campaigns import Campaign
 
 DEFAULT_SAMPLES = 2000
 CONFIDENCE = 0.95
@@ -170,3 +175,16 @@ def churn_over_time(joined: pd.DataFrame) -> pd.DataFrame:
     daily.columns = ["arm", "day", "outcomes", "churned"]
     daily["churn_rate"] = daily["churned"] / daily["outcomes"]
     return daily[["day", "arm", "outcomes", "churned", "churn_rate"]]
+
+
+def report_of(engine: sa.Engine, campaign: Campaign) -> tuple[CampaignReport, pd.DataFrame]:
+    """The report of a stored campaign from the outcomes store, and the joined rows behind it."""
+    from churn.db.campaigns import read_assignments
+    from churn.db.outcomes import read
+
+    joined = latest_outcomes(
+        read_assignments(engine, campaign), read(engine, since=campaign.started_at),
+        campaign.started_at,
+    )  # fmt: skip
+    report = build_report(campaign.name, joined, campaign.offer_cost, campaign.saved_value)
+    return report, joined

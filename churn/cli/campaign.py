@@ -164,12 +164,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from churn.cli.campaign_plan import campaign_report
+    from churn.campaigns.report import report_of
 
     engine = _engine(args)
     try:
         campaign = _campaign_or_fail(engine, args.name)
-        report, _ = campaign_report(engine, campaign)
+        report, _ = report_of(engine, campaign)
     except LookupError as exc:
         return fail(str(exc))
     finally:

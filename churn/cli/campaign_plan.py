@@ -23,7 +23,7 @@ from churn.campaigns.plan import (
     expected_value,
     ranking_key,
 )
-from churn.campaigns.report import CampaignReport, build_report, latest_outcomes
+from churn.campaigns.report import latest_outcomes
 from churn.cli import EXIT_OK, fail
 from churn.db.campaigns import Campaign
 from churn.schema import ID_COLUMN
@@ -148,6 +148,10 @@ def _record(
     except CampaignExists as exc:
         partial.unlink(missing_ok=True)
         return fail(f"{exc}; nothing changed")
+    except sa.exc.SQLAlchemyError as exc:
+        partial.unlink(missing_ok=True)
+        first = str(exc.orig if getattr(exc, "orig", None) else exc).splitlines()[0]
+        return fail(f"could not record campaign {params.name} ({first}); nothing changed")
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
@@ -158,18 +162,6 @@ def _record(
         file=sys.stderr,
     )
     return EXIT_OK
-
-
-def campaign_report(engine: sa.Engine, campaign: Campaign) -> tuple[CampaignReport, pd.DataFrame]:
-    from churn.db.campaigns import read_assignments
-    from churn.db.outcomes import read
-
-    joined = latest_outcomes(
-        read_assignments(engine, campaign), read(engine, since=campaign.started_at),
-        campaign.started_at,
-    )  # fmt: skip
-    report = build_report(campaign.name, joined, campaign.offer_cost, campaign.saved_value)
-    return report, joined
 
 
 def planned_customers(engine: sa.Engine, campaign: Campaign, path: Path) -> pd.DataFrame:

@@ -28,6 +28,7 @@ from churn.monitoring.realized import (
 )
 from churn.monitoring.rollback import RollbackRule, decide_rollback
 from churn.settings import get_settings
+from steps.monitoring.campaign_gauges import export_campaign_gauges
 from steps.monitoring.evaluate import reports_dir
 from steps.monitoring.prometheus import push_realized_metrics, write_realized_metrics
 
@@ -178,6 +179,10 @@ def evaluate_outcomes(
     versions = {m.model_version for m in realized.metrics} | {production_version_name}
     realized = realized.replaced(offline_test_metrics=offline_metrics(cfg, versions))
     _export(cfg, realized.as_json())
+    export_campaign_gauges(
+        cfg.prediction_db or get_settings().prediction_db, reports_dir(cfg),
+        get_settings().pushgateway_url,
+    )  # fmt: skip
     log_metadata(metadata={"realized": realized.as_json()})
     return realized
 
