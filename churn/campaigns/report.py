@@ -157,7 +157,7 @@ def build_report(
         confidence=confidence,
         offer_cost=offer_cost,
         saved_value=saved_value,
-        **figures,  # type: ignore[arg-type]
+        **figures,
     )
 
 

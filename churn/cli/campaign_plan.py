@@ -150,7 +150,7 @@ def _record(
         return fail(f"{exc}; nothing changed")
     except sa.exc.SQLAlchemyError as exc:
         partial.unlink(missing_ok=True)
-        first = str(exc.orig if getattr(exc, "orig", None) else exc).splitlines()[0]
+        first = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         return fail(f"could not record campaign {params.name} ({first}); nothing changed")
     except BaseException:
         partial.unlink(missing_ok=True)

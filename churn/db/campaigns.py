@@ -134,7 +134,9 @@ def create(
         values = asdict(campaign)
         values.pop("id")
         values["learned"] = None
-        campaign_id = conn.execute(campaigns.insert().values(**values)).inserted_primary_key[0]
+        inserted = conn.execute(campaigns.insert().values(**values)).inserted_primary_key
+        assert inserted is not None
+        campaign_id = inserted[0]
         rows = [
             {
                 "campaign_id": campaign_id,

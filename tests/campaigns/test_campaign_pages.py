@@ -11,12 +11,11 @@ from pathlib import Path
 import frontend_servers as servers
 import pytest
 from test_frontend_browser import (  # the frontends' browser fixture and sign-in, reused
-    FLASK_PASSWORDS,
     _no_traceback,
     _sign_in_streamlit,
     browser,
 )
-from test_frontend_flask import _app, _sign_in, _text
+from test_frontend_flask import PASSWORDS, _app, _sign_in, _text
 
 from churn.settings import Settings
 from frontends.flask_app.auth import UserStore
@@ -32,7 +31,7 @@ def project_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A project database with the UI's users and two campaigns with outcomes."""
     url = f"sqlite:///{tmp_path_factory.mktemp('campaign-pages') / 'project.db'}"
     users = UserStore(url)
-    for role, password in FLASK_PASSWORDS.items():
+    for role, password in PASSWORDS.items():
         users.add(role, password, role)
     stored_campaign(url, "spring", churned_treated=20, churned_control=40)
     stored_campaign(url, "summer", churned_treated=30, churned_control=30)
@@ -67,9 +66,8 @@ def test_analyst_reads_a_campaign_report_and_downloads_its_contacts(
 ) -> None:
     page = browser.new_page()  # type: ignore[attr-defined]
     page.goto(f"{streamlit_url}/Campaigns")
-    _sign_in_streamlit(page, "analyst")
+    _sign_in_streamlit(page, "analyst", PASSWORDS["analyst"])
     page.get_by_text("Campaign summer").wait_for(timeout=90_000)  # the newest first
-    page.get_by_text("summer", exact=True).first.wait_for()
     page.locator('[data-testid="stSelectbox"]').click()
     page.get_by_role("option", name="spring").click()
     page.get_by_text("Campaign spring").wait_for(timeout=30_000)
@@ -99,7 +97,7 @@ def test_a_viewer_sees_the_reports_but_not_the_contact_list(
 ) -> None:
     page = browser.new_page()  # type: ignore[attr-defined]
     page.goto(f"{streamlit_url}/Campaigns")
-    _sign_in_streamlit(page, "viewer")
+    _sign_in_streamlit(page, "viewer", PASSWORDS["viewer"])
     page.get_by_text("The contact list is for analysts.").wait_for(timeout=90_000)
     assert page.get_by_role("button", name="Download the contact list (CSV)").count() == 0
     page.close()
