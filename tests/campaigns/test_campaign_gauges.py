@@ -57,3 +57,15 @@ def test_gauges_per_campaign_reach_the_textfile_and_a_pushgateway(tmp_path: Path
         assert 0.05 < low < 0.2 < samples[("churn_campaign_uplift_ci_high", "spring", None)]
         assert samples[("churn_campaign_outcomes", "spring", "control")] == 100
     assert 'job="churn-monitoring"' in pushed and 'part="campaigns"' in pushed
+
+
+def test_the_monitoring_report_leaves_out_the_treated_customers(tmp_path: Path) -> None:
+    """The realized report the monitoring job (and the automatic rollback) reads: of 200
+    outcomes, the 100 of customers an open campaign treated are left out, the control's stay."""
+    from churn.monitoring.config import parse_config
+    from steps.monitoring.outcomes import realized_report
+
+    url = f"sqlite:///{tmp_path / 'project.db'}"
+    stored_campaign(url, "spring", churned_treated=20, churned_control=40)
+    cfg = parse_config({"prediction_db": url, "realized_window_days": 30})
+    assert realized_report(cfg, None, None).n_outcomes == 100
