@@ -14,7 +14,7 @@ import pytest
 from churn.paths import REPO_ROOT
 from tests.fixtures.training import TrainedModel
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
 def test_make_campaign_demo_runs_end_to_end(trained_model: TrainedModel, tmp_path: Path) -> None:
@@ -22,7 +22,7 @@ def test_make_campaign_demo_runs_end_to_end(trained_model: TrainedModel, tmp_pat
     env = {**os.environ, "CHURN_PREDICTION_DB": f"sqlite:///{tmp_path / 'project.db'}"}
     run = subprocess.run(
         ["make", "--no-print-directory", "campaign-demo", f"DEMO_DIR={demo}", "DEMO_NAME=demo"],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=840,
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1500,
     )  # fmt: skip
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     contacts = pd.read_csv(demo / "contacts.csv")
