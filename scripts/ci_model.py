@@ -35,10 +35,10 @@ def _emit(result: dict[str, Any]) -> None:
 
 
 def decision() -> dict[str, Any]:
+    from steps.promote.registry import production_version
     from zenml.client import Client
 
     from churn.settings import get_settings
-    from steps.promote.registry import production_version
 
     name = get_settings().model_name
     newest = Client().list_model_versions(model=name, sort_by="desc:number", size=1).items
@@ -59,14 +59,15 @@ def decision() -> dict[str, Any]:
 
 
 def bento() -> dict[str, Any]:
-    from churn.settings import get_settings
-    from steps.package.bento import build_bento
     from steps.promote.registry import (
         card_of,
         load_pipeline,
         production_version,
         save_to_model_store,
     )
+
+    from churn.settings import get_settings
+    from steps.package.bento import build_bento
 
     name = get_settings().model_name
     production = production_version(name)

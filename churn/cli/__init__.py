@@ -19,6 +19,7 @@ command line is wrong (an argument, a file it names that does not exist, a broke
 COMMAND_MODULES = (
     "churn.cli.audit",
     "churn.cli.auth",
+    "churn.cli.campaign",
     "churn.cli.data",
     "churn.cli.experiment",
     "churn.cli.model",

@@ -85,10 +85,10 @@ def _version_summary(version: Any) -> dict[str, Any]:
 
 
 def model_status(limit: int = 10) -> dict[str, Any]:
+    from steps.promote.registry import production_version
     from zenml.client import Client
 
     from churn.settings import get_settings
-    from steps.promote.registry import production_version
 
     name = get_settings().model_name
     production = production_version(name)
@@ -125,8 +125,9 @@ def cmd_promote(args: argparse.Namespace) -> int:
         floor = load_run_config(args.config).parameters.quality_floor
     except ConfigError as exc:
         return fail(str(exc), EXIT_USAGE)
-    from churn.db.audit import default_actor
     from steps.promote.registry import ChangeFailed, PromotionError, promote_by_hand
+
+    from churn.db.audit import default_actor
 
     try:
         result = promote_by_hand(

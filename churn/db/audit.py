@@ -29,6 +29,9 @@ ACTIONS = (
     "experiment_stop",
     "token_create",
     "token_revoke",
+    "campaign_plan",
+    "campaign_close",
+    "campaign_learn",
 )
 
 

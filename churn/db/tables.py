@@ -106,3 +106,38 @@ users = sa.Table(
     sa.Column("role", sa.String(16), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+# revision 0008: retention campaigns (churn/db/campaigns.py, docs/campaigns.md)
+campaigns = sa.Table(
+    "campaigns",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(64), nullable=False, unique=True),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("model_name", sa.String(128), nullable=False),
+    sa.Column("model_version", sa.String(64), nullable=False),
+    sa.Column("rank_rule", sa.String(16), nullable=False),
+    sa.Column("budget", sa.Integer, nullable=False),
+    sa.Column("control_share", sa.Float, nullable=False),
+    sa.Column("offer_cost", sa.Float, nullable=False),
+    sa.Column("saved_value", sa.Float, nullable=False),
+    sa.Column("salt", sa.String(64), nullable=False),
+    sa.Column("n_treated", sa.Integer, nullable=False),
+    sa.Column("n_control", sa.Integer, nullable=False),
+    sa.Column("source_file", sa.String(255), nullable=False),
+    sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("learned", sa.Text, nullable=True),
+)
+campaign_assignments = sa.Table(
+    "campaign_assignments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("campaign_id", sa.Integer, nullable=False),
+    sa.Column(ID_COLUMN, sa.String(64), nullable=False),
+    sa.Column("arm", sa.String(16), nullable=False),
+    sa.Column("rank", sa.Integer, nullable=False),
+    sa.Column("churn_probability", sa.Float, nullable=False),
+    sa.Column("expected_value", sa.Float, nullable=False),
+    sa.Column("predicted_uplift", sa.Float, nullable=True),
+)

@@ -250,3 +250,21 @@ def read_predictions(
 
 def _naive(when: dt.datetime) -> dt.datetime:
     return when.astimezone(dt.UTC).replace(tzinfo=None) if when.tzinfo else when
+
+
+def exclude_treated(outcomes: pd.DataFrame, treated: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """The outcomes without those of customers a campaign was treating when the outcome was
+    observed (started at or before it, not closed before it): an offer that kept a customer
+    would otherwise count as the model's false positive (docs/campaigns.md). Also the count left
+    out. `treated`: keyed customerID, started_at, closed_at (churn.db.campaigns)."""
+    if outcomes.empty or treated.empty:
+        return outcomes, 0
+    spans = treated.assign(started_at=_utc(treated["started_at"]))
+    spans["closed_at"] = _utc(pd.to_datetime(spans["closed_at"], utc=True))
+    pairs = outcomes.reset_index().merge(spans, on=ID_COLUMN, how="inner")
+    observed = _utc(pairs["observed_at"])
+    during = (pairs["started_at"] <= observed) & (
+        pairs["closed_at"].isna() | (observed < pairs["closed_at"])
+    )
+    drop = set(pairs.loc[during.to_numpy(), "index"])
+    return outcomes[~outcomes.index.isin(drop)], len(drop)

@@ -160,6 +160,22 @@ def audit() -> str:
     return render_template("audit.html", events=events, limit=AUDIT_PAGE_ROWS)
 
 
+@bp.get("/campaigns")
+@requires("admin")
+def campaigns() -> str:
+    """The retention campaigns of the project database (`churn campaign list`), newest first;
+    reports live on the dashboard's Campaigns page and in `churn campaign report`."""
+    from churn.db.campaigns import list_all
+    from churn.db.engine import make_engine
+
+    engine = make_engine(current_app.config["USERS_DB"])
+    try:
+        rows = list_all(engine)
+    finally:
+        engine.dispose()
+    return render_template("campaigns.html", campaigns=rows)
+
+
 def _require_sign_in() -> Any:
     if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
         return None

@@ -20,9 +20,15 @@ from churn.artifacts import (
 )
 from churn.monitoring.config import MonitoringConfig, parse_config
 from churn.monitoring.export import drift_dir
-from churn.monitoring.realized import join_outcomes, read_predictions, realized_metrics
+from churn.monitoring.realized import (
+    exclude_treated,
+    join_outcomes,
+    read_predictions,
+    realized_metrics,
+)
 from churn.monitoring.rollback import RollbackRule, decide_rollback
 from churn.settings import get_settings
+from steps.monitoring.campaign_gauges import export_campaign_gauges
 from steps.monitoring.evaluate import reports_dir
 from steps.monitoring.prometheus import push_realized_metrics, write_realized_metrics
 
@@ -48,6 +54,7 @@ def realized_report(
 ) -> RealizedReport:
     """Outcomes of the window joined to predictions: metrics per (version, arm) and the
     rollback decision (production vs previous production, arms pooled)."""
+    from churn.db.campaigns import treated_customers
     from churn.db.engine import make_engine
     from churn.db.outcomes import read
 
@@ -57,9 +64,14 @@ def realized_report(
     url = cfg.prediction_db or get_settings().prediction_db
     engine = make_engine(url)  # read only: no migration here
     try:
-        outcomes = read(engine, since, now)
+        # outcomes of customers an open campaign treated are the offer's, not the model's
+        outcomes, excluded = exclude_treated(read(engine, since, now), treated_customers(engine))
     finally:
         engine.dispose()
+    if excluded:
+        logger.info(
+            "realized metrics leave out %d outcome(s) of campaign-treated customers", excluded
+        )
     predictions = read_predictions(url, since - lookback, now)
     joined = join_outcomes(predictions, outcomes, lookback)
     metrics = realized_metrics(joined, cfg.bootstrap_samples, cfg.confidence, cfg.seed)
@@ -166,6 +178,10 @@ def evaluate_outcomes(
     versions = {m.model_version for m in realized.metrics} | {production_version_name}
     realized = realized.replaced(offline_test_metrics=offline_metrics(cfg, versions))
     _export(cfg, realized.as_json())
+    export_campaign_gauges(
+        cfg.prediction_db or get_settings().prediction_db, reports_dir(cfg),
+        get_settings().pushgateway_url,
+    )  # fmt: skip
     log_metadata(metadata={"realized": realized.as_json()})
     return realized
 
