@@ -92,9 +92,12 @@ class Scenario:
     @property
     def env(self) -> dict[str, str]:
         env = self.outer
+        # the checkout's `.zen/config.yaml` (its active stack) is the user's: a marker of our own
+        (self.root / "repo" / ".zen").mkdir(parents=True, exist_ok=True)
         return {
             **env,
             "ZENML_CONFIG_PATH": str(self.root / "zenml-config"),
+            "ZENML_REPOSITORY_PATH": str(self.root / "repo"),
             "ZENML_ANALYTICS_OPT_IN": "false",
             "ZENML_AUTO_OPEN_DASHBOARD": "false",
             "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
