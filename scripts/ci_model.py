@@ -35,7 +35,7 @@ def _emit(result: dict[str, Any]) -> None:
 
 
 def decision() -> dict[str, Any]:
-    from steps.promote.registry import production_version
+    from churn.control.models import production_version
     from zenml.client import Client
 
     from churn.settings import get_settings
@@ -59,7 +59,7 @@ def decision() -> dict[str, Any]:
 
 
 def bento() -> dict[str, Any]:
-    from steps.promote.registry import (
+    from churn.control.models import (
         card_of,
         load_pipeline,
         production_version,

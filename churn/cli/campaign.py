@@ -1,6 +1,6 @@
 """`churn campaign plan|report|list|close|simulate|learn`: retention campaigns with a control group.
 
-The production model is loaded (through `steps.promote.registry`, like `churn predict`) inside
+The production model is loaded (through `churn.control.models`, like `churn predict`) inside
 `plan` only; the other commands read the project database and need no framework.
 """
 

@@ -64,7 +64,7 @@ def plan(args: argparse.Namespace, params: PlanParams, engine: sa.Engine, actor:
             print(f"ranking by the uplift model learned on campaign {source}", file=sys.stderr)
     except ValueError as exc:
         return fail(str(exc))
-    from steps.promote.registry import card_of, load_pipeline, production_version
+    from churn.control.models import card_of, load_pipeline, production_version
 
     name = get_settings().model_name
     production = production_version(name)

@@ -85,9 +85,9 @@ def _version_summary(version: Any) -> dict[str, Any]:
 
 
 def model_status(limit: int = 10) -> dict[str, Any]:
-    from steps.promote.registry import production_version
     from zenml.client import Client
 
+    from churn.control.registry import production_version
     from churn.settings import get_settings
 
     name = get_settings().model_name
@@ -125,8 +125,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
         floor = load_run_config(args.config).parameters.quality_floor
     except ConfigError as exc:
         return fail(str(exc), EXIT_USAGE)
-    from steps.promote.registry import ChangeFailed, PromotionError, promote_by_hand
-
+    from churn.control.registry import ChangeFailed, PromotionError, promote_by_hand
     from churn.db.audit import default_actor
 
     try:
@@ -140,7 +139,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    from steps.promote.registry import ChangeFailed, RollbackError, rollback
+    from churn.control.registry import ChangeFailed, RollbackError, rollback
 
     if (problem := _note_problem(args)) is not None:
         return fail(problem, EXIT_USAGE)
