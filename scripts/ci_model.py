@@ -35,9 +35,9 @@ def _emit(result: dict[str, Any]) -> None:
 
 
 def decision() -> dict[str, Any]:
-    from churn.control.models import production_version
     from zenml.client import Client
 
+    from churn.control.models import production_version
     from churn.settings import get_settings
 
     name = get_settings().model_name
@@ -65,7 +65,6 @@ def bento() -> dict[str, Any]:
         production_version,
         save_to_model_store,
     )
-
     from churn.settings import get_settings
     from steps.package.bento import build_bento
 
