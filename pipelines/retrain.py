@@ -12,8 +12,10 @@ run is never cut halfway. The run is named up front, and its `promote` step's ou
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -68,9 +70,34 @@ class _TrainingThread(threading.Thread):
         from pipelines.training import run_training
 
         try:
-            self.result = contextvars.Context().run(run_training, self.config_path, self.data_path)
+            with _own_stack_objects():
+                self.result = contextvars.Context().run(
+                    run_training, self.config_path, self.data_path
+                )
         except BaseException as exc:  # handed to the step, which reports it
             self.error = exc
+
+
+@contextlib.contextmanager
+def _own_stack_objects() -> Iterator[None]:
+    """The training run builds its own Stack (and orchestrator) instead of sharing the running one.
+
+    ZenML caches one `Stack` per stack in `zenml.stack.stack._STACK_CACHE`, and an orchestrator
+    keeps the run it is executing on itself (`_active_snapshot`, the local orchestrator's
+    `_orchestrator_run_id`, cleared when a run ends): a second run on the same object ended the
+    monitoring run's next step with `assert self._active_snapshot` (zenml 0.98, seen in
+    tests/monitoring/test_e2e.py). The monitoring step waits while the training run goes, so
+    nothing else uses the cache meanwhile; its entries are put back afterwards.
+    """
+    from zenml.stack import stack as zenml_stack
+
+    saved = dict(zenml_stack._STACK_CACHE)
+    zenml_stack._STACK_CACHE.clear()
+    try:
+        yield
+    finally:
+        zenml_stack._STACK_CACHE.clear()
+        zenml_stack._STACK_CACHE.update(saved)
 
 
 def run_training_in_process(cfg: MonitoringConfig, config_path: Path, data_path: Path) -> Any:

@@ -118,9 +118,9 @@ def switch_production(
     The audit row and the serving state (what every running service serves: the new tag, and no
     experiment) are written in one transaction that commits last; any failure on the way (a
     registry, the metadata, the audit, the state) undoes the registries already changed, newest
-    first, and re-raises. `bento` is (pipeline, card) to save, or None when the caller saves it
-    later (the training pipeline's package step, which then writes the serving state). Returns
-    the BentoML tag saved, if any.
+    first, and re-raises. `bento` is (pipeline, card) to save, or None to leave the BentoML
+    store and the serving state as they are (every caller today saves one). Returns the BentoML
+    tag saved, if any.
     """
     from zenml.enums import ModelStages
 

@@ -1,8 +1,8 @@
 """`serving_state` (revision 0005): the one record every service worker and pod serves from.
 
 Per model name: the production BentoML model (tag, ZenML version) and the running experiment.
-Promotion and rollback (churn/control/registry.py), the training pipeline's package step and
-`churn experiment start|stop` write it; each service worker polls it (bentos/live_model.py). No
+Promotion and rollback (churn/control/registry.py, also the training pipeline's promote step)
+and `churn experiment start|stop` write it; each service worker polls it (bentos/live_model.py). No
 row means "serve the model embedded in the service" (the store's latest `telco_churn`).
 
 `change` writes the state and its audit row in ONE transaction: both or neither.
