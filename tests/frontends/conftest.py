@@ -42,10 +42,13 @@ def service_url(session_dir: Path) -> Iterator[str]:
         pytest.skip(f"no bentos/service.py in {workdir} yet (the serving part is not merged)")
     servers.save_test_model()
     port = servers.free_port()
-    # an admin token in the session's database (the service's): every client in this process
-    # (Settings().api_token) and every frontend server started from it picks it up
-    token = service_token(os.environ["CHURN_PREDICTION_DB"], f"frontend-tests-{port}")
-    assert token, "could not create the service token in CHURN_PREDICTION_DB"
+    # The service gets a database of its own: a serving state that another test's training wrote
+    # in the session's database (tests/campaigns runs first) would make it serve that model, not
+    # the test model. An admin token there: every client in this process (Settings().api_token)
+    # and every frontend server started from it picks it up.
+    service_db = f"sqlite:///{session_dir / f'frontends-service-{port}.db'}"
+    token = service_token(service_db, f"frontend-tests-{port}")
+    assert token, "could not create the service token in the service's database"
     patch = pytest.MonkeyPatch()
     patch.setenv("CHURN_API_TOKEN", token)
     log = session_dir / f"bentoml-{port}.log"
@@ -54,7 +57,7 @@ def service_url(session_dir: Path) -> Iterator[str]:
         [bentoml, "serve", SERVICE_CLASS, "--host", "127.0.0.1", "--port", str(port)],
         cwd=workdir,
         log=log,
-        env={"BENTOML_HOME": own_bentoml_home(os.environ, log)},
+        env={"BENTOML_HOME": own_bentoml_home(os.environ, log), "CHURN_PREDICTION_DB": service_db},
     )
     url = f"http://127.0.0.1:{port}"
     try:
