@@ -166,7 +166,10 @@ class ContractGuard:
         self.direct = direct
         if auth == "settings":
             from bentos.auth import TokenAuth
+            from bentos.prediction_log import require_database_location
+            from churn.settings import get_settings
 
+            require_database_location(get_settings())  # before the token store opens it
             self.auth: TokenAuth | None = TokenAuth.from_settings()
         else:
             self.auth = auth if not isinstance(auth, str) else None

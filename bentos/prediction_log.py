@@ -33,8 +33,10 @@ import sqlalchemy as sa
 
 from churn.db import upgrade
 from churn.db.engine import make_engine, shown_url
+from churn.db.migrate import DatabaseLocationError, ensure_sqlite_folder
 from churn.db.tables import prediction_log
-from churn.settings import WriterKnobs, get_settings
+from churn.serve_env import require_database_setting
+from churn.settings import Settings, WriterKnobs, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +124,16 @@ def exit_on_fatal(exc: PredictionLogConfigError) -> NoReturn:
     if in_worker:
         os.kill(os.getppid(), signal.SIGTERM)
     os._exit(EXIT_CONFIG)
+
+
+def require_database_location(settings: Settings) -> None:
+    """Stop the server at start when `CHURN_PREDICTION_DB` cannot be where it points (called by
+    the guard, built at the lifespan's start before the service, and by `ChurnService`)."""
+    try:
+        require_database_setting(settings)
+        ensure_sqlite_folder(settings.prediction_db)
+    except DatabaseLocationError as exc:
+        exit_on_fatal(PredictionLogConfigError(str(exc)))
 
 
 # The columns a row may leave out (their server defaults, revision 0005).

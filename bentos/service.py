@@ -41,11 +41,11 @@ from bentos.prediction_log import (
     PredictionLogConfigError,
     PredictionLogFull,
     exit_on_fatal,
+    require_database_location,
 )
 from churn.db import serving_state
 from churn.db.audit import AuditEvent
 from churn.db.audit import record as record_audit
-from churn.db.migrate import DatabaseLocationError, ensure_sqlite_folder
 from churn.experiment import CHAMPION
 from churn.privacy import customer_key
 from churn.schema import (
@@ -55,7 +55,6 @@ from churn.schema import (
     risk_band,
     schema_description,
 )
-from churn.serve_env import require_database_setting
 from churn.settings import get_settings
 
 SETTINGS = get_settings()
@@ -105,11 +104,7 @@ class ChurnService:
     model_ref = bentoml.models.BentoModel(f"{SETTINGS.model_name}:latest")
 
     def __init__(self) -> None:
-        try:  # where the project database lives is a start-up error, never a 500 per request
-            require_database_setting(SETTINGS)
-            ensure_sqlite_folder(SETTINGS.prediction_db)
-        except DatabaseLocationError as exc:
-            exit_on_fatal(PredictionLogConfigError(str(exc)))
+        require_database_location(SETTINGS)  # a start-up error, never a 500 per request
         embedded = load(self.model_ref)
         try:
             self.log = PredictionLog(

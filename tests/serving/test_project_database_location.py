@@ -9,6 +9,7 @@ to every request (issue #28). The Bento here is the one the suite's training bui
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -68,17 +69,26 @@ def test_a_folder_that_cannot_be_made_names_the_setting(tmp_path: Path) -> None:
         ensure_sqlite_folder(f"sqlite:///{blocker / 'db' / 'predictions.db'}")
 
 
-def _serve_stored_bento(env: dict[str, str], log: Path) -> subprocess.CompletedProcess[bytes]:
+def _serve_stored_bento(env: dict[str, str], log: Path) -> str:
+    """`bentoml serve` of the stored Bento until it stops by itself; its output."""
     full = dict(env)
     full["BENTOML_HOME"] = own_bentoml_home(full, log)
     argv = [str(BENTOML), "serve", "churn_service:latest", "--host", "127.0.0.1"]
-    return subprocess.run(
+    with subprocess.Popen(
         [*argv, "--port", str(free_port())],
         env=full,
         cwd=log.parent,
-        capture_output=True,
-        timeout=240,  # a server that kept running would raise TimeoutExpired here
-    )
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # a server that kept running is stopped with its workers
+    ) as proc:
+        try:
+            out, _ = proc.communicate(timeout=240)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, _ = proc.communicate()
+            pytest.fail("the server kept running:\n" + out.decode(errors="replace")[-3000:])
+    return out.decode(errors="replace")
 
 
 @pytest.mark.integration
@@ -86,8 +96,7 @@ def test_a_stored_bento_without_a_database_setting_stops_at_start(
     trained_model: TrainedModel, tmp_path: Path
 ) -> None:
     env = {k: v for k, v in os.environ.items() if k != "CHURN_PREDICTION_DB"}
-    done = _serve_stored_bento(env, tmp_path / "service.log")
-    output = (done.stdout + done.stderr).decode(errors="replace")
+    output = _serve_stored_bento(env, tmp_path / "service.log")
     # it returned at all: the worker stopped the arbiter (`exit_on_fatal`), it did not serve 500s
     assert "FATAL: CHURN_PREDICTION_DB is not set" in output, output[-3000:]
     assert "Traceback" not in output, output[-3000:]
@@ -100,7 +109,6 @@ def test_a_stored_bento_with_an_impossible_folder_stops_at_start(
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     env = {**os.environ, "CHURN_PREDICTION_DB": f"sqlite:///{blocker / 'data' / 'p.db'}"}
-    done = _serve_stored_bento(env, tmp_path / "service.log")
-    output = (done.stdout + done.stderr).decode(errors="replace")
+    output = _serve_stored_bento(env, tmp_path / "service.log")
     assert "FATAL: CHURN_PREDICTION_DB=sqlite:///" in output, output[-3000:]
     assert "cannot create the folder" in output, output[-3000:]
