@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from pathlib import Path
 from typing import Any, Literal
 
 import sqlalchemy as sa
 
+from churn.db.migrate import ensure_sqlite_folder
 from churn.settings import get_settings
 
 Use = Literal["log_writer", "token_poll", "ui", "window", "once"]
@@ -63,9 +63,7 @@ def _set_wal(dbapi_conn: Any) -> None:
 
 def _log_writer(url: str) -> sa.Engine:
     if url.startswith("sqlite"):
-        database = sa.engine.make_url(url).database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        ensure_sqlite_folder(url)  # or a clear error naming CHURN_PREDICTION_DB
         engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_S})
 
         @sa.event.listens_for(engine, "connect")
