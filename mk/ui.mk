@@ -5,7 +5,12 @@ FLASK_PORT ?= 5001
 STREAMLIT_PORT ?= 8501
 CHURN_SERVICE_URL ?= http://127.0.0.1:$(or $(PORT),3000)
 UI_RUN_DIR ?= $(CURDIR)/reports/run/ui
-export FLASK_PORT STREAMLIT_PORT CHURN_SERVICE_URL UI_RUN_DIR
+# passed to these targets only: exported globally, they reached every recipe (the test suite
+# included) and from there any make run in another checkout
+ui flask flask-dev dashboard: export FLASK_PORT := $(FLASK_PORT)
+ui flask flask-dev dashboard: export STREAMLIT_PORT := $(STREAMLIT_PORT)
+ui flask flask-dev dashboard: export CHURN_SERVICE_URL := $(CHURN_SERVICE_URL)
+ui flask flask-dev dashboard: export UI_RUN_DIR := $(UI_RUN_DIR)
 
 .PHONY: ui flask flask-dev dashboard
 

@@ -117,6 +117,15 @@ def report(proc: subprocess.CompletedProcess[str]) -> str:
     return f"exit {proc.returncode}\n--- stdout\n{out}\n--- stderr\n{err}"
 
 
+# What `make test` passes down to the suite: its own state, and the variables the checkout's make
+# files export (mk/ui.mk's UI_RUN_DIR named the checkout's reports/, so the clone's `make ui` wrote
+# there). A user's shell has none of them.
+OUTER_MAKE = {
+    "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "MAKE_TERMOUT", "MAKE_TERMERR",
+    "UI_RUN_DIR", "FLASK_PORT", "STREAMLIT_PORT", "PYTHONUNBUFFERED",
+}  # fmt: skip
+
+
 def user_environment(home: Path) -> dict[str, str]:
     """This process's environment as a new user's shell has it: no project or tool state."""
     env = {
@@ -124,6 +133,7 @@ def user_environment(home: Path) -> dict[str, str]:
         for k, v in os.environ.items()
         if not k.startswith(("CHURN_", "ZENML_", "BENTOML_", "MLFLOW_", "UV_", "XDG_", "PYTEST"))
         and k not in {"VIRTUAL_ENV", "PYTHONPATH", "PROMETHEUS_MULTIPROC_DIR", "PORT"}
+        and k not in OUTER_MAKE
     }
     path = [p for p in env.get("PATH", "").split(os.pathsep) if p and Path(p) != TEST_VENV_BIN]
     env.update(HOME=str(home), PATH=os.pathsep.join(path))
