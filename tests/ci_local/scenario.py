@@ -104,9 +104,13 @@ class Scenario:
         }
 
     @property
+    def staging_dir(self) -> Path:
+        return self.root / "staging"
+
+    @property
     def make_args(self) -> list[str]:
         return [
-            f"STAGING_DIR={self.root / 'staging'}",
+            f"STAGING_DIR={self.staging_dir}",
             f"STAGING_MLFLOW_PORT={self.mlflow_port}",
             f"STAGING_ZENML_PORT={self.zenml_port}",
         ]
@@ -130,9 +134,11 @@ class Scenario:
             self.run([*make, "staging-up", *self.make_args], cwd=REPO, env=self.env, timeout=600),
         )
 
-    def down(self) -> None:
+    def down(self) -> subprocess.CompletedProcess[str]:
         make = ["make", "--no-print-directory", "-C", str(REPO)]
-        self.run([*make, "staging-down", *self.make_args], cwd=REPO, env=self.env, timeout=180)
+        return self.run(
+            [*make, "staging-down", *self.make_args], cwd=REPO, env=self.env, timeout=180
+        )
 
     def api_key(self) -> str:
         code = (
