@@ -102,6 +102,7 @@ def run_once(config_path: Path) -> dict[str, Any]:
         **_output(run, "evaluate_outcomes", "realized"),
         "rollback": _output(run, "auto_rollback", "rollback_result"),
     }
+    purged = {"purged": _output(run, "purge_expired", "purged")} if "purge_expired" in run.steps else {}
     return {
         "production_version": decision.get("model_version"),
         "drift_detected": decision["drift_detected"],
@@ -116,6 +117,7 @@ def run_once(config_path: Path) -> dict[str, Any]:
         "retrain": retrain,
         "realized": realized,
         "run_id": str(run.id),
+        **purged,  # with CHURN_RETENTION_DAYS: what the retention purge deleted
     }
 
 
