@@ -102,7 +102,9 @@ def run_once(config_path: Path) -> dict[str, Any]:
         **_output(run, "evaluate_outcomes", "realized"),
         "rollback": _output(run, "auto_rollback", "rollback_result"),
     }
-    purged = {"purged": _output(run, "purge_expired", "purged")} if "purge_expired" in run.steps else {}
+    purged = {}
+    if "purge_expired" in run.steps:  # with CHURN_RETENTION_DAYS: what the purge deleted
+        purged["purged"] = _output(run, "purge_expired", "purged")
     return {
         "production_version": decision.get("model_version"),
         "drift_detected": decision["drift_detected"],
@@ -117,7 +119,7 @@ def run_once(config_path: Path) -> dict[str, Any]:
         "retrain": retrain,
         "realized": realized,
         "run_id": str(run.id),
-        **purged,  # with CHURN_RETENTION_DAYS: what the retention purge deleted
+        **purged,
     }
 
 

@@ -21,9 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = privacy.add_subparsers(dest="privacy_command", metavar="ACTION")
     sub.required = True
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--db", default=None, help="SQLAlchemy URL (default: CHURN_PREDICTION_DB)"
-    )
+    common.add_argument("--db", default=None, help="SQLAlchemy URL (default: CHURN_PREDICTION_DB)")
     common.add_argument(
         "--actor", default=None, help="who asks, for the audit row (default: CHURN_AUDIT_ACTOR "
         "or the OS user)",
@@ -78,7 +76,7 @@ def _print_rows(engine: Any, request: Any, as_json: bool) -> dict[str, int]:
         for t, (table, column) in enumerate(CUSTOMER_TABLES):
             counts[table.name] = 0
             if as_json:
-                out.write(f'{", " if t else ""}{json.dumps(table.name)}: [')
+                out.write(f"{', ' if t else ''}{json.dumps(table.name)}: [")
             for row in rows_of(conn, table, column, request.keys):
                 if as_json:
                     out.write((", " if counts[table.name] else "") + json.dumps(row))

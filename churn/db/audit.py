@@ -1,8 +1,10 @@
 """The audit trail (`audit_log`, revision 0003): who changed production, when, from what, and why.
 
 Written by every promotion (the training pipeline's promote step, `churn model promote`) and every
-rollback; read by `churn audit`. The table is created by the migrations, which `record` and
-`recent` run first, so a fresh database works.
+rollback, token and campaign changes, the customer-data commands (`churn privacy`, the monitoring
+run's retention purge) and the Flask UI's sign-ins; read by `churn audit` and the UI's audit page.
+The table is created by the migrations, which `record` and `recent` run first, so a fresh database
+works.
 """
 
 from __future__ import annotations

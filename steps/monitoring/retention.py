@@ -22,9 +22,7 @@ MONITORING_ACTOR = "monitoring"
 
 
 @step(enable_cache=False)
-def purge_expired(
-    config: dict[str, Any], older_than_days: int
-) -> Annotated[PurgeResult, "purged"]:
+def purge_expired(config: dict[str, Any], older_than_days: int) -> Annotated[PurgeResult, "purged"]:
     cfg = parse_config(config)
     note = retention_note(older_than_days, cfg.realized_window_days, cfg.outcome_lookback_days)
     if note:

@@ -15,8 +15,8 @@ from churn.db.audit import recent
 from churn.generator import generate
 from churn.schema import FEATURE_NAMES
 from churn.settings import get_settings
-from tests.monitoring.conftest import MonitoredModel, WriteConfig
 from tests.fixtures.db_faults import count_rows
+from tests.monitoring.conftest import MonitoredModel, WriteConfig
 from tests.monitoring.helpers import write_log
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(900)]
@@ -119,6 +119,8 @@ def test_drifted_log_raises_drift_through_the_pipeline(
     assert isinstance(rollback, RollbackResult) and rollback.performed is False
     assert result["realized"] == {**realized.as_json(), "rollback": rollback.as_json()}
 
+    window = output("load_live_window", "live_window")
+    assert "customerID" not in window.columns and "request_id" not in window.columns
     # CHURN_RETENTION_DAYS: the purge ran last, batched and audited, and said what it starves
     purged = output("purge_expired", "purged")
     assert purged.deleted == {"prediction_log": 5, "outcomes": 0}

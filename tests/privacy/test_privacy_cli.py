@@ -81,7 +81,8 @@ def _seed(url: str) -> None:
                 ],
             )  # fmt: skip
         outcomes = [Outcome(customerID=c, churned=True) for c in (ANA, BEN)]
-        old = [Outcome(customerID=f"old-{i}", churned=False, observed_at=NOW - dt.timedelta(days=99)) for i in range(2)]  # fmt: skip
+        long_ago = NOW - dt.timedelta(days=99)
+        old = [Outcome(customerID=f"o{i}", churned=False, observed_at=long_ago) for i in (1, 2)]
         store(engine, [*outcomes, *old], "cli", secret=KEY)
     finally:
         engine.dispose()
@@ -124,7 +125,8 @@ def test_export_erase_and_purge(
     assert exported["counts"] == {"prediction_log": 3, "outcomes": 1, "campaign_assignments": 1}
     assert exported["customer_key"] == customer_key(ANA, KEY)
     assert {r["customerID"] for r in exported["tables"]["prediction_log"]} == {
-        customer_key(ANA, KEY), ANA
+        customer_key(ANA, KEY),
+        ANA,
     }
     assert exported["tables"]["outcomes"][0]["churned"] is True
     code, out, _ = _run(capsys, "privacy", "export", ANA, *db)

@@ -1,8 +1,9 @@
 """An index on the prediction log's customer key, for the customer's rights.
 
-`churn privacy export` and `erase` find a customer's rows by `customerID` (churn/control/privacy.py);
-without this index each request scans the whole log. The outcomes (`ux_outcomes_customer_observed`,
-0004) and the campaign assignments (`ix_campaign_assignments_customer`, 0008) have theirs already.
+`churn privacy export` and `erase` find a customer's rows by `customerID`
+(churn/control/privacy.py); without this index each request scans the whole log. The outcomes
+(`ux_outcomes_customer_observed`, 0004) and the campaign assignments
+(`ix_campaign_assignments_customer`, 0008) have theirs already.
 
 Revision ID: 0010
 Revises: 0009
