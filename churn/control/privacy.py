@@ -239,7 +239,9 @@ class PurgeResult(Artifact):
     note: str | None = None
 
 
-def retention_note(days: int, realized_window_days: int, outcome_lookback_days: int) -> str | None:
+def retention_note(
+    days: int, realized_window_days: float, outcome_lookback_days: float
+) -> str | None:
     """Why a retention this short starves the realized metrics (None when it does not): they
     join outcomes of the last `realized_window_days` to predictions up to
     `outcome_lookback_days` older."""
@@ -247,7 +249,7 @@ def retention_note(days: int, realized_window_days: int, outcome_lookback_days: 
     if days >= needed:
         return None
     return (
-        f"CHURN_RETENTION_DAYS={days} is shorter than the {needed} days the realized metrics read "
-        f"(realized_window_days {realized_window_days} + outcome_lookback_days "
-        f"{outcome_lookback_days}): older outcomes find no prediction to join"
+        f"CHURN_RETENTION_DAYS={days} is shorter than the {needed:g} days the realized metrics "
+        f"read (realized_window_days {realized_window_days:g} + outcome_lookback_days "
+        f"{outcome_lookback_days:g}): older outcomes find no prediction to join"
     )

@@ -64,18 +64,19 @@ def _seed(url: str) -> None:
         with engine.begin() as conn:
             conn.execute(prediction_log.insert(), _log_rows([ana, ana, ANA, ben], 1))
             conn.execute(prediction_log.insert(), _log_rows([None] * 6, 100))
-            campaign = conn.execute(
+            key = conn.execute(
                 campaigns.insert().values(
                     name="spring", started_at=NOW, created_by="ana", model_name="telco_churn",
                     model_version="1", rank_rule="risk", budget=2, control_share=0.0,
                     offer_cost=1.0, saved_value=2.0, salt="s", n_treated=2, n_control=0,
                     source_file="c.csv",
                 )
-            ).inserted_primary_key[0]  # fmt: skip
+            ).inserted_primary_key  # fmt: skip
+            assert key is not None
             conn.execute(
                 campaign_assignments.insert(),
                 [
-                    {"campaign_id": campaign, "customerID": c, "arm": "treated", "rank": r,
+                    {"campaign_id": key[0], "customerID": c, "arm": "treated", "rank": r,
                      "churn_probability": 0.5, "expected_value": 10.0}
                     for r, c in enumerate((ana, ben), start=1)
                 ],
