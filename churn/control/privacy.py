@@ -104,9 +104,11 @@ def check_text(name: str, value: str, longest: int) -> str:
 
 
 def stored_keys(customer_id: str, secret: str | None) -> tuple[str, ...]:
-    """The values a store may hold for this customer: its keyed hash, and the raw ID."""
-    keyed = customer_key(customer_id, secret)
-    return (keyed, customer_id) if keyed and keyed != customer_id else (customer_id,)
+    """The values a store may hold for this customer: its keyed hash and the raw ID, of the ID
+    as given and as the outcome store keeps it (stripped of surrounding blanks)."""
+    ids = dict.fromkeys((customer_id, customer_id.strip()))
+    keys = [customer_key(i, secret) or i for i in ids] + list(ids)
+    return tuple(dict.fromkeys(keys))
 
 
 def audit_subject(customer_id: str, secret: str | None) -> str:

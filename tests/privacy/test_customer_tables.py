@@ -10,10 +10,13 @@ from churn.control.privacy import (
     CUSTOMER_TABLES,
     PURGE_TABLES,
     RawCustomerIdsRefused,
+    audit_subject,
     require_customer_key,
     retention_note,
+    stored_keys,
 )
 from churn.db.tables import metadata
+from churn.privacy import customer_key
 from churn.settings import Settings
 
 PG = "postgresql://churn:pw-9d8c@db.example:5432/churn"
@@ -80,3 +83,13 @@ def test_retention_note_names_what_the_realized_metrics_need() -> None:
     assert retention_note(120, 30, 90) is None
     note = retention_note(60, 30, 90)
     assert note is not None and "CHURN_RETENTION_DAYS=60" in note and "120 days" in note
+
+
+def test_a_customer_is_found_by_every_form_a_store_may_hold() -> None:
+    keyed = customer_key("A-1", "k")
+    assert stored_keys("A-1", "k") == (keyed, "A-1")  # and rows from before the key
+    assert set(stored_keys(" A-1", "k")) == {customer_key(" A-1", "k"), keyed, " A-1", "A-1"}
+    assert stored_keys("A-1", None) == ("A-1",)
+    assert audit_subject("A-1", "k") == keyed
+    unkeyed = audit_subject("A-1", None)
+    assert unkeyed.startswith("s1:") and "A-1" not in unkeyed and len(unkeyed) <= 64
