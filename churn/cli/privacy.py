@@ -11,7 +11,7 @@ import json
 import sys
 from typing import Any
 
-from churn.cli import EXIT_OK, EXIT_USAGE, fail
+from churn.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, fail
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -54,6 +54,20 @@ def _error(exc: Exception) -> str:
     return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
 
 
+def _open(url: str | None) -> Any:
+    """The project database, migrated; None after a one-line error naming why it cannot be."""
+    import sqlalchemy as sa
+
+    from churn.db.migrate import DatabaseLocationError
+    from churn.db.outcomes import engine_for
+
+    try:
+        return engine_for(url)
+    except (sa.exc.SQLAlchemyError, DatabaseLocationError) as exc:
+        fail(f"cannot open the project database: {_error(exc)}")
+        return None
+
+
 def _request(args: argparse.Namespace) -> Any:
     from churn.control.privacy import Request
     from churn.db.audit import default_actor
@@ -94,16 +108,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     import sqlalchemy as sa
 
     from churn.control.privacy import PrivacyError, counts_text, record_export
-    from churn.db.outcomes import engine_for
 
     try:
         request = _request(args)
     except PrivacyError as exc:
         return fail(str(exc), EXIT_USAGE)
-    try:
-        engine = engine_for(args.db)
-    except sa.exc.SQLAlchemyError as exc:
-        return fail(f"cannot open the project database: {_error(exc)}")
+    if (engine := _open(args.db)) is None:
+        return EXIT_FAILURE
     try:
         counts = _print_rows(engine, request, args.json)
         record_export(engine, request, counts)
@@ -119,17 +130,14 @@ def cmd_erase(args: argparse.Namespace) -> int:
     import sqlalchemy as sa
 
     from churn.control.privacy import PrivacyError, check_text, counts_text, erase
-    from churn.db.outcomes import engine_for
 
     try:
         request = _request(args)
         check_text("--reason", args.reason, 2000)
     except PrivacyError as exc:
         return fail(str(exc), EXIT_USAGE)
-    try:
-        engine = engine_for(args.db)
-    except sa.exc.SQLAlchemyError as exc:
-        return fail(f"cannot open the project database: {_error(exc)}")
+    if (engine := _open(args.db)) is None:
+        return EXIT_FAILURE
     try:
         counts = erase(engine, request, args.reason)
     except sa.exc.SQLAlchemyError as exc:
@@ -148,7 +156,6 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
     from churn.control.privacy import PrivacyError, check_days, check_text, counts_text, purge
     from churn.db.audit import default_actor
-    from churn.db.outcomes import engine_for
 
     actor = default_actor() if args.actor is None else args.actor
     try:
@@ -156,10 +163,8 @@ def cmd_purge(args: argparse.Namespace) -> int:
         check_text("--actor", actor, 128)
     except PrivacyError as exc:
         return fail(str(exc), EXIT_USAGE)
-    try:
-        engine = engine_for(args.db)
-    except sa.exc.SQLAlchemyError as exc:
-        return fail(f"cannot open the project database: {_error(exc)}")
+    if (engine := _open(args.db)) is None:
+        return EXIT_FAILURE
     try:
         counts = purge(engine, args.older_than, actor)
     except sa.exc.SQLAlchemyError as exc:

@@ -190,3 +190,12 @@ def test_bad_arguments_are_one_line_and_write_nothing(
     assert (code, out) == (2, "") and err.startswith(f"error: {message}")
     assert len(err.splitlines()) == 1
     assert not (tmp_path / "p.db").exists()  # not even opened
+
+
+@pytest.mark.parametrize("url", ["not-a-url", "sqlite:////proc/no/such/dir/p.db"])
+def test_a_database_that_cannot_be_opened_is_one_line(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = _run(capsys, "privacy", "purge", "--older-than", "30", "--db", url)
+    assert (code, out) == (1, "") and err.startswith("error: cannot open the project database:")
+    assert len(err.splitlines()) == 1
