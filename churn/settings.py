@@ -162,6 +162,12 @@ class Settings(BaseSettings):
     """Prometheus Pushgateway for the monitoring run's drift gauges (e.g. http://127.0.0.1:9091)."""
     customer_id_key: str | None = None
     """Secret for `churn.privacy.customer_key`: set, stores keep HMAC(customerID), not the ID."""
+    allow_raw_customer_ids: bool = False
+    """`true`: a PostgreSQL project database may store raw customer IDs (no key), on purpose
+    (`churn.control.privacy.require_customer_key`)."""
+    retention_days: int | None = Field(default=None, ge=1)
+    """Prediction-log rows and outcomes older than this many days are purged by each monitoring
+    run (docs/security.md, "Retention"); unset keeps everything."""
     auth: Literal["on", "off"] = "on"
     """Bearer tokens on the service's routes (bentos/auth.py); `off` is for local work only."""
     metrics_auth: Literal["on", "off"] = "off"

@@ -1,5 +1,6 @@
 """The monitoring pipeline: reference vs. live window -> drift report -> decision -> retrain;
-outcomes -> realized metrics -> automatic rollback.
+outcomes -> realized metrics -> automatic rollback; then, with CHURN_RETENTION_DAYS, the purge of
+what is older (retention).
 
 zenml pipeline run pipelines.monitoring.monitoring_pipeline -c configs/monitoring.yaml
 churn monitor                      # the same, once, printing the decision as one JSON line
@@ -12,10 +13,12 @@ from typing import Any
 from zenml import pipeline
 
 from churn.monitoring.config import parse_config
+from churn.settings import get_settings
 from pipelines.retrain import retrain_on_drift
 from steps.monitoring.analyse import detect_drift
 from steps.monitoring.load import load_live_window, load_reference
 from steps.monitoring.outcomes import auto_rollback, evaluate_outcomes
+from steps.monitoring.retention import purge_expired
 
 
 @pipeline(enable_cache=False)
@@ -34,3 +37,5 @@ def monitoring_pipeline(config: dict[str, Any] | None = None) -> None:
     realized = evaluate_outcomes(config=config, production_version_name=version)
     retrain = retrain_on_drift(config=config, decision=decision)
     auto_rollback(config=config, realized=realized, retrain=retrain)
+    if days := get_settings().retention_days:  # CHURN_RETENTION_DAYS: purge after the reads
+        purge_expired(config=config, older_than_days=days, after="auto_rollback")

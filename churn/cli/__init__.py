@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "churn.cli.model",
     "churn.cli.monitor",
     "churn.cli.outcomes",
+    "churn.cli.privacy",
     "churn.cli.stack",
 )
 

@@ -102,6 +102,9 @@ def run_once(config_path: Path) -> dict[str, Any]:
         **_output(run, "evaluate_outcomes", "realized"),
         "rollback": _output(run, "auto_rollback", "rollback_result"),
     }
+    purged = {}
+    if "purge_expired" in run.steps:  # with CHURN_RETENTION_DAYS: what the purge deleted
+        purged["purged"] = _output(run, "purge_expired", "purged")
     return {
         "production_version": decision.get("model_version"),
         "drift_detected": decision["drift_detected"],
@@ -116,6 +119,7 @@ def run_once(config_path: Path) -> dict[str, Any]:
         "retrain": retrain,
         "realized": realized,
         "run_id": str(run.id),
+        **purged,
     }
 
 

@@ -1,8 +1,10 @@
 """The audit trail (`audit_log`, revision 0003): who changed production, when, from what, and why.
 
 Written by every promotion (the training pipeline's promote step, `churn model promote`) and every
-rollback; read by `churn audit`. The table is created by the migrations, which `record` and
-`recent` run first, so a fresh database works.
+rollback, token and campaign changes, the customer-data commands (`churn privacy`, the monitoring
+run's retention purge) and the Flask UI's sign-ins; read by `churn audit` and the UI's audit page.
+The table is created by the migrations, which `record` and `recent` run first, so a fresh database
+works.
 """
 
 from __future__ import annotations
@@ -32,6 +34,11 @@ ACTIONS = (
     "campaign_plan",
     "campaign_close",
     "campaign_learn",
+    "privacy_export",
+    "privacy_erase",
+    "privacy_purge",
+    "sign_in",
+    "sign_in_failed",
 )
 
 
@@ -69,6 +76,14 @@ class AuditEvent:
         return out
 
 
+def insert(conn: sa.Connection, event: AuditEvent) -> AuditEvent:
+    """Add the event inside the caller's transaction (with the time now when it has none), so a
+    change and its audit row commit together or not at all; the stored event."""
+    stored = event if event.created_at else replace(event, created_at=dt.datetime.now(dt.UTC))
+    conn.execute(audit_log.insert().values(**asdict(stored)))
+    return stored
+
+
 @contextlib.contextmanager
 def recording(event: AuditEvent, url: str | None = None) -> Iterator[AuditEvent]:
     """Insert the event in a transaction that commits when the block ends without an error.
@@ -76,13 +91,11 @@ def recording(event: AuditEvent, url: str | None = None) -> Iterator[AuditEvent]
     The registries change inside the block: a change that fails leaves no audit row, and an audit
     row that cannot be written fails the change (which its caller then undoes).
     """
-    stored = event if event.created_at else replace(event, created_at=dt.datetime.now(dt.UTC))
     engine = make_engine(url)
     try:
         upgrade(engine)
         with engine.begin() as conn:
-            conn.execute(audit_log.insert().values(**asdict(stored)))
-            yield stored
+            yield insert(conn, event)
     finally:
         engine.dispose()
 

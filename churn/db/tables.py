@@ -42,6 +42,8 @@ prediction_log = sa.Table(
     sa.Column("served", sa.Boolean, nullable=False, server_default=sa.true()),
     # revision 0007: the monitoring window walks it (churn/monitoring/window.py)
     sa.Index("ix_prediction_log_served_id", "served", "id"),
+    # revision 0010: a customer's rows, for export and erasure (churn/control/privacy.py)
+    sa.Index("ix_prediction_log_customer", ID_COLUMN),
 )
 
 audit_log = sa.Table(

@@ -111,6 +111,23 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+AUDIT_SUBJECT = "flask_ui"
+"""The audit rows' `model_name` for sign-ins: the door they came through."""
+
+
+def audit_sign_in(action: str, name: str, what: str) -> None:
+    """One audit row per sign-in attempt that reached the password check: the name tried (never
+    the password), the outcome, the client address (after `CHURN_PROXY_HOPS`). Written before
+    the session starts: no audit row, no session (the error page instead)."""
+    from churn.db.audit import AuditEvent, insert
+
+    address = (request.remote_addr or "unknown")[:64]
+    actor = " ".join(name.split())[:MAX_NAME_LENGTH] or "(blank)"
+    event = AuditEvent(action, "ui", actor, AUDIT_SUBJECT, None, address, f"{what} from {address}")
+    with user_store().engine.begin() as conn:
+        insert(conn, event)
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     form = SignInForm()
@@ -123,8 +140,10 @@ def login() -> Any:
             log.warning(
                 "failed sign-in for %r from %s", (form.name.data or "")[:64], request.remote_addr
             )
+            audit_sign_in("sign_in_failed", form.name.data or "", "unknown name or wrong password")
             form.form_errors.append(SIGN_IN_FAILED)
             return render_template("login.html", form=form, next_url=next_url), 401
+        audit_sign_in("sign_in", user.name, f"signed in as {user.role}")
         login_user(user)
         log.info("signed in: %s (%s) from %s", user.name, user.role, request.remote_addr)
         return redirect(_safe_next(next_url))

@@ -9,7 +9,7 @@ from zenml import log_metadata, step
 
 from churn.monitoring.config import parse_config
 from churn.monitoring.stattests import PREDICTION_COLUMN as PREDICTION
-from churn.monitoring.window import read_window_sample
+from churn.monitoring.window import OPTIONAL_COLUMNS, read_window_sample
 from churn.settings import get_settings
 from steps.monitoring.production import (
     churn_probability,
@@ -65,7 +65,9 @@ def load_live_window(
         sample_rows=cfg.live_sample_rows,
         seed=cfg.seed,
     )
-    window = read.frame
+    # the drift check needs no customer: the window becomes an artifact kept in the artifact
+    # store, out of reach of `churn privacy erase` and `purge`, so it holds no customer key
+    window = read.frame.drop(columns=list(OPTIONAL_COLUMNS), errors="ignore")
     window[PREDICTION] = window["churn_probability"]
     other = window["model_version"] != production_version_name
     if cfg.check_prediction_drift and other.any():

@@ -154,14 +154,54 @@ def test_admin_sees_the_audit_trail_of_the_project_database(app: Flask) -> None:
 
     url = app.config["USERS_DB"]
     admin = _sign_in(app, "admin")
-    assert "Nothing recorded yet." in _text(admin.get("/audit"))
     record(AuditEvent("promote", "cli", "alice", "telco_churn", "1", "2", "better <b>AUC</b>"), url)
     record(AuditEvent("rollback", "pipeline", "monitoring", "telco_churn", "2", "1", "drop"), url)
     html = _text(admin.get("/audit"))
     rows = re.findall(r"<tr><td>[^<]+</td><td>(\w+)</td><td>([^<]+)</td><td>(\w+)</td>", html)
-    assert rows == [("rollback", "monitoring", "pipeline"), ("promote", "alice", "cli")]
+    assert rows == [
+        ("rollback", "monitoring", "pipeline"),
+        ("promote", "alice", "cli"),
+        ("sign_in", "admin", "ui"),  # the admin's own sign-in
+    ]
     assert "better &lt;b&gt;AUC&lt;/b&gt;" in html  # escaped, never markup
     assert _sign_in(app, "analyst").get("/audit").status_code == 403
+
+
+def test_sign_ins_and_failed_sign_ins_are_audited_never_the_password(
+    app: Flask, tmp_path: Path
+) -> None:
+    from churn.db.audit import recent
+    from tests.fixtures.db_faults import break_inserts
+
+    url = app.config["USERS_DB"]
+    client = app.test_client()
+    guess = "correct-horse-battery-staple"
+    assert client.post("/login", data={"name": "mallory", "password": guess}).status_code == 401
+    assert client.post("/login", data={"name": "viewer", "password": guess}).status_code == 401
+    assert client.post("/login", data={"name": " ", "password": guess}).status_code == 401
+    _sign_in(app, "viewer")
+    behind = _app(app.config["SERVICE_URL"], tmp_path, PROXY_HOPS=1).test_client()
+    data = {"name": "analyst", "password": PASSWORDS["analyst"]}
+    headers = {"X-Forwarded-For": "203.0.113.9"}
+    assert behind.post("/login", data=data, headers=headers).status_code == 302
+    events = recent(10, url=url, actions=["sign_in", "sign_in_failed"])
+    seen = [(e.action, e.actor, e.source, e.to_version) for e in reversed(events)]
+    assert seen == [
+        ("sign_in_failed", "mallory", "ui", "127.0.0.1"),
+        ("sign_in_failed", "viewer", "ui", "127.0.0.1"),
+        ("sign_in_failed", "(blank)", "ui", "127.0.0.1"),
+        ("sign_in", "viewer", "ui", "127.0.0.1"),
+        ("sign_in", "analyst", "ui", "203.0.113.9"),  # the address the trusted proxy saw
+    ]
+    assert events[0].reason == "signed in as analyst from 203.0.113.9"
+    stored = " ".join(str(e.as_dict()) for e in recent(50, url=url))
+    assert guess not in stored and PASSWORDS["viewer"] not in stored
+    # no audit row, no session: the sign-in fails whole
+    break_inserts(url, "audit_log")
+    client = app.test_client()
+    admin = {"name": "admin", "password": PASSWORDS["admin"]}
+    assert client.post("/login", data=admin).status_code == 500
+    assert client.get("/").status_code == 302
 
 
 def test_admin_sees_the_users_list_without_password_hashes(app: Flask) -> None:

@@ -3,18 +3,32 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from churn.cli import main
+from churn.db.audit import recent
 from churn.generator import generate
 from churn.schema import FEATURE_NAMES
+from churn.settings import get_settings
+from tests.fixtures.db_faults import count_rows
 from tests.monitoring.conftest import MonitoredModel, WriteConfig
 from tests.monitoring.helpers import write_log
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(900)]
+
+
+@pytest.fixture()
+def retention_30_days(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("CHURN_RETENTION_DAYS", "30")
+    get_settings.cache_clear()
+    yield
+    monkeypatch.delenv("CHURN_RETENTION_DAYS")
+    get_settings.cache_clear()
 
 
 def _one_json_line(out: str) -> dict:
@@ -39,10 +53,14 @@ def test_drifted_log_raises_drift_through_the_pipeline(
     write_config: WriteConfig,
     tmp_path: Path,
     capfd: pytest.CaptureFixture[str],
+    retention_30_days: None,
 ) -> None:
     from zenml.client import Client
 
     db = f"sqlite:///{tmp_path / 'log.db'}"
+    # retention on: five rows from 200 days ago are purged after the window is read
+    old = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=200)
+    write_log(db, generate(5, seed=3), created_at=old)
     live = generate(1200, seed=41, drift="contract_shift")
     probs = stub_production_model.model.predict_proba(live[list(FEATURE_NAMES)])[:, 1]
     write_log(db, live, probs, stub_production_model.version)
@@ -100,6 +118,16 @@ def test_drifted_log_raises_drift_through_the_pipeline(
     rollback = output("auto_rollback", "rollback_result")
     assert isinstance(rollback, RollbackResult) and rollback.performed is False
     assert result["realized"] == {**realized.as_json(), "rollback": rollback.as_json()}
+
+    window = output("load_live_window", "live_window")
+    assert "customerID" not in window.columns and "request_id" not in window.columns
+    # CHURN_RETENTION_DAYS: the purge ran last, batched and audited, and said what it starves
+    purged = output("purge_expired", "purged")
+    assert purged.deleted == {"prediction_log": 5, "outcomes": 0}
+    assert result["purged"] == purged.as_json() and "CHURN_RETENTION_DAYS=30" in purged.note
+    assert count_rows(db) == 1200
+    (audit,) = recent(5, url=db, actions=["privacy_purge"])
+    assert (audit.actor, audit.source, audit.to_version) == ("monitoring", "pipeline", "30d")
 
 
 def test_fresh_training_data_is_reference_plus_labelled(tmp_path: Path) -> None:
