@@ -22,9 +22,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "monitoring-auth",
         help="write the basic-auth web configs and passwords of Prometheus, Alertmanager and "
         "the Pushgateway",
-        description="Passwords come from CHURN_PROMETHEUS_PASSWORD, CHURN_ALERTMANAGER_PASSWORD "
-        "and CHURN_PUSHGATEWAY_PASSWORD, else the ones already in DIR, else new random ones; the "
-        "scrape token from CHURN_METRICS_TOKEN, else CHURN_API_TOKEN.",
+        description="Passwords come from CHURN_PROMETHEUS_PASSWORD, CHURN_ALERTMANAGER_PASSWORD, "
+        "CHURN_PUSHGATEWAY_PASSWORD and GRAFANA_ADMIN_PASSWORD (Grafana's admin), else the ones "
+        "already in DIR, else new random ones; the scrape token from CHURN_METRICS_TOKEN, else "
+        "CHURN_API_TOKEN. Default DIR: monitoring/secrets.",
     )
     cmd.add_argument("dir", nargs="?", type=Path, default=DEFAULT_DIR, metavar="DIR")
     cmd.add_argument("--user", default=None, help="the basic-auth user name (default: churn)")

@@ -17,6 +17,15 @@ from pathlib import Path
 import yaml
 
 SERVERS = ("prometheus", "alertmanager", "pushgateway")
+"""The servers locked with `--web.config.file`."""
+PASSWORD_VARIABLES = {
+    "prometheus": "CHURN_PROMETHEUS_PASSWORD",
+    "alertmanager": "CHURN_ALERTMANAGER_PASSWORD",
+    "pushgateway": "CHURN_PUSHGATEWAY_PASSWORD",
+    "grafana": "GRAFANA_ADMIN_PASSWORD",
+}
+"""Where each password may come from; Grafana's admin has one too (no web config: Grafana checks
+it itself), so docker-compose.yml's required GRAFANA_ADMIN_PASSWORD can be read from the folder."""
 DEFAULT_USER = "churn"
 DEFAULT_ROUNDS = 10
 """bcrypt cost: every authenticated request pays it on the server (about 50 ms at 10 here)."""
@@ -26,10 +35,6 @@ MAX_PASSWORD_BYTES = 72  # bcrypt ignores what follows
 
 class WebAuthError(ValueError):
     """A user name, password or cost the servers cannot use; the message names it."""
-
-
-def password_variable(server: str) -> str:
-    return f"CHURN_{server.upper()}_PASSWORD"
 
 
 def check_secret(what: str, value: str) -> str:
@@ -76,16 +81,17 @@ def write_secrets(
     rounds: int = DEFAULT_ROUNDS,
     container_readable: bool = False,
 ) -> dict[str, str]:
-    """`folder/<server>.web.yml` and `<server>.password` for each server, and `metrics.token`.
+    """`folder/<server>.web.yml` and `<server>.password` for each server, `grafana.password` and
+    `metrics.token`.
 
-    A password comes from `CHURN_<SERVER>_PASSWORD` in `env`, else the one already in the folder
-    (re-running keeps the credentials), else a new random one. The token Prometheus scrapes the
-    service's /metrics with (CHURN_METRICS_AUTH=on) is `CHURN_METRICS_TOKEN`, else
+    A password comes from its variable (PASSWORD_VARIABLES) in `env`, else the one already in the
+    folder (re-running keeps the credentials), else a new random one. The token Prometheus scrapes
+    the service's /metrics with (CHURN_METRICS_AUTH=on) is `CHURN_METRICS_TOKEN`, else
     `CHURN_API_TOKEN`, else the kept one (empty when none: an open /metrics ignores it). Every
     value is checked before anything is written. Returns where each came from, never a secret."""
     chosen: dict[str, tuple[str, str]] = {}
-    for server in SERVERS:
-        variable, kept = password_variable(server), folder / f"{server}.password"
+    for server, variable in PASSWORD_VARIABLES.items():
+        kept = folder / f"{server}.password"
         if env.get(variable):
             chosen[server] = (check_secret(variable, env[variable]), variable)
         elif kept.is_file() and kept.read_text().strip():
@@ -99,13 +105,14 @@ def write_secrets(
     else:
         token = token_path.read_text().strip() if token_path.is_file() else ""
         token_source = "kept" if token else "none"
-    configs = {server: web_config({user: pw}, rounds) for server, (pw, _) in chosen.items()}
+    configs = {server: web_config({user: chosen[server][0]}, rounds) for server in SERVERS}
 
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o755 if container_readable else 0o700)
     mode = 0o644 if container_readable else 0o600
     for server, (password, _) in chosen.items():
         _write(folder / f"{server}.password", password, mode)
-        _write(folder / f"{server}.web.yml", configs[server], mode)
+    for server, config in configs.items():
+        _write(folder / f"{server}.web.yml", config, mode)
     _write(token_path, token, mode)
     return {**{server: source for server, (_, source) in chosen.items()}, "token": token_source}

@@ -52,6 +52,7 @@ def test_write_secrets_takes_env_keeps_existing_and_locks_the_files(tmp_path: Pa
     env = {"CHURN_PUSHGATEWAY_PASSWORD": "push-pw", "CHURN_API_TOKEN": "tok-api"}
     first = write_secrets(folder, env, rounds=4)
     assert first == {
+        "grafana": "generated",
         "prometheus": "generated",
         "alertmanager": "generated",
         "pushgateway": "CHURN_PUSHGATEWAY_PASSWORD",
@@ -67,7 +68,7 @@ def test_write_secrets_takes_env_keeps_existing_and_locks_the_files(tmp_path: Pa
     again = write_secrets(
         folder, {"CHURN_METRICS_TOKEN": "tok-m"}, rounds=4, container_readable=True
     )
-    assert again["prometheus"] == again["pushgateway"] == "kept"
+    assert again["prometheus"] == again["pushgateway"] == again["grafana"] == "kept"
     assert again["token"] == "CHURN_METRICS_TOKEN"
     assert (folder / "prometheus.password").read_text() == generated
     for server in SERVERS:
