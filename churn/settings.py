@@ -15,7 +15,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -160,6 +168,10 @@ class Settings(BaseSettings):
     """Reference line on the dashboard; keep it equal to configs/monitoring.yaml's threshold."""
     pushgateway_url: str | None = None
     """Prometheus Pushgateway for the monitoring run's drift gauges (e.g. http://127.0.0.1:9091)."""
+    pushgateway_user: str | None = None
+    """Basic-auth user for the Pushgateway's `--web.config.file` (docs/monitoring.md)."""
+    pushgateway_password: SecretStr | None = Field(default=None, validate_default=True)
+    """Its password; set both or neither (a locked gateway refuses an anonymous push)."""
     customer_id_key: str | None = None
     """Secret for `churn.privacy.customer_key`: set, stores keep HMAC(customerID), not the ID."""
     allow_raw_customer_ids: bool = False
@@ -190,6 +202,22 @@ class Settings(BaseSettings):
     ui: UiKnobs = Field(default_factory=UiKnobs)
     load: LoadKnobs = Field(default_factory=LoadKnobs)
 
+    @field_validator("pushgateway_password")
+    @classmethod
+    def _both_or_neither(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        user = info.data.get("pushgateway_user")
+        if bool(user) != bool(value and value.get_secret_value()):
+            raise ValueError(
+                "set CHURN_PUSHGATEWAY_USER and CHURN_PUSHGATEWAY_PASSWORD together (or neither)"
+            )
+        return value
+
+    def pushgateway_auth(self) -> tuple[str, str] | None:
+        """(user, password) for the Pushgateway, or None when it is open."""
+        if self.pushgateway_user and self.pushgateway_password:
+            return self.pushgateway_user, self.pushgateway_password.get_secret_value()
+        return None
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -213,13 +241,21 @@ def variable_of(loc: tuple[int | str, ...]) -> str:
     return ENV_PREFIX + head.upper()
 
 
+def _shown(variable: str, value: Any) -> str:
+    """A bad value for the error message; a secret's is never printed (logs keep it)."""
+    secret = variable.endswith(("PASSWORD", "TOKEN", "SECRET", "_KEY")) and value is not None
+    return "'***'" if secret else repr(value)
+
+
 def load_settings() -> Settings:
     """The settings, or `SettingsError` naming every bad variable with its value."""
     try:
         return Settings()
     except ValidationError as exc:
         problems = [
-            f"{variable_of(err['loc'])}={err.get('input')!r}: {err['msg']}" for err in exc.errors()
+            f"{variable_of(err['loc'])}={_shown(variable_of(err['loc']), err.get('input'))}: "
+            f"{err['msg']}"
+            for err in exc.errors()
         ]
         raise SettingsError("bad setting: " + "; ".join(problems)) from None
 

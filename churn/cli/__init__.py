@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "churn.cli.experiment",
     "churn.cli.model",
     "churn.cli.monitor",
+    "churn.cli.monitoring_auth",
     "churn.cli.outcomes",
     "churn.cli.privacy",
     "churn.cli.stack",

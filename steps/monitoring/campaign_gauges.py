@@ -7,13 +7,13 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, Gauge, push_to_gateway, write_to_textfile
+from prometheus_client import CollectorRegistry, Gauge, write_to_textfile
 
 from churn.campaigns.report import CampaignReport, report_of
 from churn.db.campaigns import list_all
 from churn.db.engine import make_engine
 from churn.monitoring.export import drift_dir
-from steps.monitoring.prometheus import PUSH_JOB
+from steps.monitoring.prometheus import Auth, push_registry
 
 logger = logging.getLogger(__name__)
 CAMPAIGNS_FILE = "campaigns.prom"
@@ -53,17 +53,16 @@ def open_campaign_reports(url: str) -> list[CampaignReport]:
         engine.dispose()
 
 
-def export_campaign_gauges(url: str, reports_dir: Path, pushgateway_url: str | None) -> Path:
+def export_campaign_gauges(
+    url: str, reports_dir: Path, pushgateway_url: str | None, auth: Auth = None
+) -> Path:
     """reports/drift/campaigns.prom (replaced atomically), and the Pushgateway when set."""
     registry = campaign_registry(open_campaign_reports(url))
     path = drift_dir(reports_dir) / CAMPAIGNS_FILE
     write_to_textfile(str(path), registry)
     if pushgateway_url:
         try:
-            push_to_gateway(
-                pushgateway_url.rstrip("/"), job=PUSH_JOB, grouping_key={"part": "campaigns"},
-                registry=registry, timeout=5.0,
-            )  # fmt: skip
+            push_registry(pushgateway_url, registry, {"part": "campaigns"}, auth)
         except OSError as exc:
             logger.warning("could not push campaign gauges to %s: %s", pushgateway_url, exc)
     return path

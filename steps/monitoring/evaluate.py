@@ -14,7 +14,7 @@ from churn.monitoring.decision import DriftDecision, decide, too_few_rows
 from churn.monitoring.export import append_history, report_path
 from churn.monitoring.stattests import PREDICTION_COLUMN as PREDICTION
 from churn.settings import get_settings
-from steps.monitoring.prometheus import push_metrics, write_metrics
+from steps.monitoring.prometheus import drift_registry, push_configured, write_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -83,10 +83,5 @@ def evaluate(
     )
     write_metrics(reports_dir(cfg), decision)
     append_history(reports_dir(cfg), decision)
-    gateway = get_settings().pushgateway_url
-    if gateway:
-        try:
-            push_metrics(gateway, decision)
-        except OSError as exc:  # the textfile and the history still hold the result
-            logger.warning("could not push drift metrics to %s: %s", gateway, exc)
+    push_configured("drift metrics", drift_registry(decision))
     return decision, page

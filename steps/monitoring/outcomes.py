@@ -30,7 +30,11 @@ from churn.monitoring.rollback import RollbackRule, decide_rollback
 from churn.settings import get_settings
 from steps.monitoring.campaign_gauges import export_campaign_gauges
 from steps.monitoring.evaluate import reports_dir
-from steps.monitoring.prometheus import push_realized_metrics, write_realized_metrics
+from steps.monitoring.prometheus import (
+    push_configured,
+    realized_registry,
+    write_realized_metrics,
+)
 
 logger = logging.getLogger(__name__)
 MONITORING_ACTOR = "monitoring"
@@ -157,12 +161,7 @@ def _export(cfg: MonitoringConfig, realized: dict[str, Any]) -> None:
     partial = target.with_suffix(".json.tmp")
     partial.write_text(json.dumps(stamped, indent=2, default=str), encoding="utf-8")
     partial.replace(target)  # a reader never sees half a file
-    gateway = get_settings().pushgateway_url
-    if gateway:
-        try:
-            push_realized_metrics(gateway, realized)
-        except OSError as exc:
-            logger.warning("could not push realized metrics to %s: %s", gateway, exc)
+    push_configured("realized metrics", realized_registry(realized), {"part": "realized"})
 
 
 @step(enable_cache=False)
@@ -178,9 +177,10 @@ def evaluate_outcomes(
     versions = {m.model_version for m in realized.metrics} | {production_version_name}
     realized = realized.replaced(offline_test_metrics=offline_metrics(cfg, versions))
     _export(cfg, realized.as_json())
+    settings = get_settings()
     export_campaign_gauges(
-        cfg.prediction_db or get_settings().prediction_db, reports_dir(cfg),
-        get_settings().pushgateway_url,
+        cfg.prediction_db or settings.prediction_db, reports_dir(cfg),
+        settings.pushgateway_url, settings.pushgateway_auth(),
     )  # fmt: skip
     log_metadata(metadata={"realized": realized.as_json()})
     return realized

@@ -2,22 +2,68 @@
 
 Two ways out, both `prometheus_client`'s own: a textfile for node-exporter's textfile collector
 (`write_to_textfile`: a temp file renamed into place, so a scrape never reads half a file) and a
-Pushgateway PUT (`push_to_gateway`, job `churn-monitoring`). Outside `churn/`, which may not import
+Pushgateway PUT (`push_to_gateway`, job `churn-monitoring`), with basic auth when the gateway is
+locked (`CHURN_PUSHGATEWAY_USER`/`_PASSWORD`). Outside `churn/`, which may not import
 prometheus_client (see docs/ARCHITECTURE.md).
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Gauge, push_to_gateway, write_to_textfile
+from prometheus_client.exposition import basic_auth_handler, default_handler
 
 from churn.monitoring.decision import DriftDecision
 from churn.monitoring.export import drift_dir
+from churn.settings import get_settings
 
 METRICS_FILE = "metrics.prom"
 PUSH_JOB = "churn-monitoring"
+Auth = tuple[str, str] | None
+logger = logging.getLogger(__name__)
+
+
+def push_registry(
+    pushgateway_url: str,
+    registry: CollectorRegistry,
+    grouping_key: dict[str, str] | None = None,
+    auth: Auth = None,
+    timeout_s: float = 5.0,
+) -> None:
+    """PUT `registry` under job `churn-monitoring` (and `grouping_key`), as `auth`'s user if given.
+
+    Raises OSError when the gateway cannot be reached or refuses (401 without credentials)."""
+    handler: Callable[..., Callable[[], None]] = default_handler
+    if auth is not None:
+        user, password = auth
+
+        def handler(url: str, method: str, timeout: float | None, headers: Any, data: bytes):
+            return basic_auth_handler(url, method, timeout, headers, data, user, password)
+
+    push_to_gateway(
+        pushgateway_url.rstrip("/"), job=PUSH_JOB, registry=registry,
+        grouping_key=grouping_key, timeout=timeout_s, handler=handler,
+    )  # fmt: skip
+
+
+def push_configured(
+    what: str, registry: CollectorRegistry, grouping_key: dict[str, str] | None = None
+) -> bool:
+    """Push to the gateway of the settings (`CHURN_PUSHGATEWAY_*`), if one is set. A failure is
+    logged, not raised: the textfile and the history still hold the result. True when pushed."""
+    settings = get_settings()
+    if not settings.pushgateway_url:
+        return False
+    try:
+        push_registry(settings.pushgateway_url, registry, grouping_key, settings.pushgateway_auth())
+    except OSError as exc:
+        logger.warning("could not push %s to %s: %s", what, settings.pushgateway_url, exc)
+        return False
+    return True
 
 
 def drift_registry(decision: DriftDecision) -> CollectorRegistry:
@@ -49,17 +95,14 @@ def write_metrics(reports_dir: Path, decision: DriftDecision) -> Path:
     return path
 
 
-def push_metrics(pushgateway_url: str, decision: DriftDecision, timeout_s: float = 5.0) -> None:
-    """PUT the gauges to a Prometheus Pushgateway (job `churn-monitoring`).
+def push_metrics(
+    pushgateway_url: str, decision: DriftDecision, timeout_s: float = 5.0, auth: Auth = None
+) -> None:
+    """PUT the drift gauges to a Prometheus Pushgateway (job `churn-monitoring`).
 
     Raises OSError when the gateway cannot be reached; the caller decides whether that matters.
     """
-    push_to_gateway(
-        pushgateway_url.rstrip("/"),
-        job=PUSH_JOB,
-        registry=drift_registry(decision),
-        timeout=timeout_s,
-    )
+    push_registry(pushgateway_url, drift_registry(decision), auth=auth, timeout_s=timeout_s)
 
 
 REALIZED_FILE = "realized.prom"
@@ -104,16 +147,3 @@ def write_realized_metrics(reports_dir: Path, realized: dict[str, Any]) -> Path:
     path = drift_dir(reports_dir) / REALIZED_FILE
     write_to_textfile(str(path), realized_registry(realized))
     return path
-
-
-def push_realized_metrics(
-    pushgateway_url: str, realized: dict[str, Any], timeout_s: float = 5.0
-) -> None:
-    """PUT under job `churn-monitoring`, group `part=realized`: the drift group stays as it is."""
-    push_to_gateway(
-        pushgateway_url.rstrip("/"),
-        job=PUSH_JOB,
-        grouping_key={"part": "realized"},
-        registry=realized_registry(realized),
-        timeout=timeout_s,
-    )

@@ -1,5 +1,6 @@
 """Integration: a drift gauge pushed by the monitoring code reaches an on-call webhook, through
-real Prometheus, Pushgateway and Alertmanager on loopback (tests/fixtures/alert_chain.py)."""
+real Prometheus, Pushgateway and Alertmanager on loopback (tests/fixtures/alert_chain.py), each
+locked with basic auth as shipped."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def test_a_pushed_drift_gauge_alerts_the_webhook_then_resolves(chain: dict[str, 
     receiver: Receiver = chain["receiver"]
     drift = _decision(drifted=5)
     assert drift.drift_detected
-    push_metrics(chain["pushgateway"], drift)
+    push_metrics(chain["pushgateway"], drift, auth=chain["auth"]["pushgateway"])
 
     took = wait_until(
         lambda: bool(receiver.alerts("ChurnDriftDetected", "firing")),
@@ -55,7 +56,7 @@ def test_a_pushed_drift_gauge_alerts_the_webhook_then_resolves(chain: dict[str, 
 
     calm = _decision(drifted=0)
     assert calm.drift_detected is False
-    push_metrics(chain["pushgateway"], calm)
+    push_metrics(chain["pushgateway"], calm, auth=chain["auth"]["pushgateway"])
     wait_until(
         lambda: bool(receiver.alerts("ChurnDriftDetected", "resolved")),
         "the resolved notification",
@@ -65,11 +66,16 @@ def test_a_pushed_drift_gauge_alerts_the_webhook_then_resolves(chain: dict[str, 
 
 def test_no_drift_raises_no_alert(chain: dict[str, Any]) -> None:
     """The same chain stays quiet for a calm run (so the test above could fail)."""
-    push_metrics(chain["pushgateway"], _decision(drifted=0))
+    push_metrics(chain["pushgateway"], _decision(drifted=0), auth=chain["auth"]["pushgateway"])
     query = f"{chain['prometheus']}/api/v1/query"
 
     def scraped() -> bool:
-        body = requests.get(query, params={"query": "churn_drift_detected"}, timeout=5).json()
+        body = requests.get(
+            query,
+            params={"query": "churn_drift_detected"},
+            auth=chain["auth"]["prometheus"],
+            timeout=5,
+        ).json()
         return bool(body["data"]["result"])
 
     wait_until(scraped, "Prometheus scraping the pushed gauge", DELIVERY_BOUND_S)

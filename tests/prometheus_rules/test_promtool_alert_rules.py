@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from churn.monitoring.web_auth import SERVERS, write_secrets
+
 REPO = Path(__file__).resolve().parents[2]
 MONITORING = REPO / "monitoring"
 CONTRACT = REPO / "docs" / "CONTRACT.md"
@@ -27,22 +29,53 @@ ALERTS = {
 }
 
 
-def promtool(*args: str) -> subprocess.CompletedProcess[str]:
+def promtool(*args: str, cwd: Path = MONITORING) -> subprocess.CompletedProcess[str]:
     binary = shutil.which("promtool")
     if binary is None:
         pytest.fail(
             "promtool is not installed: run `bash scripts/install_system_deps.sh` "
             "(Debian package `prometheus`)"
         )
-    return subprocess.run(
-        [binary, *args], cwd=MONITORING, capture_output=True, text=True, timeout=120
-    )
+    return subprocess.run([binary, *args], cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
-def test_promtool_check_config() -> None:
-    proc = promtool("check", "config", "prometheus.yml")
+def test_promtool_check_config(tmp_path: Path) -> None:
+    """As deployed: beside the secrets `churn monitoring-auth` writes (the scrape token file must
+    exist), and promtool accepts the web configs it writes; without them the check fails."""
+    for name in ("prometheus.yml", "alert_rules.yml"):
+        shutil.copy(MONITORING / name, tmp_path / name)
+    missing = promtool("check", "config", "prometheus.yml", cwd=tmp_path)
+    assert missing.returncode != 0
+    assert "secrets/metrics.token" in missing.stdout + missing.stderr
+    write_secrets(tmp_path / "secrets", {})
+    proc = promtool("check", "config", "prometheus.yml", cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "SUCCESS" in proc.stdout
+    webs = [f"secrets/{server}.web.yml" for server in SERVERS]
+    proc = promtool("check", "web-config", *webs, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_prometheus_sends_credentials_from_files_only() -> None:
+    """Each locked server is scraped (and Alertmanager alerted) with basic auth read from
+    secrets/; the service with a bearer token file; no password or token inline."""
+    config = yaml.safe_load((MONITORING / "prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    servers = {"churn-monitoring": "pushgateway", "alertmanager": "alertmanager"}
+    for job, server in {**servers, "prometheus": "prometheus"}.items():
+        assert jobs[job]["basic_auth"] == {
+            "username": "churn",
+            "password_file": f"secrets/{server}.password",
+        }, job
+    assert (
+        config["alerting"]["alertmanagers"][0]["basic_auth"] == jobs["alertmanager"]["basic_auth"]
+    )
+    assert jobs["churn-service"]["authorization"] == {
+        "type": "Bearer",
+        "credentials_file": "secrets/metrics.token",
+    }
+    text = (MONITORING / "prometheus.yml").read_text()
+    assert not re.search(r"^\s*(password|credentials):", text, re.MULTILINE)
 
 
 def test_promtool_check_rules() -> None:

@@ -34,9 +34,12 @@ async def _burst(url: str, n: int, headers: dict[str, str]) -> list[int]:
 
 
 def test_a_slow_service_alerts_the_webhook(start: StartService, tmp_path: Path) -> None:
-    service = start("alerting", CHURN_BATCHING="off")
+    # /metrics locked: Prometheus scrapes with the token the shipped config reads from a file
+    service = start("alerting", CHURN_BATCHING="off", CHURN_METRICS_AUTH="on")
     target = service.url.removeprefix("http://")
-    with alert_chain(tmp_path, service_target=target, rules_without_for=True) as chain:
+    with alert_chain(
+        tmp_path, service_target=target, rules_without_for=True, metrics_token=service.token
+    ) as chain:
         receiver = chain["receiver"]
         assert not receiver.alerts("ChurnHighLatencyP95", "firing")
         statuses: list[int] = []
