@@ -3,7 +3,10 @@
 # health-check layer in docker/bento/Dockerfile. Other images build from docker/*.Dockerfile with the
 # repository root as context.
 
-.PHONY: container-test container-requirements images base-image bento-image frontend-images compose-config compose-up compose-down
+CERTS_DIR ?= deploy/edge/certs
+EDGE_SERVER_NAME ?= $(or $(CHURN_EDGE_SERVER_NAME),localhost)
+
+.PHONY: certs container-test container-requirements images base-image bento-image frontend-images compose-config compose-up compose-down
 
 DOCKER ?= docker
 # project name on the command line (a top-level `name:` would break Compose v1's `config`)
@@ -15,6 +18,9 @@ DOCKER_BUILD_FLAGS ?=
 # The compose stack builds on this locally made Debian image (docker/base/build_base.sh), so nothing
 # but the Bento's own base comes from a public registry.
 LOCAL_BASE_IMAGE ?= churn-base:bookworm
+
+certs: ## a local CA and the edge's server certificate in $(CERTS_DIR) (git-ignored; openssl)
+	bash deploy/edge/make_certs.sh $(CERTS_DIR) $(EDGE_SERVER_NAME)
 
 container-test: venv ## build the service, Flask and dashboard images and check them running (private dockerd)
 	PY=$(PY) bash scripts/container_test.sh
@@ -30,9 +36,9 @@ bento-image: venv ## churn-service:$(IMAGE_TAG) from the Bento $(BENTO_TAG) (ben
 # docker/NAME.Dockerfile -> image; every image a deploy/ manifest or docker-compose.yml names is here
 # or churn-service (tests/stacks/test_deploy_wiring.py parses this list).
 FRONTEND_IMAGES = flask:churn-flask streamlit:churn-dashboard mlflow:churn-mlflow \
-	monitor:churn-monitor observability:churn-observability postgres:churn-postgres
+	monitor:churn-monitor observability:churn-observability postgres:churn-postgres edge:churn-edge
 
-frontend-images: ## churn-flask, -dashboard, -mlflow, -monitor, -observability and -postgres images
+frontend-images: ## churn-flask, -dashboard, -mlflow, -monitor, -observability, -postgres and -edge images
 	for img in $(FRONTEND_IMAGES); do \
 		$(DOCKER) build $(DOCKER_BUILD_FLAGS) --build-arg BASE_IMAGE=$(BASE_IMAGE) \
 			-f docker/$${img%%:*}.Dockerfile -t $${img#*:}:$(IMAGE_TAG) . || exit 1; \

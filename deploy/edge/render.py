@@ -5,7 +5,7 @@ tests start is the one that ships. Every value is checked before it reaches ngin
 with a `;` or a space could add directives): a bad one stops with one line naming the variable.
 
     python3 deploy/edge/render.py OUT.conf            # write the configuration, make its folders
-    python3 deploy/edge/render.py OUT.conf --exec     # ... then exec `nginx -c OUT.conf` (foreground)
+    python3 deploy/edge/render.py OUT.conf --exec     # ... then exec nginx on it (foreground)
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ SETTINGS: dict[str, tuple[str, str, re.Pattern[str], str]] = {
     "EDGE_LISTEN": ("CHURN_EDGE_ADDR", "0.0.0.0", ADDRESS, "an IP address"),
     "EDGE_HTTP_PORT": ("CHURN_HTTP_PORT", "8080", PORT, "a port (1-65535)"),
     "EDGE_HTTPS_PORT": ("CHURN_HTTPS_PORT", "8443", PORT, "a port (1-65535)"),
+    "EDGE_HEALTH_PORT": ("CHURN_EDGE_HEALTH_PORT", "8442", PORT, "a port (1-65535)"),
     "EDGE_CERT": ("CHURN_EDGE_CERT", "/etc/churn-edge/certs/server.crt", PATH, "an absolute path"),
     "EDGE_KEY": ("CHURN_EDGE_KEY", "/etc/churn-edge/certs/server.key", PATH, "an absolute path"),
     "EDGE_RUN_DIR": ("CHURN_EDGE_RUN_DIR", "/tmp/churn-edge", PATH, "an absolute path"),
@@ -58,8 +59,10 @@ def values(env: dict[str, str]) -> dict[str, str]:
         if pattern is PORT and not 1 <= int(value) <= 65535:
             raise EdgeConfigError(f"{variable}={value!r}: not {what}")
         out[key] = value
-    if out["EDGE_HTTP_PORT"] == out["EDGE_HTTPS_PORT"]:
-        raise EdgeConfigError("CHURN_HTTP_PORT and CHURN_HTTPS_PORT must differ")
+    if len({out["EDGE_HTTP_PORT"], out["EDGE_HTTPS_PORT"], out["EDGE_HEALTH_PORT"]}) < 3:
+        raise EdgeConfigError(
+            "CHURN_HTTP_PORT, CHURN_HTTPS_PORT, CHURN_EDGE_HEALTH_PORT must differ"
+        )
     out["EDGE_USER_LINE"] = "user www-data;" if os.geteuid() == 0 else ""
     return out
 
