@@ -1,4 +1,4 @@
-# Containers (docs/containers.md): images, docker-compose stack, container smoke test.
+# Containers (docs/containers.md): images, docker-compose stack, container smoke test, certificates.
 # The Bento image comes from `bentoml containerize` (needs a built Bento: `make bento`), plus the
 # health-check layer in docker/bento/Dockerfile. Other images build from docker/*.Dockerfile with the
 # repository root as context.
@@ -50,12 +50,16 @@ base-image: ## the local base image (default churn-base:bookworm): Debian bookwo
 	bash docker/base/build_base.sh $(LOCAL_BASE_IMAGE)
 
 compose-config: ## print the resolved docker-compose.yml
-	FLASK_SECRET_KEY=$${FLASK_SECRET_KEY:-unset} $(COMPOSE) config
+	FLASK_SECRET_KEY=$${FLASK_SECRET_KEY:-unset} CHURN_CUSTOMER_ID_KEY=$${CHURN_CUSTOMER_ID_KEY:-unset} \
+		$(COMPOSE) config
 
-compose-up: base-image bento-image ## start the prod-like stack (PostgreSQL, service, Flask, dashboard, MLflow, Prometheus, Pushgateway, Alertmanager) and wait for health
-	FLASK_SECRET_KEY=$${FLASK_SECRET_KEY:-$$($(PY) -c 'import secrets; print(secrets.token_hex(32))')} \
-		CHURN_BASE_IMAGE=$(LOCAL_BASE_IMAGE) $(COMPOSE) up -d --build
-	COMPOSE="$(COMPOSE)" bash scripts/compose_wait.sh  # Compose v1 (Debian's) has no `up --wait`
+# Offline like container-test: local base, legacy builder, a private engine when none answers
+# (deploy/compose_up.sh). Creates the first UI admin once and prints the URLs.
+compose-up: venv ## start the prod-like stack behind the TLS edge (https://localhost:8443), wait for health, first admin
+	PY=$(PY) COMPOSE="$(COMPOSE)" LOCAL_BASE_IMAGE=$(LOCAL_BASE_IMAGE) bash deploy/compose_up.sh
 
-compose-down: ## stop the local stack (VOLUMES=1 also drops its named volumes)
-	FLASK_SECRET_KEY=$${FLASK_SECRET_KEY:-unset} $(COMPOSE) down $(if $(VOLUMES),--volumes,)
+compose-down: ## stop the local stack (VOLUMES=1 also drops its named volumes) and the engine compose-up started
+	@set -a; [ ! -s deploy/local/engine.env ] || . deploy/local/engine.env; set +a; \
+	FLASK_SECRET_KEY=unset CHURN_CUSTOMER_ID_KEY=unset $(COMPOSE) down $(if $(VOLUMES),--volumes,); \
+	if [ -n "$${ENGINE_DIR:-}" ]; then \
+		. docker/engine.sh && engine_stop "$$ENGINE_DIR" && rm -f deploy/local/engine.env; fi
