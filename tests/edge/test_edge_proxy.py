@@ -126,6 +126,8 @@ def test_routes_hsts_and_one_trusted_hop(edge: dict[str, str]) -> None:
     # the client's own forwarded headers are replaced, not appended to (ProxyFix trusts one hop)
     assert seen["headers"]["X-Forwarded-For"] == "127.0.0.1"
     assert seen["headers"]["X-Forwarded-Proto"] == "https"
+    # the apps see the configured name and port (CSRF referrer and WebSocket origin checks)
+    assert seen["headers"]["Host"] == f"{SERVER_NAME}:{edge['port']}"
     routes = {
         path: requests.get(f"{edge['https']}{path}", timeout=5).json()
         for path in ("/", "/predict-form", "/dashboard/_stcore/health")
