@@ -10,6 +10,16 @@
 set -euo pipefail
 FILE="${1:-$(dirname "${BASH_SOURCE[0]}")/local/first-admin.txt}"
 read -r -a compose <<<"${COMPOSE:-docker-compose -p churn}"
+# run on its own: the engine and the settings `make compose-up` kept (compose interpolates them)
+LOCAL="$(dirname "${BASH_SOURCE[0]}")/local"
+for kept in "$LOCAL/engine.env" "$LOCAL/compose.env"; do
+	if [ -z "${FLASK_SECRET_KEY:-}" ] && [ -s "$kept" ]; then
+		set -a
+		# shellcheck disable=SC1090
+		source "$kept"
+		set +a
+	fi
+done
 out="$("${compose[@]}" exec -T flask flask --app frontends.flask_app:create_app users first-admin --name "${CHURN_FIRST_ADMIN:-admin}")" || {
 	echo "first-admin: \`flask users first-admin\` failed in the flask container" >&2
 	exit 1
