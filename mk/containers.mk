@@ -19,7 +19,7 @@ DOCKER_BUILD_FLAGS ?=
 # but the Bento's own base comes from a public registry.
 LOCAL_BASE_IMAGE ?= churn-base:bookworm
 
-certs: ## a local CA and the edge's server certificate in $(CERTS_DIR) (git-ignored; openssl)
+certs: ## a local CA and the edge's server certificate in deploy/edge/certs (git-ignored; openssl)
 	bash deploy/edge/make_certs.sh $(CERTS_DIR) $(EDGE_SERVER_NAME)
 
 container-test: venv ## build the service, Flask and dashboard images and check them running (private dockerd)
