@@ -1,9 +1,12 @@
-# Containers (docs/containers.md): images, docker-compose stack, container smoke test.
+# Containers (docs/containers.md): images, docker-compose stack, container smoke test, certificates.
 # The Bento image comes from `bentoml containerize` (needs a built Bento: `make bento`), plus the
 # health-check layer in docker/bento/Dockerfile. Other images build from docker/*.Dockerfile with the
 # repository root as context.
 
-.PHONY: container-test container-requirements images base-image bento-image frontend-images compose-config compose-up compose-down
+CERTS_DIR ?= deploy/edge/certs
+EDGE_SERVER_NAME ?= $(or $(CHURN_EDGE_SERVER_NAME),localhost)
+
+.PHONY: certs container-test container-requirements images base-image bento-image frontend-images compose-config compose-up compose-down
 
 DOCKER ?= docker
 # project name on the command line (a top-level `name:` would break Compose v1's `config`)
@@ -15,6 +18,9 @@ DOCKER_BUILD_FLAGS ?=
 # The compose stack builds on this locally made Debian image (docker/base/build_base.sh), so nothing
 # but the Bento's own base comes from a public registry.
 LOCAL_BASE_IMAGE ?= churn-base:bookworm
+
+certs: ## a local CA and the edge's server certificate in deploy/edge/certs (git-ignored; openssl)
+	bash deploy/edge/make_certs.sh $(CERTS_DIR) $(EDGE_SERVER_NAME)
 
 container-test: venv ## build the service, Flask and dashboard images and check them running (private dockerd)
 	PY=$(PY) bash scripts/container_test.sh
@@ -30,9 +36,9 @@ bento-image: venv ## churn-service:$(IMAGE_TAG) from the Bento $(BENTO_TAG) (ben
 # docker/NAME.Dockerfile -> image; every image a deploy/ manifest or docker-compose.yml names is here
 # or churn-service (tests/stacks/test_deploy_wiring.py parses this list).
 FRONTEND_IMAGES = flask:churn-flask streamlit:churn-dashboard mlflow:churn-mlflow \
-	monitor:churn-monitor observability:churn-observability postgres:churn-postgres
+	monitor:churn-monitor observability:churn-observability postgres:churn-postgres edge:churn-edge
 
-frontend-images: ## churn-flask, -dashboard, -mlflow, -monitor, -observability and -postgres images
+frontend-images: ## churn-flask, -dashboard, -mlflow, -monitor, -observability, -postgres and -edge images
 	for img in $(FRONTEND_IMAGES); do \
 		$(DOCKER) build $(DOCKER_BUILD_FLAGS) --build-arg BASE_IMAGE=$(BASE_IMAGE) \
 			-f docker/$${img%%:*}.Dockerfile -t $${img#*:}:$(IMAGE_TAG) . || exit 1; \
@@ -44,12 +50,16 @@ base-image: ## the local base image (default churn-base:bookworm): Debian bookwo
 	bash docker/base/build_base.sh $(LOCAL_BASE_IMAGE)
 
 compose-config: ## print the resolved docker-compose.yml
-	FLASK_SECRET_KEY=$${FLASK_SECRET_KEY:-unset} $(COMPOSE) config
+	FLASK_SECRET_KEY=$${FLASK_SECRET_KEY:-unset} CHURN_CUSTOMER_ID_KEY=$${CHURN_CUSTOMER_ID_KEY:-unset} \
+		$(COMPOSE) config
 
-compose-up: base-image bento-image ## start the prod-like stack (PostgreSQL, service, Flask, dashboard, MLflow, Prometheus, Pushgateway, Alertmanager) and wait for health
-	FLASK_SECRET_KEY=$${FLASK_SECRET_KEY:-$$($(PY) -c 'import secrets; print(secrets.token_hex(32))')} \
-		CHURN_BASE_IMAGE=$(LOCAL_BASE_IMAGE) $(COMPOSE) up -d --build
-	COMPOSE="$(COMPOSE)" bash scripts/compose_wait.sh  # Compose v1 (Debian's) has no `up --wait`
+# Offline like container-test: local base, legacy builder, a private engine when none answers
+# (deploy/compose_up.sh). Creates the first UI admin once and prints the URLs.
+compose-up: venv ## start the prod-like stack behind the TLS edge (https://localhost:8443), wait for health, first admin
+	PY=$(PY) COMPOSE="$(COMPOSE)" LOCAL_BASE_IMAGE=$(LOCAL_BASE_IMAGE) bash deploy/compose_up.sh
 
-compose-down: ## stop the local stack (VOLUMES=1 also drops its named volumes)
-	FLASK_SECRET_KEY=$${FLASK_SECRET_KEY:-unset} $(COMPOSE) down $(if $(VOLUMES),--volumes,)
+compose-down: ## stop the local stack (VOLUMES=1 also drops its named volumes) and the engine compose-up started
+	@set -a; [ ! -s deploy/local/engine.env ] || . deploy/local/engine.env; set +a; \
+	FLASK_SECRET_KEY=unset CHURN_CUSTOMER_ID_KEY=unset $(COMPOSE) down $(if $(VOLUMES),--volumes,); \
+	if [ -n "$${ENGINE_DIR:-}" ]; then \
+		. docker/engine.sh && engine_stop "$$ENGINE_DIR" && rm -f deploy/local/engine.env; fi

@@ -32,14 +32,15 @@ skip() {
 
 # ---- preflight: root, Debian's docker.io, docker-compose and debootstrap ------------------------
 [ "$(id -u)" = 0 ] || skip "dockerd and debootstrap need root (uid is $(id -u))"
+# chromium: the compose chain signs in through the TLS edge in a browser (tests/containers/edge_chain.py)
 if ! command -v dockerd >/dev/null || ! command -v debootstrap >/dev/null || ! command -v docker >/dev/null ||
-	! command -v docker-compose >/dev/null; then
+	! command -v docker-compose >/dev/null || ! [ -x /usr/bin/chromium ]; then
 	if command -v apt-get >/dev/null; then
 		echo "container-test: installing Debian's docker.io, docker-compose and debootstrap"
 		export DEBIAN_FRONTEND=noninteractive
-		{ apt-get update -qq && apt-get install -y -qq --no-install-recommends docker.io docker-compose debootstrap; } \
+		{ apt-get update -qq && apt-get install -y -qq --no-install-recommends docker.io docker-compose debootstrap chromium; } \
 			>/tmp/churn-container-apt.log 2>&1 ||
-			skip "apt-get install docker.io docker-compose debootstrap failed (see /tmp/churn-container-apt.log)"
+			skip "apt-get install docker.io docker-compose debootstrap chromium failed (see /tmp/churn-container-apt.log)"
 	else
 		skip "dockerd/docker-compose/debootstrap missing and no apt-get to install them"
 	fi

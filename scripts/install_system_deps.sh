@@ -2,13 +2,13 @@
 # System packages the test suite needs (`make test` runs this; so does CI): promtool/prometheus,
 # Alertmanager (amtool) and Pushgateway, PostgreSQL (initdb/pg_ctl), chromium, docker-compose
 # (config check), curl and make (`make staging-up` in the staging test), Java 17 for Spark
-# (`churn predict --engine spark`, docs/scale.md).
+# (`churn predict --engine spark`, docs/scale.md), nginx (the TLS edge proxy, tests/edge).
 # Idempotent: installs only what is missing. Needs root or password-less sudo; Debian/Ubuntu.
 # Where it cannot install, it stops at once and prints the exact command to run.
 set -euo pipefail
 
 packages=(prometheus prometheus-alertmanager prometheus-pushgateway postgresql chromium
-          docker-compose curl make openjdk-17-jre-headless)
+          docker-compose curl make openjdk-17-jre-headless nginx)
 # Ubuntu ships chromium as a snap stub; chromium-browser is the apt name there.
 if [ -r /etc/os-release ] && grep -qi '^ID=ubuntu' /etc/os-release; then
     packages=("${packages[@]/#chromium/chromium-browser}")
@@ -47,7 +47,7 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 # Some of these packages start a system service on install; the tests start their own servers on
 # loopback, in temporary folders, so stop those.
-for service in prometheus prometheus-alertmanager prometheus-pushgateway postgresql; do
+for service in prometheus prometheus-alertmanager prometheus-pushgateway postgresql nginx; do
     if command -v systemctl >/dev/null && systemctl is-active --quiet "$service" 2>/dev/null; then
         $SUDO systemctl stop "$service" || true
     elif command -v service >/dev/null && [ -x "/etc/init.d/$service" ]; then

@@ -2,15 +2,18 @@
 
 Called by tests/containers/container_smoke.py once the service, Flask and dashboard images are
 built. It brings up the repository's docker-compose.yml (PostgreSQL, Prometheus, Pushgateway,
-Alertmanager, the service, Flask, Streamlit; their images built from the local base) under a
-throw-away project name, with a generated override that only moves ports to free ones, points
+Alertmanager, the service, Flask, Streamlit, the nginx edge; their images built from the local
+base) under a throw-away project name, with a generated override that moves ports to free ones
+(and gives the edge a `make certs` certificate and the UIs the compose database), points
 Prometheus and Alertmanager at test configurations (1 s scrape/evaluation, 1 s grouping, the
 webhook at a receiver in this process) and names the smoke images. Then, each step bounded:
 
   predictions over HTTP -> exactly N rows in the compose PostgreSQL (timestamps in UTC)
   -> the monitoring job (churn-monitor image, `churn monitor`) reads them, finds the drift the
      fed records carry and pushes its gauges -> Prometheus scrapes the Pushgateway
-  -> ChurnDriftDetected fires -> Alertmanager -> the webhook receiver.
+  -> ChurnDriftDetected fires -> Alertmanager -> the webhook receiver;
+  then through the TLS edge (tests/containers/edge_chain.py): the first admin made as `make
+  compose-up` makes it signs in in Chromium over HTTPS, scores a customer and signs out.
 
 The monitoring job needs a production model: one is registered here first, in the run's own
 ZenML store, and the job's container mounts that store at the same path. The
@@ -33,6 +36,7 @@ from typing import Any
 
 import yaml
 
+from tests.containers.edge_chain import check_edge
 from tests.fixtures.alert_chain import Receiver
 from tests.fixtures.http import wait_for_http
 from tests.fixtures.ports import free_port
@@ -53,6 +57,7 @@ STAGES = (
     ("pushgateway", "prometheus", "alertmanager"),
     ("churn-service",),
     ("flask", "dashboard"),
+    ("edge",),
 )
 
 
@@ -90,6 +95,8 @@ class Chain:
             for name in ("postgres", "service", "flask", "dashboard", "prometheus", "pushgateway")
         }
         self.ports["alertmanager"] = free_port()
+        self.ports.update({name: free_port() for name in ("http", "https", "edge_health")})
+        self.certs = root / "certs"
         self.receiver = Receiver()
         self.db_url = f"postgresql://churn@127.0.0.1:{self.ports['postgres']}/churn"
         self.env = {
@@ -97,6 +104,7 @@ class Chain:
             "FLASK_SECRET_KEY": secrets.token_hex(16),
             "CHURN_BASE_IMAGE": images["base"],
             "CHURN_SERVICE_IMAGE": images["service"],
+            "CHURN_CUSTOMER_ID_KEY": secrets.token_hex(32),
             "DOCKER_BUILDKIT": "0",
             "COMPOSE_DOCKER_CLI_BUILD": "0",
         }
@@ -137,6 +145,7 @@ class Chain:
         (cfg / "prometheus.yml").write_text(yaml.safe_dump(prom))
 
         obs = {"volumes": [f"{cfg}:/etc/churn-chain:ro"]}
+        ui_db = {"CHURN_PREDICTION_DB": self.db_url}
         p = self.ports
         override = {
             "services": {
@@ -173,6 +182,7 @@ class Chain:
                         "FLASK_PORT": str(p["flask"]),
                         "CHURN_SERVICE_URL": self.url("service"),
                         "CHURN_UI_WORKERS": "1",
+                        **ui_db,
                         **self._client_env(),
                     },
                     "healthcheck": {"interval": "3s"},
@@ -182,11 +192,25 @@ class Chain:
                     "environment": {
                         "STREAMLIT_PORT": str(p["dashboard"]),
                         "CHURN_SERVICE_URL": self.url("service"),
+                        **ui_db,
                         **self._client_env(),
                     },
                     "healthcheck": {"interval": "3s"},
                 },
                 "monitor": {"build": {"network": "host"}},
+                "edge": {
+                    "build": {"network": "host"},
+                    "environment": {
+                        "CHURN_HTTP_PORT": str(p["http"]),
+                        "CHURN_HTTPS_PORT": str(p["https"]),
+                        "CHURN_EDGE_HEALTH_PORT": str(p["edge_health"]),
+                        "CHURN_EDGE_SERVICE": f"127.0.0.1:{p['service']}",
+                        "CHURN_EDGE_FLASK": f"127.0.0.1:{p['flask']}",
+                        "CHURN_EDGE_DASHBOARD": f"127.0.0.1:{p['dashboard']}",
+                    },
+                    "volumes": [f"{self.certs}:/etc/churn-edge/certs:ro"],
+                    "healthcheck": {"interval": "2s"},
+                },
                 "prometheus": {
                     **obs,
                     "build": {"network": "host"},
@@ -227,6 +251,30 @@ class Chain:
         path.write_text(yaml.safe_dump(override, sort_keys=False))
         return path
 
+    def make_certs(self) -> None:
+        """`make certs`' script into the run's folder; the edge reads the key through its group."""
+        subprocess.run(
+            ["bash", str(REPO_ROOT / "deploy/edge/make_certs.sh"), str(self.certs), "localhost"],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+        self.env["CHURN_EDGE_CERT_GID"] = str((self.certs / "server.key").stat().st_gid)
+
+    def edge_url(self) -> str:
+        return f"https://localhost:{self.ports['https']}"
+
+    def first_admin(self, path: Path) -> tuple[str, str]:
+        """deploy/compose_first_admin.sh against this project, as `make compose-up` runs it."""
+        compose = " ".join(self.compose_command())
+        proc = subprocess.run(
+            ["bash", str(REPO_ROOT / "deploy/compose_first_admin.sh"), str(path)],
+            env={**self.env, "COMPOSE": compose}, capture_output=True, text=True, timeout=120,
+            check=False,
+        )  # fmt: skip
+        if proc.returncode != 0 or not path.exists():
+            raise ChainError(f"first admin not created ({proc.returncode}): {proc.stderr[-2000:]}")
+        name, password = path.read_text().split()
+        return name, password
+
     def _auth_env(self) -> dict[str, str]:
         return {"CHURN_AUTH": "on"} if self.token else {"CHURN_AUTH": "off"}
 
@@ -238,8 +286,8 @@ class Chain:
 
     # ------------------------------------------------------------------------------- compose
 
-    def compose(self, *args: str, timeout_s: float = 600.0, log: Path | None = None) -> str:
-        cmd = [
+    def compose_command(self) -> list[str]:
+        return [
             "docker-compose",
             "-p",
             self.project,
@@ -251,8 +299,10 @@ class Chain:
             str(COMPOSE_FILE),
             "-f",
             str(self.root / "docker-compose.chain.yml"),
-            *args,
         ]
+
+    def compose(self, *args: str, timeout_s: float = 600.0, log: Path | None = None) -> str:
+        cmd = [*self.compose_command(), *args]
         proc = subprocess.run(
             cmd, env=self.env, capture_output=True, text=True, timeout=timeout_s, check=False
         )
@@ -422,6 +472,7 @@ def run_chain(workdir: Path, images: dict[str, str], out: Any, frame: Any, use_a
     n_rows = SINGLE_PREDICTIONS + DRIFTED_RECORDS
     config = monitor_config(chain_dir, n_rows)
     share_stores(workdir)
+    chain.make_certs()  # after share_stores: the key keeps its mode 640
     ok = False
     try:
         with out.timed("compose chain: build postgres, observability, monitor from the local base"):
@@ -430,6 +481,7 @@ def run_chain(workdir: Path, images: dict[str, str], out: Any, frame: Any, use_a
                 "postgres",
                 "prometheus",
                 "monitor",
+                "edge",
                 timeout_s=1500,
                 log=logs / "compose-build.log",
             )
@@ -441,7 +493,7 @@ def run_chain(workdir: Path, images: dict[str, str], out: Any, frame: Any, use_a
 
         with out.timed("compose chain: up, stage by stage, until healthy"):
             out.timings.update({f"up {k}": v for k, v in chain.up(with_token).items()})
-        out.check("compose stack healthy (7 services)", True, chain.project)
+        out.check("compose stack healthy (8 services with the TLS edge)", True, chain.project)
 
         base = chain.url("service")
         wait_for_http(f"{base}/readyz", 120, interval_s=1.0)
@@ -558,6 +610,9 @@ def run_chain(workdir: Path, images: dict[str, str], out: Any, frame: Any, use_a
             bool(alerts),
             f"{len(alerts)} alert(s)",
         )
+        # last: the browser's scoring adds a row to the prediction log counted above
+        with out.timed("compose chain: through the TLS edge, in a browser"):
+            check_edge(chain, out, chain_dir, logs)
         ok = True
     finally:
         if not ok or out.failed:

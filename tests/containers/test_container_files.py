@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[2]
 DOCKER = REPO / "docker"
 COMPOSE_FILE = REPO / "docker-compose.yml"
 PYTHON_IMAGES = ("flask", "streamlit", "mlflow", "monitor")
-DEBIAN_IMAGES = ("observability", "postgres")  # Debian packages on the base image
+DEBIAN_IMAGES = ("observability", "postgres", "edge")  # Debian packages on the base image
 ALL_DOCKERFILES = [DOCKER / f"{n}.Dockerfile" for n in (*PYTHON_IMAGES, *DEBIAN_IMAGES)] + [
     DOCKER / "bento/Dockerfile"
 ]
@@ -108,7 +108,11 @@ def test_compose_config_accepts_the_file() -> None:
         pytest.skip(
             "no `docker compose` plugin nor `docker-compose` here; schema check above covers it"
         )
-    env = {"FLASK_SECRET_KEY": "test", "PATH": "/usr/bin:/bin:/usr/local/bin"}
+    env = {
+        "FLASK_SECRET_KEY": "test",
+        "CHURN_CUSTOMER_ID_KEY": "test",
+        "PATH": "/usr/bin:/bin:/usr/local/bin",
+    }
     proc = subprocess.run(
         [*cli, "-f", str(COMPOSE_FILE), "config", "--quiet"],
         cwd=REPO,

@@ -14,6 +14,7 @@ import frontend_servers as servers
 import pytest
 
 from churn.generator import generate, to_csv_text
+from tests.fixtures.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.fixtures.http import wait_for_http
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -25,17 +26,6 @@ pytestmark = [
     pytest.mark.timeout(600),
 ]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 STREAMLIT_PAGES = {
     "At_risk": "Highest-risk customers",
     "What_if": "Drivers",

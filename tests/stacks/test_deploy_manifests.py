@@ -68,7 +68,10 @@ def test_strict_validation_rejects_a_typo() -> None:
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_workloads_have_probes_and_resources(overlay: str) -> None:
-    expected = {"churn-flask": ("/healthz", 5001), "churn-streamlit": ("/_stcore/health", 8501)}
+    expected = {
+        "churn-flask": ("/healthz", 5001),
+        "churn-streamlit": ("/dashboard/_stcore/health", 8501),  # under the Ingress path
+    }
     deployments = objects(overlay, "Deployment")
     for name, (path, port) in expected.items():
         (c,) = containers(deployments[name])

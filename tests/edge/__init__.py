@@ -1,0 +1,1 @@
+"""The TLS edge proxy (deploy/edge), started for real."""
