@@ -1,6 +1,8 @@
 """Container health check: GET a local URL, exit 0 on a 2xx answer, 1 otherwise.
 
     churn-healthcheck /healthz --port-env FLASK_PORT --default-port 5001
+    churn-healthcheck /-/ready --port-env OBS_PORT --default-port 9091 \
+      --password-file /etc/churn-monitoring/pushgateway.password     # basic auth (user: churn)
 
 The port comes from the first set environment variable named by --port-env (so the check follows
 the port the container was started with), the host from $HOST unless that is a wildcard address.
@@ -10,6 +12,7 @@ Standard library only: it runs in every image, whatever is installed there.
 from __future__ import annotations
 
 import argparse
+import base64
 import os
 import sys
 import urllib.error
@@ -31,10 +34,17 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--port-env", action="append", default=[])
     parser.add_argument("--default-port", type=int, required=True)
     parser.add_argument("--timeout", type=float, default=4.0)
+    parser.add_argument("--password-file", help="send basic auth with the password in this file")
+    parser.add_argument("--user", default="churn", help="the basic-auth user (default: churn)")
     args = parser.parse_args(argv)
     url = target_url(args.path, args.port_env, args.default_port)
+    request = urllib.request.Request(url)
     try:
-        with urllib.request.urlopen(url, timeout=args.timeout) as response:
+        if args.password_file:
+            with open(args.password_file, encoding="utf-8") as secret:
+                pair = f"{args.user}:{secret.read().strip()}".encode()
+            request.add_header("Authorization", "Basic " + base64.b64encode(pair).decode())
+        with urllib.request.urlopen(request, timeout=args.timeout) as response:
             ok = 200 <= response.status < 300
     except (urllib.error.URLError, OSError) as exc:
         print(f"unhealthy: {url}: {exc}", file=sys.stderr)

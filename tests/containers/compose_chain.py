@@ -36,8 +36,9 @@ from typing import Any
 
 import yaml
 
+from churn.monitoring.web_auth import write_secrets
 from tests.containers.edge_chain import check_edge
-from tests.fixtures.alert_chain import Receiver
+from tests.fixtures.alert_chain import Receiver, credentials
 from tests.fixtures.http import wait_for_http
 from tests.fixtures.ports import free_port
 
@@ -102,6 +103,8 @@ class Chain:
         self.env = {
             **os.environ,
             "FLASK_SECRET_KEY": secrets.token_hex(16),
+            # required by docker-compose.yml (Grafana is not part of the chain)
+            "GRAFANA_ADMIN_PASSWORD": secrets.token_hex(16),
             "CHURN_BASE_IMAGE": images["base"],
             "CHURN_SERVICE_IMAGE": images["service"],
             "CHURN_CUSTOMER_ID_KEY": secrets.token_hex(32),
@@ -124,6 +127,11 @@ class Chain:
             for hook in receiver.get("webhook_configs", []):
                 hook["url"] = self.receiver.url
         (cfg / "alertmanager.yml").write_text(yaml.safe_dump(am))
+        # locked as shipped: web configs and the passwords Prometheus sends, in cfg/secrets
+        # (re-running keeps them); mounted where docker-compose.yml mounts monitoring/secrets
+        write_secrets(cfg / "secrets", {}, rounds=4, container_readable=True)
+        self.auth = credentials(cfg / "secrets")
+        self.env["CHURN_PUSHGATEWAY_PASSWORD"] = self.auth["pushgateway"][1]
 
         prom = yaml.safe_load((MONITORING / "prometheus.yml").read_text())
         prom["global"].update(scrape_interval="1s", evaluation_interval="1s")
@@ -136,6 +144,7 @@ class Chain:
             "churn-service": "service",
             "churn-flask": "flask",
             "churn-monitoring": "pushgateway",
+            "alertmanager": "alertmanager",
             "prometheus": "prometheus",
         }
         for job in prom["scrape_configs"]:
@@ -146,6 +155,7 @@ class Chain:
 
         obs = {"volumes": [f"{cfg}:/etc/churn-chain:ro"]}
         ui_db = {"CHURN_PREDICTION_DB": self.db_url}
+        locked = {"volumes": [f"{cfg / 'secrets'}:/etc/churn-monitoring:ro"]}
         p = self.ports
         override = {
             "services": {
@@ -212,28 +222,34 @@ class Chain:
                     "healthcheck": {"interval": "2s"},
                 },
                 "prometheus": {
-                    **obs,
+                    "volumes": [
+                        *obs["volumes"],
+                        f"{cfg / 'secrets'}:/etc/prometheus/secrets:ro",
+                    ],
                     "build": {"network": "host"},
                     "command": [
                         "prometheus",
                         "--config.file=/etc/churn-chain/prometheus.yml",
                         "--storage.tsdb.path=/var/lib/churn-observability",
                         f"--web.listen-address=127.0.0.1:{p['prometheus']}",
+                        "--web.config.file=/etc/prometheus/secrets/prometheus.web.yml",
                     ],
                     "environment": {"OBS_PORT": str(p["prometheus"])},
                     "healthcheck": {"interval": "2s"},
                 },
                 "pushgateway": {
+                    **locked,
                     "build": {"network": "host"},
                     "command": [
                         "prometheus-pushgateway",
                         f"--web.listen-address=127.0.0.1:{p['pushgateway']}",
+                        "--web.config.file=/etc/churn-monitoring/pushgateway.web.yml",
                     ],
                     "environment": {"OBS_PORT": str(p["pushgateway"])},
                     "healthcheck": {"interval": "2s"},
                 },
                 "alertmanager": {
-                    **obs,
+                    "volumes": [*obs["volumes"], *locked["volumes"]],
                     "build": {"network": "host"},
                     "command": [
                         "prometheus-alertmanager",
@@ -241,6 +257,7 @@ class Chain:
                         "--storage.path=/var/lib/churn-observability",
                         f"--web.listen-address=127.0.0.1:{p['alertmanager']}",
                         "--cluster.listen-address=",
+                        "--web.config.file=/etc/churn-monitoring/alertmanager.web.yml",
                     ],
                     "environment": {"OBS_PORT": str(p["alertmanager"])},
                     "healthcheck": {"interval": "2s"},
@@ -413,7 +430,10 @@ class Chain:
         import requests
 
         got = requests.get(
-            f"{self.url('prometheus')}/api/v1/query", params={"query": query}, timeout=10
+            f"{self.url('prometheus')}/api/v1/query",
+            params={"query": query},
+            auth=self.auth["prometheus"],
+            timeout=10,
         )
         result = got.json()["data"]["result"]
         return float(result[0]["value"][1]) if result else None

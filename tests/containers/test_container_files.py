@@ -113,15 +113,18 @@ def test_compose_config_accepts_the_file() -> None:
         "CHURN_CUSTOMER_ID_KEY": "test",
         "PATH": "/usr/bin:/bin:/usr/local/bin",
     }
-    proc = subprocess.run(
-        [*cli, "-f", str(COMPOSE_FILE), "config", "--quiet"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+
+    def config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*cli, "-f", str(COMPOSE_FILE), "config", "--quiet"],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+
+    # Grafana's admin password has no default (no admin/admin): compose stops, naming it
+    unset = config(env)
+    assert unset.returncode != 0
+    assert "GRAFANA_ADMIN_PASSWORD must be set" in unset.stderr
+    proc = config({**env, "GRAFANA_ADMIN_PASSWORD": "test"})
     assert proc.returncode == 0, proc.stderr
 
 

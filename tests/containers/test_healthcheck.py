@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import subprocess
 import sys
@@ -16,8 +17,15 @@ SCRIPT = Path(__file__).resolve().parents[2] / "docker" / "healthcheck.py"
 pytestmark = pytest.mark.timeout(60)
 
 
+LOCKED = "Basic " + base64.b64encode(b"churn:pw-1").decode()
+
+
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
+        if self.path == "/locked":  # like the monitoring servers' --web.config.file
+            self.send_response(200 if self.headers.get("Authorization") == LOCKED else 401)
+            self.end_headers()
+            return
         self.send_response(200 if self.path == "/readyz" else 503)
         self.end_headers()
         self.wfile.write(b"ok")
@@ -35,8 +43,9 @@ def server() -> Iterator[int]:
     httpd.shutdown()
 
 
-def check(path: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def check(path: str, env: dict[str, str], *more: str) -> subprocess.CompletedProcess[str]:
     args = [sys.executable, str(SCRIPT), path, "--port-env", "PORT", "--port-env", "BENTOML_PORT"]
+    args += more
     return subprocess.run(
         [*args, "--default-port", "9"], env=env, capture_output=True, text=True, timeout=30
     )
@@ -66,3 +75,14 @@ def test_port_env_order_and_host() -> None:
         mp.delenv("PORT")
         mp.setenv("HOST", "::")
         assert module.target_url("/x", ["PORT", "BENTOML_PORT"], 1) == "http://127.0.0.1:3000/x"
+
+
+def test_basic_auth_from_a_password_file(server: int, tmp_path: Path) -> None:
+    """Prometheus, Alertmanager and the Pushgateway answer 401 without credentials."""
+    env = {"BENTOML_PORT": str(server)}
+    anonymous = check("/locked", env)
+    assert anonymous.returncode == 1 and "401" in anonymous.stderr
+    (tmp_path / "pw").write_text("pw-1\n")
+    assert check("/locked", env, "--password-file", str(tmp_path / "pw")).returncode == 0
+    (tmp_path / "wrong").write_text("pw-2")
+    assert check("/locked", env, "--password-file", str(tmp_path / "wrong")).returncode == 1

@@ -21,15 +21,17 @@ import re
 import shlex
 import shutil
 import subprocess
-import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import yaml
 
+from churn.monitoring.web_auth import write_secrets
+from tests.fixtures.alert_chain import credentials, with_auth
+from tests.fixtures.http import wait_for_http
 from tests.fixtures.kustomize import DEPLOY, OVERLAYS, Doc, render, rendered
 from tests.fixtures.ports import free_port
 
@@ -639,14 +641,19 @@ def test_observability_containers_start_from_their_manifest_and_answer_their_pro
     name: str, tmp_path: Path
 ) -> None:
     """The manifest's own argv (Debian's binaries, as in churn-observability), the listen address
-    moved to a loopback port and the mounted files to their sources; then its probes' paths."""
+    moved to a loopback port and the mounted files to their sources (the web config of the
+    churn-monitoring-auth Secret written by `churn monitoring-auth`); then its probes (a TCP
+    connect: every path takes basic auth), and the lock: 401 anonymously, 200 signed in."""
     spec = pod_spec(workloads("production", "Deployment")[name])
     assert spec is not None
     (c,) = spec["containers"]
     port = free_port()
+    write_secrets(tmp_path / "auth", {}, rounds=4)
+    server = name.removeprefix("churn-")
     mounted = {
         "/etc/alertmanager/alertmanager.yml": str(DEPLOY / "base/observability/alertmanager.yml"),
         "/alertmanager": str(tmp_path),
+        f"/etc/churn-monitoring/{server}.web.yml": str(tmp_path / "auth" / f"{server}.web.yml"),
     }
     argv = []
     for arg in [*c["command"], *c.get("args", [])]:
@@ -655,23 +662,19 @@ def test_observability_containers_start_from_their_manifest_and_answer_their_pro
         for inside, outside in mounted.items():
             arg = arg.replace(f"={inside}", f"={outside}")
         argv.append(arg)
+    assert f"--web.config.file={mounted[f'/etc/churn-monitoring/{server}.web.yml']}" in argv
     binary = shutil.which(argv[0])
     assert binary, f"{argv[0]} is not installed (Debian package of the same name)"
     log = (tmp_path / "log").open("w")
     proc = subprocess.Popen([binary, *argv[1:]], stdout=log, stderr=log)
     try:
-        deadline = time.monotonic() + 30
-        for probe in ("readinessProbe", "livenessProbe"):
-            url = f"http://127.0.0.1:{port}{c[probe]['httpGet']['path']}"
-            while True:
-                assert proc.poll() is None, (tmp_path / "log").read_text()
-                try:
-                    with urllib.request.urlopen(url, timeout=2) as response:
-                        assert response.status == 200
-                        break
-                except OSError:
-                    assert time.monotonic() < deadline, f"{url} never answered"
-                    time.sleep(0.2)
+        assert (
+            c["readinessProbe"]["tcpSocket"] == c["livenessProbe"]["tcpSocket"] == {"port": "http"}
+        )
+        url = f"http://127.0.0.1:{port}/-/ready"
+        wait_for_http(with_auth(url, credentials(tmp_path / "auth")[server]), 30, process=proc)
+        anonymous = requests.get(url, timeout=5)
+        assert anonymous.status_code == 401
     finally:
         proc.terminate()
         proc.wait(timeout=30)
