@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import json
 import re
-from http import HTTPStatus
 from collections.abc import Iterable, Sequence
+from http import HTTPStatus
 from typing import Any
 
 from pydantic import ValidationError
@@ -55,7 +55,9 @@ def error_body(error: str, problems: Iterable[tuple[Loc, str]], count: int | Non
     total = max(seen, count or 0)
     if total > MAX_ERRORS:
         more = total - MAX_ERRORS
-        detail.append({"loc": [], "msg": f"{more} more errors not shown (first {MAX_ERRORS} above)"})
+        detail.append(
+            {"loc": [], "msg": f"{more} more errors not shown (first {MAX_ERRORS} above)"}
+        )
     body = {"error": short(error, MAX_MSG_CHARS), "detail": detail}
     return json.dumps(body).encode()
 
@@ -103,18 +105,24 @@ def reshape(status: int, raw: bytes, size: int) -> bytes:
     MAX_INSIDE_ERROR_BYTES (`raw` then holds its start) is read item by item up to MAX_ERRORS,
     so its first problems are still named; its count is taken from pydantic's summary line."""
     text = raw.decode("utf-8", "replace")
-    phrase = HTTPStatus(status).phrase.lower() if status in HTTPStatus._value2member_map_ else "error"
+    phrase = (
+        HTTPStatus(status).phrase.lower() if status in HTTPStatus._value2member_map_ else "error"
+    )
     if size <= MAX_INSIDE_ERROR_BYTES:
         try:
             data = json.loads(text)
         except ValueError:
-            return one_error(phrase, ["path"] if status in (404, 405) else ["body"], short(text.strip(), MAX_MSG_CHARS) or phrase)
+            return one_error(
+                phrase,
+                ["path"] if status in (404, 405) else ["body"],
+                short(text.strip(), MAX_MSG_CHARS) or phrase,
+            )
         if _in_contract(data):
             return raw  # already ours (bentos/routes.py or the outcome intake answered it)
         if isinstance(data, dict) and isinstance(data.get("detail"), list):
-            items = [d for d in data["detail"] if isinstance(d, dict)]
+            found = [d for d in data["detail"] if isinstance(d, dict)]
             error = str(data.get("error") or phrase)
-            return error_body(error, ((d.get("loc", []), d.get("msg", "")) for d in items))
+            return error_body(error, ((d.get("loc", []), d.get("msg", "")) for d in found))
         message = data.get("error") if isinstance(data, dict) else None
         return one_error(phrase, ["body"], str(message or phrase))
     decoder = json.JSONDecoder()

@@ -43,13 +43,13 @@ from bentos.outcomes import OutcomeCounts, Outcomes, outcomes_view
 
 logger = logging.getLogger("churn.routes")
 
-Headers = list[tuple[bytes, bytes]]
+Headers = tuple[tuple[bytes, bytes], ...]
 
 
 class Answer(NamedTuple):
     status: int
     body: bytes
-    headers: Headers = []
+    headers: Headers = ()
 
 
 View = Callable[[Request, Any], Awaitable[Answer | None]]
@@ -102,18 +102,40 @@ async def model_info(request: Request, service: Any) -> Answer:
 
 async def outcomes(request: Request, service: Any) -> Answer:
     response = await outcomes_view(request)
-    kept = [(k, v) for k, v in response.raw_headers if k not in (b"content-length", b"content-type")]
+    drop = (b"content-length", b"content-type")
+    kept = tuple((k, v) for k, v in response.raw_headers if k not in drop)
     return Answer(response.status_code, bytes(response.body), kept)
 
 
 def route_table(batch_direct_records: int) -> dict[str, Route]:
     """Path -> route: every route of the contract answered by the project."""
     routes = [
-        Route("POST", "/predict", predict, "Churn probability, decision and risk band for one customer", "predict", OneCustomer, Prediction),
-        Route("POST", "/predict_batch", predict_batch(batch_direct_records), "One prediction per record, in order (1..1000; concurrent small requests are merged by the adaptive batcher)", "predict", Customers, BatchPredictions),
-        Route("POST", "/explain", explain, "Churn probability and each input feature's exact contribution", "predict", OneCustomer, Explanation),
-        Route("GET", "/model_info", model_info, "The card of the model this worker serves now, and the experiment", "predict", None, ModelInfo),
-        Route("POST", "/outcomes", outcomes, "Observed outcomes into the outcome store (all or none)", "admin", Outcomes, OutcomeCounts),
+        Route(
+            "POST", "/predict", predict,
+            "Churn probability, decision and risk band for one customer",
+            "predict", OneCustomer, Prediction,
+        ),
+        Route(
+            "POST", "/predict_batch", predict_batch(batch_direct_records),
+            "One prediction per record, in order (1..1000 records; concurrent small requests "
+            "are merged by the adaptive batcher)",
+            "predict", Customers, BatchPredictions,
+        ),
+        Route(
+            "POST", "/explain", explain,
+            "Churn probability and each input feature's exact contribution",
+            "predict", OneCustomer, Explanation,
+        ),
+        Route(
+            "GET", "/model_info", model_info,
+            "The card of the model this worker serves now, and the experiment",
+            "predict", None, ModelInfo,
+        ),
+        Route(
+            "POST", "/outcomes", outcomes,
+            "Observed outcomes into the outcome store (all or none)",
+            "admin", Outcomes, OutcomeCounts,
+        ),
     ]  # fmt: skip
     return {r.path: r for r in routes}
 
@@ -134,7 +156,7 @@ class ServiceRoutes:
             if route is not None and scope["method"] == route.method:
                 answer = await self.answer(route, Request(scope, receive))
                 if answer is not None:
-                    await send_json(send, *answer)
+                    await send_json(send, answer.status, answer.body, list(answer.headers))
                     return
             elif scope["path"] == "/docs.json" and scope["method"] in ("GET", "HEAD"):
                 await send_json(send, 200, self.openapi())

@@ -56,6 +56,7 @@ SETTINGS = get_settings()
 KNOBS = SETTINGS.service
 """Workers, batching, overload and tracing (`churn.settings.ServiceKnobs`)."""
 
+
 @bentoml.service(
     name=SETTINGS.bento_name,
     workers=KNOBS.service_workers,

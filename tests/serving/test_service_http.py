@@ -359,7 +359,10 @@ def test_our_answers_are_logged_and_counted_by_bentoml_and_us(
     assert _wait_for_rows(url, expected) == expected
     after = {p: _metric(service, "bentoml_service_request_total", endpoint=p, **ok)
              for p in counted}  # fmt: skip
-    assert (after["/predict"] - counted["/predict"], after["/predict_batch"] - counted["/predict_batch"]) == (5, 2)
+    assert (
+        after["/predict"] - counted["/predict"],
+        after["/predict_batch"] - counted["/predict_batch"],
+    ) == (5, 2)
     assert _value(_metric_lines(service), "churn_predictions_total") == expected
 
 
@@ -392,7 +395,10 @@ def test_a_full_prediction_log_is_a_503_with_retry_after_in_our_contract(
     try:
         for size in (1000, 100, 10, 1):  # fill to the last row: a batch is refused whole
             for _ in range(60):
-                if post(service, "/predict_batch", {"customers": records[:size]}).status_code != 200:
+                if (
+                    post(service, "/predict_batch", {"customers": records[:size]}).status_code
+                    != 200
+                ):
                     break
         resp = post(service, "/predict", {"customer": EXAMPLE_RECORD})
     finally:
