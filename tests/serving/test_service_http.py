@@ -301,6 +301,9 @@ def test_no_redirect_carries_the_host_header(service: RunningService) -> None:
         assert "evil.example" not in resp.text
         if resp.is_redirect:
             assert resp.headers["location"].startswith("/")
+    unknown = requests.get(f"{service.url}/no_such_route", headers=service.headers, timeout=10)
+    assert unknown.status_code == 404
+    assert unknown.json()["detail"][0]["loc"] == ["path"]
 
 
 def test_the_openapi_document_has_every_route_and_its_security(service: RunningService) -> None:
