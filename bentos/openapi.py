@@ -90,6 +90,9 @@ def operation(route: Route, schemas: dict[str, Any]) -> dict[str, Any]:
     if route.request is not None:
         body = {"application/json": {"schema": _schema(route.request, schemas)}}
         op["requestBody"] = {"required": True, "content": body}
+    else:  # no body: nothing to refuse in one
+        for status in ("400", "413", "415"):
+            del op["responses"][status]
     if route.path == "/outcomes":
         op["responses"]["422"] = _error("Some outcomes are invalid (each named); none stored")
     return op

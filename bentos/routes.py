@@ -158,7 +158,7 @@ class ServiceRoutes:
                 if answer is not None:
                     await send_json(send, answer.status, answer.body, list(answer.headers))
                     return
-            elif scope["path"] == "/docs.json" and scope["method"] in ("GET", "HEAD"):
+            elif scope["path"] == "/docs.json" and scope["method"] == "GET":
                 await send_json(send, 200, self.openapi())
                 return
         await self.app(scope, receive, send)
