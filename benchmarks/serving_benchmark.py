@@ -3,10 +3,9 @@
 factory on the real data, in a temporary BentoML store; `--model store` uses the latest
 `telco_churn` of the current store instead):
 
-- the BentoML service as shipped, also at 64 and 128 users: its guard answers `/predict` and
-  big batches itself (bentos/direct.py), small batches go through the adaptive batcher,
-- the same service with `CHURN_DIRECT_PREDICT=off`: every request through BentoML's dispatch
-  (the shipped path before bentos/direct.py, measured in the same run),
+- the BentoML service as shipped, also at 64 and 128 users: the project's routes
+  (bentos/routes.py) answer `/predict` and big batches, small batches go through BentoML's
+  adaptive batcher,
 - the tutorial baseline: Flask's server calling `predict_proba` on a one-row DataFrame,
 - two framework ceilings, answering a constant `Prediction` after validating the same `Customer`:
   a BentoML service with the same service config and ContractGuard middleware
@@ -15,7 +14,7 @@ factory on the real data, in a temporary BentoML store; `--model store` uses the
   how much of the framework's limit our own work (scoring, logging, metrics) costs; the Starlette
   ceiling bounds what answering outside BentoML's dispatch could reach.
 
-Single records go both ways: `/predict` (answered by the guard) and `/predict_batch` with one
+Single records go both ways: `/predict` (answered by our routes) and `/predict_batch` with one
 record (merged by the batcher). Every scenario is repeated (round-robin across targets) and the
 medians are printed with ratios against the Flask baseline.
 Results: $CHURN_REPORTS_DIR/serving_benchmark.json.
@@ -153,11 +152,6 @@ def main() -> int:
         services: dict[str, RunningService] = {}
         for name, env, target in (
             ("batching", {"CHURN_PREDICTION_DB": f"sqlite:///{scratch}/a.db"}, SERVICE),
-            (
-                "dispatch",
-                {"CHURN_DIRECT_PREDICT": "off", "CHURN_PREDICTION_DB": f"sqlite:///{scratch}/b.db"},
-                SERVICE,
-            ),
             # the ceiling's guard checks tokens too (from its own database): the same auth cost
             ("ceiling", {"CHURN_PREDICTION_DB": f"sqlite:///{scratch}/c.db"}, CEILING_SERVICE),
         ):
@@ -183,7 +177,7 @@ def main() -> int:
         memory = {name: worker_memory_mb(s) for name, s in services.items()}
         scenarios = [
             Scenario(
-                "shipped           POST /predict (guard answers)",
+                "shipped           POST /predict (our routes)",
                 "batching",
                 "/predict",
                 True,
@@ -194,12 +188,6 @@ def main() -> int:
                 "batching",
                 "/predict_batch",
                 False,
-            ),
-            Scenario(
-                "direct off        POST /predict (BentoML dispatch)",
-                "dispatch",
-                "/predict",
-                True,
             ),
             Scenario(
                 "naive flask       POST /predict (DataFrame)",
@@ -267,7 +255,7 @@ def main() -> int:
                       f"503 {result.shed}")  # fmt: skip
         batch = {
             name: big_batch_latency(urls[name], pool, args.batch_requests, headers[name])
-            for name in ("batching", "dispatch")
+            for name in ("batching",)
         }
         memory_after = {name: worker_memory_mb(s) for name, s in services.items()}
 

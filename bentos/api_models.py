@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from itertools import product
 from operator import itemgetter
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pydantic_core
 from _bentoml_sdk.io_models import IODescriptor
@@ -17,6 +17,7 @@ from starlette.responses import Response
 from churn.schema import (
     EXAMPLE_RECORD,
     INTERNET_ADDONS,
+    MAX_BATCH_RECORDS,
     NO_INTERNET,
     NO_PHONE,
     YES_NO,
@@ -64,6 +65,26 @@ class Customer(CustomerRecord):
         if problems:
             raise ValueError("; ".join(f"{field}: {msg}" for field, msg in problems))
         return self
+
+
+CustomerList = Annotated[
+    list[Customer],
+    Field(min_length=1, max_length=MAX_BATCH_RECORDS, description="1..1000 customer records"),
+]
+
+
+class OneCustomer(BaseModel):
+    """The body of `/predict` and `/explain`: `{"customer": {...}}`, nothing else."""
+
+    model_config = ConfigDict(extra="forbid")
+    customer: Customer
+
+
+class Customers(BaseModel):
+    """The body of `/predict_batch`: `{"customers": [...]}` (1..1000), nothing else."""
+
+    model_config = ConfigDict(extra="forbid")
+    customers: CustomerList
 
 
 class Prediction(BaseModel):

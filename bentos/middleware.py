@@ -1,4 +1,5 @@
-"""ASGI guard in front of the API: tokens, methods, body limits, strict JSON and overload.
+"""ASGI guard in front of every route: request policy only (tokens, methods, size, strict JSON,
+overload). Answering is left to the routes behind it (bentos/routes.py, then BentoML's app).
 
 BentoML's own `max_concurrency` answers 429 and sits outside user middleware, so the contract's
 "503 with Retry-After under overload" is done here: a per-worker in-flight limit, plus a
@@ -7,13 +8,14 @@ Retry-After header on any 503 from inside (the adaptive batcher sheds load with 
 Order, cheapest refusal first: the bearer token (bentos/auth.py, 401/403 before anything is
 read), the method (405), headers (415/413/400), the in-flight limit (503), then the body, counted
 as it streams so a chunked flood is cut at MAX_BODY_BYTES and counts against the in-flight limit
-while it arrives. The body is parsed once here to refuse what Python's `json` would silently
-accept (a duplicate key keeps its last value; nesting deep enough to exhaust the recursion
-limit); docs/security.md has its measured cost. Field errors from inside are bounded on the way
-out: the first MAX_ERRORS, a count of the rest, and key names and messages cut short.
+while it arrives. The body is parsed once here, to refuse what is not JSON (naming the position)
+and what Python's `json` would silently accept (a duplicate key keeps its last value; nesting
+deep enough to exhaust the recursion limit); docs/security.md has its measured cost. The bytes
+and the parse go on in the request's scope (BODY, PARSED), so no route reads or parses it again.
 
-Last, the routes in `direct` (bentos/direct.py: `/predict` and big batches) are answered here,
-with the API's own input model and service method, instead of going on to BentoML's dispatch.
+On the way out, anything from inside that is not in the contract is put in it: a 4xx body in
+the error shape of bentos/errors.py (bounded, naming the first problems), and a redirect's
+`Location` made relative (Starlette's trailing-slash redirect builds it from the `Host` header).
 """
 
 from __future__ import annotations
@@ -23,12 +25,10 @@ import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
-import bentoml
-from bentoml.exceptions import BentoMLException
+from bentos.errors import MAX_INSIDE_ERROR_BYTES, json_syntax_body, one_error, reshape, short
 
 if TYPE_CHECKING:
     from bentos.auth import TokenAuth
-    from bentos.direct import DirectRoutes
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -50,23 +50,11 @@ API_METHODS = {
 }
 """Each contract route and its one method; anything else on these paths is a contract 405."""
 JSON_TYPES = frozenset({"application/json", ""})
-MAX_ERRORS = 20
-"""Field errors listed in a 4xx body; the rest are counted in one last entry."""
-MAX_NAME_CHARS = 64
-"""Key names and `loc` parts echoed back are cut to this length."""
-MAX_MSG_CHARS = 300
-MAX_ERROR_BODY_BYTES = 1024 * 1024
-"""A 4xx body larger than this from inside is replaced, not parsed."""
-
-
-def error_body(error: str, loc: list[Any], msg: str) -> bytes:
-    """The contract's error shape: {"error": str, "detail": [{"loc": [...], "msg": str}]}."""
-    return json.dumps({"error": error, "detail": [{"loc": loc, "msg": msg}]}).encode()
-
-
-def short(text: str, limit: int = MAX_NAME_CHARS) -> str:
-    """`text` cut to `limit` characters, marked with its full length when cut."""
-    return text if len(text) <= limit else f"{text[:limit]}...({len(text)} chars)"
+BODY = "churn.body"
+"""Scope key: the request body's bytes, read once by the guard."""
+PARSED = "churn.parsed"
+"""Scope key: the body parsed once by the guard (`NOT_PARSED` for an empty body)."""
+NOT_PARSED = object()
 
 
 async def send_json(
@@ -104,66 +92,29 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-NOT_PARSED = object()
-"""`strict_json`'s value for a body it leaves to the API's own parser (invalid JSON)."""
-
-
 def strict_json(body: bytes) -> tuple[Any, bytes | None]:
-    """The parsed body and None, or a 400 body when the JSON has a duplicate key or nests too deep.
-
-    Syntax errors are left to the API's parser (its message names the position): the value is
-    then NOT_PARSED. Only what the standard parser would accept silently or crash on is refused.
-    """
+    """The parsed body and None, or NOT_PARSED and a 400 body naming what is wrong: not JSON
+    (with the position), a duplicate key, or nesting too deep for the parser."""
     try:
         return json.loads(body, object_pairs_hook=_unique_pairs), None
     except DuplicateKey as exc:
         msg = f"duplicate key {short(exc.key)!r}: each key may appear once in an object"
-        return NOT_PARSED, error_body("duplicate key", ["body", short(exc.key)], msg)
+        return NOT_PARSED, one_error("duplicate key", ["body", short(exc.key)], msg)
     except RecursionError:
-        return NOT_PARSED, error_body("bad request", ["body"], "JSON nested too deeply")
-    except ValueError:  # invalid JSON or bytes: the API answers with its own 400
-        return NOT_PARSED, None
-
-
-def bounded_errors(body: bytes) -> bytes | None:
-    """The contract error body with at most MAX_ERRORS entries and short names; None if not one."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("detail"), list):
-        return None
-    detail = data["detail"]
-    kept = []
-    for item in detail[:MAX_ERRORS]:
-        if not isinstance(item, dict):
-            continue
-        loc = item.get("loc", [])
-        loc = [
-            short(p) if isinstance(p, str) else p for p in (loc if isinstance(loc, list) else [])
-        ]
-        kept.append({"loc": loc, "msg": short(str(item.get("msg", "")), MAX_MSG_CHARS)})
-    if len(detail) > MAX_ERRORS:
-        more = len(detail) - MAX_ERRORS
-        kept.append({"loc": [], "msg": f"{more} more errors not shown (first {MAX_ERRORS} above)"})
-    out = {"error": short(str(data.get("error", "bad request")), MAX_MSG_CHARS), "detail": kept}
-    return json.dumps(out).encode()
+        return NOT_PARSED, one_error("bad request", ["body"], "JSON nested too deeply")
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        return NOT_PARSED, json_syntax_body(exc)
 
 
 class ContractGuard:
     """Pure ASGI middleware in front of every route of the service."""
 
     def __init__(
-        self,
-        app: ASGIApp,
-        max_in_flight: int = 256,
-        auth: TokenAuth | str | None = "settings",
-        direct: DirectRoutes | None = None,
+        self, app: ASGIApp, max_in_flight: int = 256, auth: TokenAuth | str | None = "settings"
     ) -> None:
         self.app = app
         self.max_in_flight = max_in_flight
         self.in_flight = 0
-        self.direct = direct
         if auth == "settings":
             from bentos.auth import TokenAuth
             from bentos.prediction_log import require_database_location
@@ -183,14 +134,14 @@ class ContractGuard:
             return
         allowed = API_METHODS.get(path)
         if allowed is None:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, _in_contract(send))
             return
         if scope.get("method", "GET") != allowed:
-            body = error_body("method not allowed", ["method"], f"{path} accepts {allowed}")
+            body = one_error("method not allowed", ["method"], f"{path} accepts {allowed}")
             await send_json(send, 405, body, [(b"allow", allowed.encode())])
             return
         if allowed == "GET":
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, _in_contract(send))
             return
         problem = self._request_problem(scope)
         if problem is not None:
@@ -198,7 +149,7 @@ class ContractGuard:
             await send_json(send, status, body)
             return
         if self.in_flight >= self.max_in_flight:
-            body = error_body("overloaded", [], "too many requests in flight; retry later")
+            body = one_error("overloaded", [], "too many requests in flight; retry later")
             await send_json(send, 503, body, [(b"retry-after", RETRY_AFTER_S.encode())])
             return
         self.in_flight += 1
@@ -206,21 +157,15 @@ class ContractGuard:
             buffered = await _read_body(receive)
             if buffered is None:
                 msg = f"max {MAX_BODY_BYTES} bytes"
-                await send_json(send, 413, error_body("request body too large", ["body"], msg))
+                await send_json(send, 413, one_error("request body too large", ["body"], msg))
                 return
             payload, replay = buffered
             parsed, bad = strict_json(payload) if payload.strip() else (NOT_PARSED, None)
             if bad is not None:
                 await send_json(send, 400, bad)
                 return
-            out = _bounded(_with_retry_after(send))
-            if self.direct is not None and self.direct.takes(path, parsed):
-                service = _current_service()
-                if service is not None:
-                    status, body = self.direct.answer(service, path, payload)
-                    await send_json(out, status, body, [(b"server", self.direct.server_header)])
-                    return
-            await self.app(scope, replay, out)
+            scope[BODY], scope[PARSED] = payload, parsed
+            await self.app(scope, replay, _in_contract(send))
         finally:
             self.in_flight -= 1
 
@@ -232,7 +177,7 @@ class ContractGuard:
             self.auth.check(path, _header(scope, b"authorization"))
         except Denied as denied:
             error = "unauthorized" if denied.status == 401 else "forbidden"
-            body = error_body(error, ["header", "authorization"], denied.message)
+            body = one_error(error, ["header", "authorization"], denied.message)
             await send_json(
                 send, denied.status, body, [(b"www-authenticate", denied.challenge.encode())]
             )
@@ -244,26 +189,18 @@ class ContractGuard:
         media = _header(scope, b"content-type").split(";")[0].strip().lower()
         if media not in JSON_TYPES:
             msg = f"unsupported content type {short(media)!r}; send application/json"
-            return 415, error_body("unsupported media type", ["header", "content-type"], msg)
+            return 415, one_error("unsupported media type", ["header", "content-type"], msg)
         encoding = _header(scope, b"content-encoding").strip().lower()
         if encoding not in ("", "identity"):
             msg = f"content encoding {short(encoding)!r} is not accepted; send plain JSON"
-            return 415, error_body("unsupported media type", ["header", "content-encoding"], msg)
+            return 415, one_error("unsupported media type", ["header", "content-encoding"], msg)
         length = _header(scope, b"content-length")
         if length:
             if not length.isdigit():
-                return 400, error_body("bad request", ["header", "content-length"], "not a number")
+                return 400, one_error("bad request", ["header", "content-length"], "not a number")
             if int(length) > MAX_BODY_BYTES:
                 msg = f"{short(length)} bytes; max {MAX_BODY_BYTES}"
-                return 413, error_body("request body too large", ["body"], msg)
-        return None
-
-
-def _current_service() -> Any:
-    """The worker's service instance, or None before BentoML has made it."""
-    try:
-        return bentoml.get_current_service()
-    except BentoMLException:
+                return 413, one_error("request body too large", ["body"], msg)
         return None
 
 
@@ -295,49 +232,55 @@ async def _read_body(receive: Receive) -> tuple[bytes, Receive] | None:
     return body, replay
 
 
-def _with_retry_after(send: Send) -> Send:
-    async def wrapped(message: Message) -> None:
-        if message["type"] == "http.response.start" and message["status"] == 503:
-            headers = list(message.get("headers", []))
-            if not any(k.lower() == b"retry-after" for k, _ in headers):
-                headers.append((b"retry-after", RETRY_AFTER_S.encode()))
-            message = {**message, "headers": headers}
-        await send(message)
-
-    return wrapped
+def relative(location: bytes) -> bytes:
+    """A redirect target without scheme and host (`http://evil/predict?x` -> `/predict?x`)."""
+    text = location.decode("latin-1")
+    if "://" in text:
+        text = "/" + text.split("://", 1)[1].partition("/")[2]
+    elif text.startswith("//"):
+        text = "/" + text[2:].partition("/")[2]
+    return text.encode("latin-1")
 
 
-def _bounded(send: Send) -> Send:
-    """Hold back a 400/422 answer from inside and send it with its error list bounded."""
+def _in_contract(send: Send) -> Send:
+    """`send` for an answer from inside: Retry-After on a 503, a relative Location on a
+    redirect, and a 4xx body held back and sent in the contract's error shape (`reshape`)."""
     start: Message | None = None
     parts: list[bytes] = []
     size = 0
 
     async def wrapped(message: Message) -> None:
         nonlocal start, size
-        if message["type"] == "http.response.start" and message["status"] in (400, 422):
-            start = message
-            return
+        if message["type"] == "http.response.start":
+            status = message["status"]
+            if 400 <= status < 500:
+                start = message
+                return
+            if status == 503 or 300 <= status < 400:
+                message = {**message, "headers": _fixed_headers(status, message)}
         if start is None or message["type"] != "http.response.body":
             await send(message)
             return
         chunk = message.get("body", b"")
-        size += len(chunk)
-        if size <= MAX_ERROR_BODY_BYTES:
+        if size <= MAX_INSIDE_ERROR_BYTES:
             parts.append(chunk)
+        size += len(chunk)
         if message.get("more_body", False):
             return
-        raw = b"".join(parts)
-        body = bounded_errors(raw) if size <= MAX_ERROR_BODY_BYTES else None
-        if body is None:
-            body = (
-                error_body("bad request", ["body"], "invalid request")
-                if size > MAX_ERROR_BODY_BYTES
-                else raw
-            )
-        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
-        headers.append((b"content-length", str(len(body)).encode()))
-        await send({**start, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        body = reshape(start["status"], b"".join(parts), size)
+        await send_json(send, start["status"], body, _kept_headers(start))
 
     return wrapped
+
+
+def _fixed_headers(status: int, message: Message) -> list[tuple[bytes, bytes]]:
+    headers = list(message.get("headers", []))
+    if status == 503 and not any(k.lower() == b"retry-after" for k, _ in headers):
+        headers.append((b"retry-after", RETRY_AFTER_S.encode()))
+    return [(k, relative(v) if k.lower() == b"location" else v) for k, v in headers]
+
+
+def _kept_headers(start: Message) -> list[tuple[bytes, bytes]]:
+    """A reshaped 4xx keeps its headers (Allow, WWW-Authenticate...) but its body's own."""
+    drop = (b"content-length", b"content-type")
+    return [(k, v) for k, v in start.get("headers", []) if k.lower() not in drop]

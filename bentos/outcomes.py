@@ -1,4 +1,4 @@
-"""`POST /outcomes`: observed outcomes into the outcome store (mounted by bentos/service.py).
+"""`POST /outcomes`: observed outcomes into the outcome store (a route of bentos/routes.py).
 
 Body `{"outcomes": [{"customerID": str, "churned": bool, "observed_at": ISO 8601?}, ...]}`,
 1..10,000 items, validated by the same model as `churn outcomes import` (churn/outcomes.py):
@@ -14,23 +14,44 @@ from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
+from bentos.errors import MAX_ERRORS, error_body
 from bentos.middleware import MAX_BODY_BYTES
 from churn.db.outcomes import engine_for, store
-from churn.outcomes import OutcomeInputError, validate_body
+from churn.outcomes import MAX_BATCH, Outcome, OutcomeInputError, validate_body
 from churn.settings import get_settings
 
 log = logging.getLogger(__name__)
-MAX_DETAILS = 100
-"""At most this many problems in one 422 body (the count says how many there were)."""
 
 
-def _error(status: int, error: str, detail: list[dict[str, Any]]) -> JSONResponse:
-    """The contract's error shape: {"error": str, "detail": [{"loc": [...], "msg": str}]}."""
-    return JSONResponse({"error": error, "detail": detail}, status_code=status)
+class Outcomes(BaseModel):
+    """The body (for the OpenAPI document; `churn.outcomes.validate_body` validates it)."""
+
+    model_config = ConfigDict(extra="forbid")
+    outcomes: list[Outcome] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class OutcomeCounts(BaseModel):
+    received: int
+    stored: int
+    duplicates: int = Field(description="already stored (same customer and time): skipped")
+
+
+def _error(
+    status: int,
+    error: str,
+    detail: list[dict[str, Any]],
+    count: int | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """The contract's error body (bentos/errors.py): the first problems and the count."""
+    problems = ((d["loc"], d["msg"]) for d in detail)
+    body = error_body(error, problems, count)
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
 @lru_cache(maxsize=4)
@@ -43,7 +64,7 @@ def _store(items: list[Any]) -> dict[str, int]:
     return store(_engine(get_settings().prediction_db), items, source="api").as_dict()
 
 
-async def outcomes_view(request: Request) -> JSONResponse:
+async def outcomes_view(request: Request) -> Response:
     """Validate the whole batch, then store it in one transaction (all or none)."""
     if request.method != "POST":
         return _error(405, "method not allowed", [{"loc": ["method"], "msg": "use POST"}])
@@ -64,19 +85,14 @@ async def outcomes_view(request: Request) -> JSONResponse:
     try:
         items = validate_body(body)
     except OutcomeInputError as exc:
-        detail = [{"loc": list(p.loc), "msg": p.msg} for p in exc.problems[:MAX_DETAILS]]
-        return _error(
-            422, f"invalid outcomes ({len(exc.problems)} problem(s)); none stored", detail
-        )
+        detail = [{"loc": list(p.loc), "msg": p.msg} for p in exc.problems[:MAX_ERRORS]]
+        error = f"invalid outcomes ({len(exc.problems)} problem(s)); none stored"
+        return _error(422, error, detail, len(exc.problems))
     try:
         counts = await run_in_threadpool(_store, items)
     except sa.exc.SQLAlchemyError as exc:
         log.warning("outcome store failed: %s", exc)
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]
         detail = [{"loc": ["database"], "msg": f"cannot store outcomes now: {reason}"}]
-        return JSONResponse(
-            {"error": "outcome store unavailable", "detail": detail},
-            status_code=503,
-            headers={"Retry-After": "5"},
-        )
+        return _error(503, "outcome store unavailable", detail, headers={"Retry-After": "5"})
     return JSONResponse(counts)

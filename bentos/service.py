@@ -9,31 +9,27 @@ that answered.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
 import bentoml
 from bentoml.exceptions import ServiceUnavailable
-from pydantic import Field
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
-from bentos import metrics, middleware
+from bentos import metrics, middleware, routes
 from bentos.api_models import (
     BatchPredictions,
     Contribution,
     Customer,
+    CustomerList,
     Explanation,
     ModelInfo,
     Prediction,
 )
-from bentos.direct import DirectRoutes
 from bentos.live_model import LiveModel, ShadowScorer, Snapshot
 from bentos.model_loader import LoadedModel, load, load_tag
 from bentos.prediction_log import (
@@ -50,7 +46,6 @@ from churn.experiment import CHAMPION
 from churn.privacy import customer_key
 from churn.schema import (
     ID_COLUMN,
-    MAX_BATCH_RECORDS,
     CustomerRecord,
     risk_band,
     schema_description,
@@ -61,36 +56,7 @@ SETTINGS = get_settings()
 KNOBS = SETTINGS.service
 """Workers, batching, overload and tracing (`churn.settings.ServiceKnobs`)."""
 
-CustomerList = Annotated[
-    list[Customer],
-    Field(min_length=1, max_length=MAX_BATCH_RECORDS, description="1..1000 customer records"),
-]
 
-
-async def _model_info_view(request: Request) -> JSONResponse:
-    """`GET /model_info`: the card of the model this worker serves now, and the experiment."""
-    service: ChurnService = bentoml.get_current_service()
-    snapshot = service.live.snapshot
-    body = model_info(snapshot.champion).model_dump(mode="json")
-    body["arm"] = CHAMPION
-    body["experiment"] = snapshot.describe()
-    return JSONResponse(body)
-
-
-def _routes() -> list[Route]:
-    routes = [Route("/model_info", _model_info_view, methods=["GET"])]
-    try:  # engineer 14a's outcome intake (admin scope); absent on branches without it
-        from bentos.outcomes import outcomes_view
-    except ImportError:
-        return routes
-    return [*routes, Route("/outcomes", outcomes_view, methods=["POST"])]
-
-
-MODEL_INFO_APP = Starlette(routes=_routes())
-"""A GET route mounted the BentoML way (`bentoml.asgi_app`): `@bentoml.api` routes are POST only."""
-
-
-@bentoml.asgi_app(MODEL_INFO_APP, path="/", name="model_info")
 @bentoml.service(
     name=SETTINGS.bento_name,
     workers=KNOBS.service_workers,
@@ -212,13 +178,8 @@ class ChurnService:
         if self.log.full:
             raise ServiceUnavailable("prediction log backlog is full; retry later")
 
-    @bentoml.api(route="/predict")
-    async def predict(self, customer: Customer) -> Prediction:
-        """Churn probability, decision at the model's threshold and risk band for one customer."""
-        return self.predict_one(customer)
-
     def predict_one(self, customer: Customer) -> Prediction:
-        """`/predict`'s answer, logged and counted; also called by the guard (bentos/direct.py)."""
+        """`/predict`'s answer (bentos/routes.py), logged and counted."""
         snapshot = self.live.snapshot  # read once: this request ends on these models
         # the single-record path: no arrays, one log row, two metric writes (docs/serving.md)
         self._refuse_when_log_full()
@@ -243,6 +204,14 @@ class ChurnService:
             arm=arm,
         )
 
+    def model_info_body(self) -> bytes:
+        """`GET /model_info`: the card of the model this worker serves now, and the experiment."""
+        snapshot = self.live.snapshot
+        body = model_info(snapshot.champion).model_dump(mode="json")
+        body["arm"] = CHAMPION
+        body["experiment"] = snapshot.describe()
+        return json.dumps(body).encode()
+
     @bentoml.api(
         route="/predict_batch",
         batchable=KNOBS.batching == "on",
@@ -251,12 +220,14 @@ class ChurnService:
         output_spec=BatchPredictions,
     )
     async def predict_batch(self, customers: CustomerList) -> list[dict[str, Any]]:
-        """One prediction per record, in order (1..1000 records; concurrent requests are merged)."""
+        """One prediction per record, in order (1..1000 records; concurrent requests are merged).
+
+        Reached only through bentos/routes.py, which has validated the body and answers big
+        batches itself: what comes here is for the adaptive batcher to merge."""
         return self.predictions(customers)
 
-    @bentoml.api(route="/explain")
-    async def explain(self, customer: Customer) -> Explanation:
-        """Churn probability and each input feature's contribution, largest magnitude first."""
+    def explain_one(self, customer: Customer) -> Explanation:
+        """`/explain`: the probability and each input feature's contribution, largest first."""
         _, model = self.live.snapshot.route(customer.__dict__.get(ID_COLUMN))
         exp = model.scorer.explain(customer.features())
         return Explanation(
@@ -309,11 +280,10 @@ def model_info(model: LoadedModel) -> ModelInfo:
 
 
 ChurnService.add_asgi_middleware(  # type: ignore[attr-defined]
-    middleware.ContractGuard,
-    max_in_flight=KNOBS.max_in_flight,
-    direct=(
-        DirectRoutes(ChurnService, KNOBS.batch_direct_records)
-        if KNOBS.direct_predict == "on"
-        else None
-    ),
+    middleware.ContractGuard, max_in_flight=KNOBS.max_in_flight
 )
+ChurnService.add_asgi_middleware(  # type: ignore[attr-defined]
+    routes.ServiceRoutes, service=ChurnService, batch_direct_records=KNOBS.batch_direct_records
+)
+"""The guard (request policy), then the project's routes (bentos/routes.py); BentoML's app
+answers what they pass on: health, `/metrics`, the UI, and small batches for the batcher."""

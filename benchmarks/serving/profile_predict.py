@@ -43,7 +43,7 @@ PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("response serialisation", ("to_http_response", "model_dump", "to_json", "Response.")),
     ("ChurnService handler", ("bentos/service.py",)),
     ("ContractGuard and token check", ("bentos/middleware.py", "bentos/auth.py")),
-    ("direct route (bentos/direct.py)", ("bentos/direct.py",)),
+    ("our routes (bentos/routes.py, bentos/errors.py)", ("bentos/routes.py", "bentos/errors.py")),
     ("model poll and shadow threads", ("bentos/live_model.py",)),
     (
         "BentoML/Starlette/uvicorn dispatch, event loop",

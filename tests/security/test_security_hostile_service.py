@@ -138,6 +138,9 @@ CASES["unknown key"] = Case(one(shoe_size=44), names="shoe_size")
 CASES["huge key"] = Case(one(**{"k" * 200_000: 1}), names="kkkk")
 CASES["case variant key"] = Case(one(Tenure=12), names="Tenure")
 CASES["500 unknown keys"] = Case(one(**{f"extra{i}": i for i in range(500)}), names="more errors")
+CASES["30000 unknown keys"] = Case(
+    one(**{f"extra{i}": i for i in range(30_000)}), names="more errors"
+)
 CASES["1000 bad records"] = Case(
     json.dumps({"customers": [record(tenure="x")] * 1000}).encode(),
     path="/predict_batch",

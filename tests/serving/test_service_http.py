@@ -6,6 +6,7 @@ import copy
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from scipy.special import logit
 
 from bentos.scorer import LINEAR
 from churn.schema import EXAMPLE_RECORD, FEATURE_NAMES, ID_COLUMN
+from tests.fixtures.db_faults import break_inserts, count_rows, repair_inserts
 from tests.fixtures.launcher import RunningService
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
@@ -240,6 +242,133 @@ def test_metrics_show_custom_and_batching_metrics(
     assert _value(lines, "bentoml_service_adaptive_batch_size_count") >= 1
 
 
+CONTRACT_BAD: dict[str, tuple[str, Any, str]] = {
+    "predict: wrong type": ("/predict", _with(tenure="x"), "tenure"),
+    "predict: unknown top-level key": ("/predict", {**_with(), "other": 1}, "other"),
+    "explain: unknown category": ("/explain", _with(Contract="Weekly"), "Contract"),
+    "small batch: bad record": (
+        "/predict_batch", {"customers": [EXAMPLE_RECORD, _with(gender="?")["customer"]]}, "gender"
+    ),
+    "big batch: bad record": (
+        "/predict_batch",
+        {"customers": [EXAMPLE_RECORD] * 299 + [_with(tenure=-1)["customer"]]},
+        "tenure",
+    ),
+    "outcomes: missing field": ("/outcomes", {"outcomes": [{"customerID": "A"}]}, "churned"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(CONTRACT_BAD))
+def test_every_route_refuses_in_our_error_contract(service: RunningService, case: str) -> None:
+    """Our own shape and words on every route: `{"error", "detail": [{"loc", "msg"}]}` naming
+    the field, no framework wording, no borrowed `server` header."""
+    path, body, field = CONTRACT_BAD[case]
+    resp = post(service, path, body)
+    _assert_field_error(resp, field)
+    got = resp.json()
+    assert set(got) == {"error", "detail"}
+    assert all(set(d) == {"loc", "msg"} for d in got["detail"])
+    assert "validation error for" not in got["error"]  # pydantic's title, as BentoML words it
+    assert "BentoML" not in resp.headers.get("server", "")
+
+
+def test_huge_bad_bodies_name_their_first_problems(service: RunningService) -> None:
+    unknown = {**EXAMPLE_RECORD, **{f"extra{i}": i for i in range(30_000)}}
+    for path, body, first, total in (
+        ("/predict", {"customer": unknown}, ["customer", "extra0"], 30_000),
+        ("/predict_batch", {"customers": [_with(tenure="x")["customer"]] * 1000},
+         ["customers", 0, "tenure"], 1000),
+    ):  # fmt: skip
+        resp = post(service, path, body)
+        assert resp.status_code == 400, resp.text[:300]
+        assert len(resp.content) < 8 * 1024
+        got = resp.json()
+        assert got["error"] == f"invalid request: {total} problems"
+        assert got["detail"][0]["loc"] == first and got["detail"][0]["msg"]
+        assert got["detail"][-1]["msg"].startswith(f"{total - 20} more errors not shown")
+
+
+def test_no_redirect_carries_the_host_header(service: RunningService) -> None:
+    for path in ("/predict/", "/model_info/", "/explain/"):
+        resp = requests.post(
+            f"{service.url}{path}",
+            json={"customer": EXAMPLE_RECORD},
+            headers={**service.headers, "Host": "evil.example"},
+            allow_redirects=False,
+            timeout=10,
+        )
+        assert "evil.example" not in resp.headers.get("location", ""), resp.headers
+        assert "evil.example" not in resp.text
+        if resp.is_redirect:
+            assert resp.headers["location"].startswith("/")
+    unknown = requests.get(f"{service.url}/no_such_route", headers=service.headers, timeout=10)
+    assert unknown.status_code == 404
+    assert unknown.json()["detail"][0]["loc"] == ["path"]
+
+
+def test_the_openapi_document_has_every_route_and_its_security(service: RunningService) -> None:
+    doc = requests.get(f"{service.url}/docs.json", timeout=10).json()
+    scheme = doc["components"]["securitySchemes"]["bearerToken"]
+    assert scheme == {**scheme, "type": "http", "scheme": "bearer"}
+    for path, method, scope in (
+        ("/predict", "post", "predict"), ("/predict_batch", "post", "predict"),
+        ("/explain", "post", "predict"), ("/model_info", "get", "predict"),
+        ("/outcomes", "post", "admin"),
+    ):  # fmt: skip
+        op = doc["paths"][path][method]
+        assert op["security"] == [{"bearerToken": []}] and op["x-churn-scope"] == scope, path
+        assert op["responses"]["401"] and op["responses"]["403"]
+    outcomes = doc["paths"]["/outcomes"]["post"]["requestBody"]["content"]["application/json"]
+    assert outcomes["schema"]["$ref"].endswith("/Outcomes")
+    assert "Outcome" in doc["components"]["schemas"]
+
+
+def _db(service: RunningService) -> str:
+    return f"sqlite:///{service.log_path.with_suffix('.db')}"
+
+
+def _wait_for_rows(url: str, n: int, timeout_s: float = 20.0) -> int:
+    deadline = time.monotonic() + timeout_s
+    while (got := count_rows(url)) < n and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return got
+
+
+def _metric(service: RunningService, name: str, **labels: str) -> float:
+    total = 0.0
+    for line in _metric_lines(service):
+        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_our_answers_are_logged_and_counted_by_bentoml_and_us(
+    service: RunningService, serving_frame: pd.DataFrame
+) -> None:
+    """Single records and a big batch (answered by our routes), a small one (the batcher)."""
+    url = _db(service)
+    ok = {"http_response_code": "200"}
+    counted = {p: _metric(service, "bentoml_service_request_total", endpoint=p, **ok)
+               for p in ("/predict", "/predict_batch")}  # fmt: skip
+    predictions = _metric_lines(service)
+    before = _value(predictions, "churn_predictions_total")
+    assert _wait_for_rows(url, int(before)) == int(before)  # every prediction so far is logged
+    records = _records(serving_frame.head(300))
+    for record in records[:5]:
+        assert post(service, "/predict", {"customer": record}).status_code == 200
+    assert post(service, "/predict_batch", {"customers": records}).status_code == 200
+    assert post(service, "/predict_batch", {"customers": records[:3]}).status_code == 200
+    expected = int(before) + 5 + 300 + 3
+    assert _wait_for_rows(url, expected) == expected
+    after = {p: _metric(service, "bentoml_service_request_total", endpoint=p, **ok)
+             for p in counted}  # fmt: skip
+    assert (
+        after["/predict"] - counted["/predict"],
+        after["/predict_batch"] - counted["/predict_batch"],
+    ) == (5, 2)
+    assert _value(_metric_lines(service), "churn_predictions_total") == expected
+
+
 @pytest.mark.slow
 def test_contract_fuzzing_finds_no_server_error(service: RunningService, session_dir: Path) -> None:
     cli = Path(sys.executable).with_name("schemathesis")
@@ -256,3 +385,28 @@ def test_contract_fuzzing_finds_no_server_error(service: RunningService, session
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=500, cwd=session_dir)
     assert run.returncode == 0, run.stdout[-4000:]
     assert "passed" in run.stdout and "/predict_batch" in run.stdout
+
+
+def test_a_full_prediction_log_is_a_503_with_retry_after_in_our_contract(
+    service: RunningService, serving_frame: pd.DataFrame
+) -> None:
+    """With inserts failing, the backlog (50,000 rows) fills; then our route refuses (last test
+    of the module: the rows are written once inserts work again)."""
+    url = _db(service)
+    records = _records(serving_frame.head(1000))
+    break_inserts(url)
+    try:
+        for size in (1000, 100, 10, 1):  # fill to the last row: a batch is refused whole
+            for _ in range(60):
+                if (
+                    post(service, "/predict_batch", {"customers": records[:size]}).status_code
+                    != 200
+                ):
+                    break
+        resp = post(service, "/predict", {"customer": EXAMPLE_RECORD})
+    finally:
+        repair_inserts(url)
+    assert resp.status_code == 503, resp.text
+    assert resp.headers["retry-after"] == "1"
+    got = resp.json()
+    assert set(got) == {"error", "detail"} and "prediction log" in got["detail"][0]["msg"]
