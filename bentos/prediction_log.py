@@ -127,12 +127,16 @@ def exit_on_fatal(exc: PredictionLogConfigError) -> NoReturn:
 
 
 def require_database_location(settings: Settings) -> None:
-    """Stop the server at start when `CHURN_PREDICTION_DB` cannot be where it points (called by
-    the guard, built at the lifespan's start before the service, and by `ChurnService`)."""
+    """Stop the server at start when `CHURN_PREDICTION_DB` cannot be where it points, or is a
+    shared PostgreSQL database that would store raw customer IDs (called by the guard, built at
+    the lifespan's start before the service, and by `ChurnService`)."""
+    from churn.control.privacy import RawCustomerIdsRefused, require_customer_key
+
     try:
         require_database_setting(settings)
         ensure_sqlite_folder(settings.prediction_db)
-    except DatabaseLocationError as exc:
+        require_customer_key(settings)
+    except (DatabaseLocationError, RawCustomerIdsRefused) as exc:
         exit_on_fatal(PredictionLogConfigError(str(exc)))
 
 

@@ -55,9 +55,6 @@ class ServiceKnobs(_Section):
     """Adaptive batching: the largest merged batch."""
     batching: OnOff = "on"
     """`off` makes `/predict_batch` a plain API (no merging)."""
-    direct_predict: OnOff = "on"
-    """`on`: the guard answers `/predict` and big batches itself (bentos/direct.py); `off`:
-    every request goes through BentoML's dispatch."""
     batch_direct_records: Annotated[int, Field(ge=1)] = 256
     """A `/predict_batch` request with at least this many records skips the batcher."""
     max_in_flight: Annotated[int, Field(ge=1)] = 256

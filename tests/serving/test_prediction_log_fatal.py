@@ -1,11 +1,14 @@
 """A database that refuses at start stops `bentoml serve` (2 workers) with a message naming
-CHURN_PREDICTION_DB, instead of workers restarting forever behind a hanging /readyz."""
+CHURN_PREDICTION_DB, instead of workers restarting forever behind a hanging /readyz; a shared
+PostgreSQL database without CHURN_CUSTOMER_ID_KEY stops the real service the same way."""
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
+import bentoml
 import pytest
 
 from tests.fixtures.launcher import start_service
@@ -31,3 +34,16 @@ def test_a_refusing_database_stops_the_server_naming_the_setting(tmp_path: Path)
     assert "cannot connect" in text
     assert "hidden" not in text
     print(f"bentoml serve stopped {elapsed:.1f} s after start (shared machine)")
+
+
+def test_postgresql_without_a_customer_key_stops_the_service_at_start(
+    tmp_path: Path, postgres_url: str, served_model: bentoml.Model
+) -> None:
+    """Raw customer IDs in a deployment's database only on purpose (churn.control.privacy)."""
+    assert not {"CHURN_CUSTOMER_ID_KEY", "CHURN_ALLOW_RAW_CUSTOMER_IDS"} & set(os.environ)
+    log_path = tmp_path / "serve.log"
+    with pytest.raises(RuntimeError, match=r"readyz exited with"):
+        start_service(env={"CHURN_PREDICTION_DB": postgres_url}, log_path=log_path, timeout=240)
+    text = log_path.read_text(errors="replace")
+    assert "FATAL: CHURN_CUSTOMER_ID_KEY is not set and CHURN_PREDICTION_DB is PostgreSQL" in text
+    assert "CHURN_ALLOW_RAW_CUSTOMER_IDS=true" in text

@@ -51,7 +51,12 @@ def _log_errors(url: str) -> float:
 def test_two_workers_log_exactly_n_rows_to_postgres_through_a_fault(
     start: StartService, postgres_url: str
 ) -> None:
-    service = start("postgres-log", CHURN_SERVICE_WORKERS="2", CHURN_PREDICTION_DB=postgres_url)
+    service = start(
+        "postgres-log",
+        CHURN_SERVICE_WORKERS="2",
+        CHURN_PREDICTION_DB=postgres_url,
+        CHURN_CUSTOMER_ID_KEY="postgres-log-test-key",  # required on PostgreSQL (docs/security.md)
+    )
     singles = [{"customer": {**EXAMPLE_RECORD, "tenure": i % 72}} for i in range(150)]
     statuses = asyncio.run(
         _fire(service.url, "/predict", singles, limit=8, headers=service.headers)
