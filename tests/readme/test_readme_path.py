@@ -28,6 +28,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import requests
+import yaml
 
 from churn.generator import generate
 from churn.schema import FEATURE_NAMES
@@ -140,7 +141,7 @@ def user_environment(home: Path) -> dict[str, str]:
     return env
 
 
-@background.scenario(SCENARIO)
+@background.scenario(SCENARIO, last=True)
 def _readme(tmp: Path) -> Callable[[], Clone]:
     home = tmp / "home"
     home.mkdir()
@@ -185,7 +186,7 @@ def _readme(tmp: Path) -> Callable[[], Clone]:
         )
         clone.run("churn predict", [churn, "predict", "customers.csv", "--out", "scored.csv"], 300)
         clone.facts["scored"] = pd.read_csv(clone.root / "scored.csv")
-        clone.run("make load-test", ["make", "load-test"], 300)
+        clone.facts["load_test"] = clone.run("make load-test", ["make", "load-test"], 300).stdout
         monitor = clone.run("churn monitor", [churn, "monitor"], 600)
         clone.facts["monitor"] = json.loads(monitor.stdout.strip().splitlines()[-1])
         clone.stop(serve)
@@ -227,6 +228,16 @@ def _readme(tmp: Path) -> Callable[[], Clone]:
     return work
 
 
+def load_stats(csv_path: Path) -> dict[str, dict[str, float]]:
+    """The SLO checker's own reading of Locust's stats file (load_tests/check_slo.py)."""
+    sys.path.insert(0, str(REPO / "load_tests"))
+    try:
+        from check_slo import read_stats
+    finally:
+        sys.path.remove(str(REPO / "load_tests"))
+    return read_stats(csv_path)
+
+
 @pytest.fixture(scope="module")
 def readme() -> Clone:
     try:
@@ -262,9 +273,13 @@ def test_the_cli_sees_the_same_production_model(readme: Clone) -> None:
 
 
 def test_load_test_and_monitor_read_the_served_traffic(readme: Clone) -> None:
-    stats = pd.read_csv(readme.root / "reports" / "load_test_stats.csv")
-    aggregated = stats[stats["Name"] == "Aggregated"].iloc[0]
-    assert aggregated["Request Count"] > 100 and aggregated["Failure Count"] == 0
+    reports = readme.root / "reports"
+    assert "SLO: met" in str(readme.facts["load_test"])  # load_tests/slo.yaml, as shipped
+    stats = load_stats(reports / "load_test_stats.csv")
+    for key in ("POST /predict", "POST /predict_batch", "GET /model_info"):
+        assert stats[key]["requests"] > 0, key
+    assert stats["Aggregated"]["requests"] > 100 and stats["Aggregated"]["failures"] == 0
+    assert (reports / "load_test.html").stat().st_size > 0
     monitor = readme.facts["monitor"]
     assert isinstance(monitor, dict)
     # the 20 /predict calls and the load test went to the clone's data/predictions.db
@@ -284,3 +299,24 @@ def test_zenml_pipeline_run_from_the_activated_venv(readme: Clone) -> None:
     assert isinstance(after, dict)
     versions = {str(v["version"]) for v in after["versions"]}
     assert "2" in versions, after
+
+
+def test_slo_check_fails_when_a_threshold_is_below_the_measurement(
+    readme: Clone, tmp_path: Path
+) -> None:
+    """load_tests/check_slo.py on the README run's own figures: the shipped thresholds pass,
+    a p95 ceiling at half the measured p95 is a breach that names the threshold."""
+    stats_csv = readme.root / "reports" / "load_test_stats.csv"
+    measured = load_stats(stats_csv)["Aggregated"]
+    slo = yaml.safe_load((REPO / "load_tests" / "slo.yaml").read_text())
+    slo["aggregate"]["max_p95_ms"] = measured["p95"] / 2
+    tight = tmp_path / "tight.yaml"
+    tight.write_text(yaml.safe_dump(slo))
+    check = [sys.executable, str(REPO / "load_tests" / "check_slo.py"), str(stats_csv)]
+    shipped = subprocess.run([*check, str(REPO / "load_tests" / "slo.yaml")],
+                             capture_output=True, text=True, timeout=60)  # fmt: skip
+    broken = subprocess.run([*check, str(tight)], capture_output=True, text=True, timeout=60)
+    assert shipped.returncode == 0, shipped.stdout
+    assert broken.returncode == 1, broken.stdout
+    assert "SLO BREACH: Aggregated: p95 ms" in broken.stdout and "max_p95_ms" in broken.stdout
+    assert "SLO: broken" in broken.stdout
