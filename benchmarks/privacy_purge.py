@@ -32,6 +32,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from churn.control.privacy import purge
+from churn.db.engine import make_engine
 from churn.db.outcomes import engine_for
 from churn.db.tables import prediction_log
 from churn.schema import EXAMPLE_RECORD, FEATURE_NAMES
@@ -70,7 +71,7 @@ def fill(path: Path, rows: int) -> None:
 
 def timed(path: Path, way: str) -> tuple[float, float, int]:
     """(wall s, longest transaction s, rows deleted) of one purge of the log at `path`."""
-    engine = sa.create_engine(f"sqlite:///{path}")
+    engine = make_engine(f"sqlite:///{path}")  # the project's one engine factory
     began: list[float] = []
     held: list[float] = []
     sa.event.listen(engine, "begin", lambda conn: began.append(time.perf_counter()))

@@ -8,9 +8,8 @@ succeeds again. When the queue is full, `append` raises `PredictionLogFull` (the
 503 with `Retry-After`) instead of growing memory. `close()` drains the queue within the grace
 period (`CHURN_PREDICTION_LOG_GRACE_S`); what it cannot write by then is logged and counted.
 
-The table is created and changed only by the Alembic migrations in `churn/db/migrations`, run
-here at start. A database that cannot be used at start (no driver, a bad URL, refused connection,
-a failed migration) raises `PredictionLogConfigError` naming `CHURN_PREDICTION_DB` at once.
+The table is made only by the Alembic migrations, run here at start; a database that cannot be
+used then raises `PredictionLogConfigError` naming `CHURN_PREDICTION_DB` at once.
 """
 
 from __future__ import annotations
@@ -31,6 +30,7 @@ from typing import Any, NoReturn
 import prometheus_client
 import sqlalchemy as sa
 
+from churn.control.privacy import RawCustomerIdsRefused, require_customer_key
 from churn.db import upgrade
 from churn.db.engine import make_engine, shown_url
 from churn.db.migrate import DatabaseLocationError, ensure_sqlite_folder
@@ -107,11 +107,9 @@ def open_database(url: str) -> sa.Engine:
 
 
 def exit_on_fatal(exc: PredictionLogConfigError) -> NoReturn:
-    """Stop the whole server on a fatal configuration error, saying why on stderr.
-
-    Raising from a BentoML worker's `__init__` is not enough: the arbiter restarts the worker
-    forever while `/readyz` hangs. In a worker this stops the arbiter (its parent) too.
-    """
+    """Stop the whole server on a fatal configuration error, saying why on stderr. Raising from
+    a BentoML worker's `__init__` is not enough: the arbiter restarts the worker forever while
+    `/readyz` hangs. In a worker this stops the arbiter (its parent) too."""
     message = f"FATAL: {exc}"
     log.critical(message)
     print(message, file=sys.stderr, flush=True)
@@ -127,11 +125,8 @@ def exit_on_fatal(exc: PredictionLogConfigError) -> NoReturn:
 
 
 def require_database_location(settings: Settings) -> None:
-    """Stop the server at start when `CHURN_PREDICTION_DB` cannot be where it points, or is a
-    shared PostgreSQL database that would store raw customer IDs (called by the guard, built at
-    the lifespan's start before the service, and by `ChurnService`)."""
-    from churn.control.privacy import RawCustomerIdsRefused, require_customer_key
-
+    """Stop the server at start when `CHURN_PREDICTION_DB` cannot be where it points, or would
+    keep raw customer IDs in PostgreSQL (called by the guard and by `ChurnService`)."""
     try:
         require_database_setting(settings)
         ensure_sqlite_folder(settings.prediction_db)
