@@ -8,10 +8,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 
+import churn.campaigns.plan as plan_module
 from churn.cli import main
 from churn.db.campaigns import engine_for, treated_customers
 from churn.privacy import HASH_PREFIX
@@ -39,9 +41,17 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("postgres_url"))
 
 
+# The control group is drawn by a salted hash, the salt new per campaign, so which customers are
+# held out differs from run to run, and a 95% interval misses the simulated truth in about one
+# run in twenty-five (docs/campaigns.md): the suite fixes the salt, so its coverage check is the
+# same every run instead of a coin that fails the suite now and then.
+FIXED_SALT = "5a1f00d5a1f00d5a1f00d5a1f00d5a1f"
+
+
 @pytest.fixture()
 def keyed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Customer IDs stored as keyed hashes, as in production (docs/security.md)."""
+    """Customer IDs stored as keyed hashes, as in production (docs/security.md); one salt."""
+    monkeypatch.setattr(plan_module, "secrets", SimpleNamespace(token_hex=lambda n: FIXED_SALT))
     monkeypatch.setenv("CHURN_CUSTOMER_ID_KEY", "campaign-test-key")
     get_settings.cache_clear()
     yield
@@ -123,8 +133,9 @@ def test_a_campaign_end_to_end(
     report = json.loads(out)
     assert report["treated"]["outcomes"] + report["control"]["outcomes"] == 3000
     assert report["uplift_ci_low"] <= truth["true_uplift"] <= report["uplift_ci_high"]
+    treated_n = report["treated"]["n"]  # the report rounds to 6 places: uplift's error times n
     assert report["customers_saved"] == pytest.approx(
-        report["uplift"] * report["treated"]["n"], rel=1e-4
+        report["uplift"] * treated_n, abs=treated_n * 1e-6
     )
     assert report["precision_top_n"] == pytest.approx(report["control"]["churn_rate"], abs=1e-6)
     code, out, _ = _run(capsys, "campaign", "report", "spring", *db)
