@@ -94,6 +94,18 @@ class UserStore:
             self._engine = engine
         return self._engine
 
+    def audit_sign_in(self, door: str, action: str, name: str, address: str, what: str) -> None:
+        """One audit row per sign-in attempt that reached the password check, by either UI
+        (`door`: the audit row's `model_name`): the name tried (never the password), the outcome,
+        the client address. The caller writes it before the session starts: no row, no session."""
+        from churn.db.audit import AuditEvent, insert
+
+        address = (address or "unknown")[:64]
+        actor = " ".join(name.split())[:MAX_NAME_LENGTH] or "(blank)"
+        event = AuditEvent(action, "ui", actor, door, None, address, f"{what} from {address}")
+        with self.engine.begin() as conn:
+            insert(conn, event)
+
     def add(self, name: str, password: str, role: str) -> User:
         name, role = check_name(name), check_role(role)
         password_hash = generate_password_hash(check_password(password))

@@ -116,16 +116,9 @@ AUDIT_SUBJECT = "flask_ui"
 
 
 def audit_sign_in(action: str, name: str, what: str) -> None:
-    """One audit row per sign-in attempt that reached the password check: the name tried (never
-    the password), the outcome, the client address (after `CHURN_PROXY_HOPS`). Written before
-    the session starts: no audit row, no session (the error page instead)."""
-    from churn.db.audit import AuditEvent, insert
-
-    address = (request.remote_addr or "unknown")[:64]
-    actor = " ".join(name.split())[:MAX_NAME_LENGTH] or "(blank)"
-    event = AuditEvent(action, "ui", actor, AUDIT_SUBJECT, None, address, f"{what} from {address}")
-    with user_store().engine.begin() as conn:
-        insert(conn, event)
+    """The attempt in the audit table (churn.db.users), with the client address after
+    `CHURN_PROXY_HOPS`; written before the session starts: no audit row, no session."""
+    user_store().audit_sign_in(AUDIT_SUBJECT, action, name, request.remote_addr or "", what)
 
 
 @bp.route("/login", methods=["GET", "POST"])

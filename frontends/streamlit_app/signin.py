@@ -15,6 +15,8 @@ from churn.db.users import RANK, User, UserStore
 from churn.settings import Settings
 
 USER_KEY = "churn_user"
+AUDIT_SUBJECT = "streamlit_dashboard"
+"""The audit rows' `model_name` for the dashboard's sign-ins: the door they came through."""
 FAILED_KEY = "churn_sign_in_failures"
 SIGN_IN_FAILED = "Unknown user name or wrong password."
 MAX_FAILURES = 5
@@ -59,10 +61,16 @@ def _sign_in_form() -> None:
         st.error(f"Too many failed sign-ins; wait {int(LOCKOUT_S)} seconds and try again.")
         return
     user = store().authenticate(name or "", password or "")
+    ip = st.context.ip_address  # None on loopback
+    address = ip if isinstance(ip, str) else ""
     if user is None:
+        store().audit_sign_in(
+            AUDIT_SUBJECT, "sign_in_failed", name or "", address, "unknown name or wrong password"
+        )
         failures.append(time.monotonic())
         st.error(SIGN_IN_FAILED)
         return
+    store().audit_sign_in(AUDIT_SUBJECT, "sign_in", user.name, address, f"signed in as {user.role}")
     st.session_state[USER_KEY] = {"name": user.name, "password_hash": user.password_hash}
     st.session_state.pop(FAILED_KEY, None)
     st.rerun()

@@ -11,8 +11,9 @@ import pytest
 from frontend_servers import REPO_ROOT
 from streamlit.testing.v1 import AppTest
 
+from churn.db.audit import recent
 from churn.db.users import User, UserStore
-from frontends.streamlit_app.signin import SIGN_IN_FAILED, USER_KEY
+from frontends.streamlit_app.signin import AUDIT_SUBJECT, SIGN_IN_FAILED, USER_KEY
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -207,6 +208,12 @@ def test_sign_in_checks_the_shared_users_and_a_viewer_cannot_score(down: str) ->
     assert not at.exception, [e.value for e in at.exception]
     assert any("needs the analyst role" in str(e.value) for e in at.error)
     assert not at.metric
+    # both attempts audited, newest first, naming the name tried and never the password
+    rows = recent(url=os.environ["CHURN_PREDICTION_DB"], actions=["sign_in", "sign_in_failed"])
+    mine = [e for e in rows if e.model_name == AUDIT_SUBJECT and e.actor == "st-viewer"]
+    assert [e.action for e in mine[:2]] == ["sign_in", "sign_in_failed"]
+    assert "signed in as viewer" in mine[0].reason
+    assert not any(PASSWORD in e.reason or "not-the-password" in e.reason for e in mine)
 
 
 def test_a_removed_user_is_signed_out_at_the_next_run(down: str) -> None:
