@@ -34,13 +34,6 @@ REPORT_KEYS = {
 }  # fmt: skip
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'project.db'}"
-    return str(request.getfixturevalue("postgres_url"))
-
-
 # The control group is drawn by a salted hash, the salt new per campaign, so which customers are
 # held out differs from run to run, and a 95% interval misses the simulated truth in about one
 # run in twenty-five (docs/campaigns.md): the suite fixes the salt, so its coverage check is the

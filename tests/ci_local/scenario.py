@@ -162,30 +162,14 @@ class Scenario:
             if (REPO / name).is_file():
                 (source / name).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(REPO / name, source / name, follow_symlinks=False)
-        git = [
-            "git",
-            "-C",
-            str(source),
-            "-c",
-            "user.name=ci-local",
-            "-c",
-            "user.email=ci@localhost",
-        ]
+        git = _git(source)
         subprocess.run(["git", "init", "-q", "-b", "develop", str(source)], check=True)
         subprocess.run([*git, "add", "-A"], check=True)
         subprocess.run([*git, "commit", "-q", "-m", "the working tree"], check=True)
         return source
 
     def commit(self, source: Path, edits: dict[str, Any], message: str) -> str:
-        git = [
-            "git",
-            "-C",
-            str(source),
-            "-c",
-            "user.name=ci-local",
-            "-c",
-            "user.email=ci@localhost",
-        ]
+        git = _git(source)
         for name, edit in edits.items():
             path = source / name
             text = path.read_text()
@@ -283,6 +267,11 @@ class Scenario:
             sha = self.commit(source, edits, f"ci-local run {name}")
             self.workflow(name, source, sha, event, inputs, secrets)
         return self.outputs
+
+
+def _git(source: Path) -> list[str]:
+    """git in the "pushed" repository, committing as the ci-local user."""
+    return ["git", "-C", str(source), "-c", "user.name=ci-local", "-c", "user.email=ci@localhost"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -43,13 +43,6 @@ def _legacy_table(metadata: sa.MetaData) -> sa.Table:
     )
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'log.db'}"
-    return str(request.getfixturevalue("postgres_url"))
-
-
 def _legacy_rows(n: int) -> list[dict[str, Any]]:
     start = datetime(2026, 1, 1, tzinfo=UTC)
     rows = []

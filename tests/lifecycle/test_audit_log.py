@@ -18,14 +18,6 @@ from churn.db.audit import AuditEvent, default_actor, recent, record
 from churn.settings import get_settings
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'audit.db'}"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
-
-
 def _event(to: str, at: dt.datetime | None = None, **overrides: str) -> AuditEvent:
     values = {
         "action": "promote",

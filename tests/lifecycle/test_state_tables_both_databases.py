@@ -4,7 +4,6 @@ session's real PostgreSQL server: what every worker and pod reads must round-tri
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -14,14 +13,6 @@ from churn.db import HEAD, current_revision, upgrade
 from churn.db.audit import AuditEvent, recent
 from churn.db.serving_state import ServingState, change, read
 from churn.db.tokens import TokenExists, active_hashes, create, list_tokens, revoke
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'state.db'}"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
 
 
 def _event(to: str) -> AuditEvent:

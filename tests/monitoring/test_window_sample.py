@@ -29,14 +29,6 @@ INDEX = "ix_prediction_log_served_id"
 NOW = datetime.now(UTC)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'log.db'}"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
-
-
 def plan(engine: sa.Engine, query: sa.Select) -> str:
     """The database's own plan of `query` (bound values inlined, as the planner sees them)."""
     sql = str(query.compile(engine, compile_kwargs={"literal_binds": True}))
