@@ -174,12 +174,14 @@ def _realized(engine: Any, since: dt.datetime | None) -> list[dict[str, Any]]:
     back for predictions made since the experiment started; [] while there are none."""
     from churn.db import outcomes
     from churn.monitoring.realized import join_outcomes, read_predictions, realized_metrics
+    from churn.schema import ID_COLUMN
 
     start = since or dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     observed = outcomes.read(engine, since=start)
     if observed.empty:
         return []
-    predictions = read_predictions(str(engine.url.render_as_string(hide_password=False)), start)
+    url = str(engine.url.render_as_string(hide_password=False))
+    predictions = read_predictions(url, start, customers=observed[ID_COLUMN])
     joined = join_outcomes(predictions, observed, REALIZED_LOOKBACK)
     return [m.as_dict() for m in realized_metrics(joined)]
 

@@ -27,6 +27,7 @@ from churn.monitoring.realized import (
     realized_metrics,
 )
 from churn.monitoring.rollback import RollbackRule, decide_rollback
+from churn.schema import ID_COLUMN
 from churn.settings import get_settings
 from steps.monitoring.campaign_gauges import export_campaign_gauges
 from steps.monitoring.evaluate import reports_dir
@@ -76,7 +77,7 @@ def realized_report(
         logger.info(
             "realized metrics leave out %d outcome(s) of campaign-treated customers", excluded
         )
-    predictions = read_predictions(url, since - lookback, now)
+    predictions = read_predictions(url, since - lookback, now, customers=outcomes[ID_COLUMN])
     joined = join_outcomes(predictions, outcomes, lookback)
     metrics = realized_metrics(joined, cfg.bootstrap_samples, cfg.confidence, cfg.seed)
     per_version = join_outcomes(predictions, outcomes, lookback, by=("model_version",))

@@ -316,6 +316,28 @@ def test_drift_window_reads_served_rows_and_realized_reads_every_arm(tmp_path: P
     assert len(read_predictions(url, NOW - dt.timedelta(hours=3, minutes=30), NOW)) == 3
 
 
+def test_realized_reads_only_the_customers_with_outcomes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the customer index, a batch of ids at a time: the same rows for any batch size."""
+    import churn.monitoring.realized as realized
+
+    url = f"sqlite:///{tmp_path / 'log.db'}"
+    _log_with_serving_state(url)
+    since, later = NOW - dt.timedelta(days=1), NOW + dt.timedelta(minutes=1)
+    everyone = read_predictions(url, since, later)
+    wanted = everyone[everyone["customerID"].isin(["C1", "C4"])]
+    for batch in (5000, 1):
+        monkeypatch.setattr(realized, "FETCH_CUSTOMERS", batch)
+        some = read_predictions(url, since, later, customers=["C4", "C1", "C1", "nobody"])
+        key = ["customerID", "created_at", "arm"]
+        assert sorted(some[key].itertuples(index=False)) == sorted(
+            wanted[key].itertuples(index=False)
+        )
+        assert len(some) == 3
+    assert read_predictions(url, since, later, customers=[]).empty
+
+
 # -- what the run exports ------------------------------------------------------------------------
 
 
