@@ -118,8 +118,9 @@ class RefitSummary(Artifact):
         }
 
 
-class RealizedArm(Artifact):
-    """Realized metrics of one (model version, arm): `churn.monitoring.realized.RealizedMetrics`."""
+class RealizedFigures(Artifact):
+    """Realized figures of one (model version, arm); the one home of the fields shared by
+    `churn.monitoring.realized.RealizedMetrics` (intervals as `Interval`) and `RealizedArm`."""
 
     model_version: str
     arm: str
@@ -129,14 +130,20 @@ class RealizedArm(Artifact):
     precision: float | None
     recall: float | None
     brier: float | None
+
+
+class RealizedArm(RealizedFigures):
+    """`churn.monitoring.realized.RealizedMetrics` as recorded (`as_dict()`: rounded)."""
+
     # metric -> [low, high] of the bootstrap interval (None where undefined)
     intervals: dict[str, tuple[float | None, float | None]] = Field(default_factory=dict)
 
 
-class RollbackDecisionRecord(Artifact):
-    """`churn.monitoring.rollback.RollbackDecision` as recorded (figures rounded to 4 places)."""
+class RollbackDecision(Artifact):
+    """What `churn.monitoring.rollback.decide_rollback` concluded; recorded in `RealizedReport`
+    with its figures rounded to 4 places (`as_dict()`)."""
 
-    degraded: bool | None
+    degraded: bool | None  # None: no decision (too few outcomes, or a metric undefined)
     production_version: str | None
     previous_version: str | None
     reason: str
@@ -147,6 +154,13 @@ class RollbackDecisionRecord(Artifact):
     n_production: int = 0
     n_previous: int = 0
 
+    def as_dict(self) -> dict[str, Any]:
+        out = self.model_dump()
+        for key in ("production_roc_auc", "previous_roc_auc", "difference", "difference_upper"):
+            if out[key] is not None:
+                out[key] = round(out[key], 4)
+        return out
+
 
 class RealizedReport(Artifact):
     """`evaluate_outcomes` -> `auto_rollback`: the window's realized figures and the decision."""
@@ -156,7 +170,7 @@ class RealizedReport(Artifact):
     n_outcomes: int
     n_joined: int
     metrics: list[RealizedArm]
-    decision: RollbackDecisionRecord
+    decision: RollbackDecision
     # version -> its test-split metrics as its training run recorded them
     offline_test_metrics: dict[str, dict[str, float]] = Field(default_factory=dict)
 

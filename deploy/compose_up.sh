@@ -12,12 +12,10 @@
 # Environment: PY (the project's Python), COMPOSE (default "docker-compose -p churn"),
 # LOCAL_BASE_IMAGE (churn-base:bookworm), CHURN_HTTPS_PORT (8443), CHURN_EDGE_SERVER_NAME.
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-REPO="$PWD"
-PY="${PY:-$REPO/.venv/bin/python}"
+# shellcheck source=../docker/host.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../docker/host.sh"
 LOCAL="$REPO/deploy/local"
 BASE="${LOCAL_BASE_IMAGE:-churn-base:bookworm}"
-CACHE="${CHURN_CONTAINER_CACHE:-$HOME/.cache/churn-containers}"
 read -r -a compose <<<"${COMPOSE:-docker-compose -p churn}"
 export DOCKER_BUILDKIT=0 COMPOSE_DOCKER_CLI_BUILD=0
 mkdir -p "$LOCAL"

@@ -77,22 +77,21 @@ def training_pipeline(
     raw_data, data_md5 = ingest(data_path=params.data_path)
     customers = validate(raw_data, quality_sample_rows=params.quality_sample_rows, seed=params.seed)
     reference_data, test_data = split(customers, test_size=params.test_size, seed=params.seed)
+    # Both searches cross-validate alike: the same folds, seed and sample of the split.
+    search: dict[str, Any] = {
+        "cv_folds": params.cv_folds,
+        "seed": params.seed,
+        "search_sample_rows": params.search_sample_rows,
+    }
     split_model, candidates = train_candidates(
-        reference_data,
-        grids=params.grids,
-        cv_folds=params.cv_folds,
-        seed=params.seed,
-        cv_repeats=params.cv_repeats,
-        search_sample_rows=params.search_sample_rows,
+        reference_data, grids=params.grids, cv_repeats=params.cv_repeats, **search
     )
     threshold = select_threshold(
         split_model,
         reference_data,
-        cv_folds=params.cv_folds,
-        seed=params.seed,
         offer_cost=params.offer_cost,
         saved_customer_value=params.saved_customer_value,
-        search_sample_rows=params.search_sample_rows,
+        **search,
     )
     test_metrics = evaluate(split_model, test_data, threshold)
     # The served model: the same candidate and hyperparameters, fitted on every labelled row.

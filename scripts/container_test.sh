@@ -17,10 +17,8 @@
 #   CHURN_CONTAINER_CHAIN=0 skip the compose chain (only the three images)
 #   PY                      the project's Python (default .venv/bin/python)
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-REPO="$PWD"
-PY="${PY:-$REPO/.venv/bin/python}"
-CACHE="${CHURN_CONTAINER_CACHE:-$HOME/.cache/churn-containers}"
+# shellcheck source=../docker/host.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../docker/host.sh"
 BASE_IMAGE="churn-base:bookworm"
 started=$SECONDS
 

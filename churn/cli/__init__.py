@@ -37,6 +37,24 @@ def fail(message: str, code: int = EXIT_FAILURE) -> int:
     return code
 
 
+def command_group(
+    subparsers: argparse._SubParsersAction, name: str, help: str, metavar: str = "ACTION"
+) -> argparse._SubParsersAction:
+    """`churn NAME ACTION ...`: the group's parser, and its actions (one is required; the chosen
+    one lands in `NAME_command`)."""
+    group = subparsers.add_parser(name, help=help)
+    actions = group.add_subparsers(dest=f"{name}_command", metavar=metavar)
+    actions.required = True
+    return actions
+
+
+def add_db_argument(parser: argparse.ArgumentParser) -> None:
+    """`--db`: the commands that read or write the project database beside the prediction log."""
+    parser.add_argument(
+        "--db", default=None, help="SQLAlchemy URL (default: CHURN_PREDICTION_DB, the log's)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="churn", description="Telco churn MLOps platform: data, models, monitoring, stacks."

@@ -6,16 +6,14 @@ import argparse
 import json
 import sys
 
-from churn.cli import EXIT_USAGE, fail
+from churn.cli import EXIT_USAGE, command_group, fail
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    auth = subparsers.add_parser("auth", help="API tokens of the prediction service")
-    groups = auth.add_subparsers(dest="auth_command", metavar="COMMAND")
-    groups.required = True
-    token = groups.add_parser("token", help="create, list or revoke service tokens")
-    actions = token.add_subparsers(dest="token_command", metavar="ACTION")
-    actions.required = True
+    groups = command_group(
+        subparsers, "auth", "API tokens of the prediction service", metavar="COMMAND"
+    )
+    actions = command_group(groups, "token", "create, list or revoke service tokens")
 
     create = actions.add_parser("create", help="create a token and print it (once)")
     create.add_argument("name", help="a name for the token: who or what uses it")

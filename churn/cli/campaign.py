@@ -13,23 +13,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from churn.cli import EXIT_OK, EXIT_USAGE, fail
+from churn.cli import EXIT_OK, EXIT_USAGE, add_db_argument, command_group, fail
 
 DEFAULT_CONFIG = Path("configs/training.yaml")
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--db", default=None, help="SQLAlchemy URL (default: CHURN_PREDICTION_DB, the log's)"
-    )
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
-    campaign = subparsers.add_parser(
-        "campaign", help="retention campaigns: who to contact, a control group, what was saved"
+    sub = command_group(
+        subparsers,
+        "campaign",
+        "retention campaigns: who to contact, a control group, what was saved",
     )
-    sub = campaign.add_subparsers(dest="campaign_command", metavar="ACTION")
-    sub.required = True
 
     plan = sub.add_parser(
         "plan",
@@ -55,24 +49,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     plan.add_argument("--out", type=Path, required=True, help="the ranked contact list (CSV)")
     plan.add_argument("--actor", help="who (audit trail; default: the OS user)")
     plan.add_argument("--chunk-rows", type=int, default=50_000, help=argparse.SUPPRESS)
-    _common(plan)
+    add_db_argument(plan)
     plan.set_defaults(func=cmd_plan)
 
     report = sub.add_parser("report", help="per arm churn, uplift, customers saved, net value")
     report.add_argument("name")
     report.add_argument("--json", action="store_true", help="print the report as JSON")
-    _common(report)
+    add_db_argument(report)
     report.set_defaults(func=cmd_report)
 
     listing = sub.add_parser("list", help="the campaigns, newest first")
     listing.add_argument("--json", action="store_true")
-    _common(listing)
+    add_db_argument(listing)
     listing.set_defaults(func=cmd_list)
 
     close = sub.add_parser("close", help="end a campaign: its treated count in realized metrics")
     close.add_argument("name")
     close.add_argument("--actor", help="who (audit trail; default: the OS user)")
-    _common(close)
+    add_db_argument(close)
     close.set_defaults(func=cmd_close)
 
     sim = sub.add_parser(
@@ -91,7 +85,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="the effect in one segment, e.g. InternetService=DSL:0.8 (repeatable)",
     )
     sim.add_argument("--seed", type=int, default=0)
-    _common(sim)
+    add_db_argument(sim)
     sim.set_defaults(func=cmd_simulate)
 
     learn = sub.add_parser(
@@ -102,7 +96,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     learn.add_argument("--seed", type=int, default=0)
     learn.add_argument("--json", action="store_true")
     learn.add_argument("--actor", help="who (audit trail; default: the OS user)")
-    _common(learn)
+    add_db_argument(learn)
     learn.set_defaults(func=cmd_learn)
 
 

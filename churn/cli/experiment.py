@@ -12,15 +12,16 @@ import datetime as dt
 import json
 from typing import Any
 
-from churn.cli import EXIT_USAGE, fail
+from churn.cli import EXIT_USAGE, command_group, fail
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    experiment = subparsers.add_parser(
-        "experiment", help="shadow / A/B experiments of a challenger in the running services"
+    sub = command_group(
+        subparsers,
+        "experiment",
+        "shadow / A/B experiments of a challenger in the running services",
+        metavar="SUBCOMMAND",
     )
-    sub = experiment.add_subparsers(dest="experiment_command", metavar="SUBCOMMAND")
-    sub.required = True
     start = sub.add_parser("start", help="start scoring a challenger version beside production")
     start.add_argument("--challenger", required=True, help="ZenML model version name (e.g. 2)")
     start.add_argument("--mode", required=True, choices=("shadow", "ab"))
@@ -40,11 +41,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     stop.set_defaults(func=cmd_stop)
 
 
-def _actor(args: argparse.Namespace) -> str | None:
+def _who(args: argparse.Namespace) -> str | int:
+    """The actor of `start` and `stop` (default: the OS user); the usage exit code, after the
+    error, when --actor or --reason is given empty."""
     from churn.db.audit import default_actor
 
     if args.actor is not None and not args.actor.strip():
-        return None
+        return fail("--actor must not be empty", EXIT_USAGE)
+    if not args.reason.strip():
+        return fail("--reason must not be empty", EXIT_USAGE)
     return (args.actor or default_actor()).strip()
 
 
@@ -66,11 +71,9 @@ def _production_state(model_name: str) -> Any:
 def cmd_start(args: argparse.Namespace) -> int:
     from churn.experiment import ExperimentError, validate
 
-    actor = _actor(args)
-    if actor is None:
-        return fail("--actor must not be empty", EXIT_USAGE)
-    if not args.reason.strip():
-        return fail("--reason must not be empty", EXIT_USAGE)
+    actor = _who(args)
+    if isinstance(actor, int):
+        return actor
     from churn.control.registry import (
         RollbackError,
         bento_tag_of,
@@ -192,11 +195,9 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
-    actor = _actor(args)
-    if actor is None:
-        return fail("--actor must not be empty", EXIT_USAGE)
-    if not args.reason.strip():
-        return fail("--reason must not be empty", EXIT_USAGE)
+    actor = _who(args)
+    if isinstance(actor, int):
+        return actor
     from churn.db import serving_state
     from churn.db.audit import AuditEvent
     from churn.settings import get_settings

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from churn.cli import EXIT_USAGE, fail
+from churn.cli import EXIT_USAGE, command_group, fail
 from churn.settings import REPO_ROOT
 
 DEFAULT_CONFIG = Path("configs/training.yaml")
@@ -23,9 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--data", type=Path, help="training CSV (overrides the config's data_path)")
     train.set_defaults(func=cmd_train)
 
-    model = subparsers.add_parser("model", help="the model versions (ZenML Model Control Plane)")
-    model_sub = model.add_subparsers(dest="model_command", metavar="SUBCOMMAND")
-    model_sub.required = True
+    model_sub = command_group(
+        subparsers, "model", "the model versions (ZenML Model Control Plane)", metavar="SUBCOMMAND"
+    )
     status = model_sub.add_parser("status", help="production version and latest versions as JSON")
     status.add_argument("--limit", type=int, default=10, help="how many latest versions to list")
     status.set_defaults(func=cmd_status)

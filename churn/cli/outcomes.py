@@ -7,15 +7,13 @@ import json
 import sys
 from pathlib import Path
 
-from churn.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, fail
+from churn.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, add_db_argument, command_group, fail
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    outcomes = subparsers.add_parser(
-        "outcomes", help="observed outcomes (did the customer leave?) for realized metrics"
+    sub = command_group(
+        subparsers, "outcomes", "observed outcomes (did the customer leave?) for realized metrics"
     )
-    sub = outcomes.add_subparsers(dest="outcomes_command", metavar="ACTION")
-    sub.required = True
     imp = sub.add_parser(
         "import",
         help="import a CSV of outcomes (customerID, Churn Yes/No, optional observed_at)",
@@ -23,9 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Re-importing the same customer and observed_at stores it once.",
     )
     imp.add_argument("file", type=Path, help="CSV with customerID, Churn and optional observed_at")
-    imp.add_argument(
-        "--db", default=None, help="SQLAlchemy URL (default: CHURN_PREDICTION_DB, the log's)"
-    )
+    add_db_argument(imp)
     imp.set_defaults(func=cmd_import)
 
 

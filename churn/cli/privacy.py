@@ -9,37 +9,36 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
-from churn.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, fail
+from churn.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, command_group, fail
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    privacy = subparsers.add_parser(
-        "privacy", help="a customer's stored rows: export, erase; retention purge (audited)"
+    sub = command_group(
+        subparsers, "privacy", "a customer's stored rows: export, erase; retention purge (audited)"
     )
-    sub = privacy.add_subparsers(dest="privacy_command", metavar="ACTION")
-    sub.required = True
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", default=None, help="SQLAlchemy URL (default: CHURN_PREDICTION_DB)")
     common.add_argument(
         "--actor", default=None, help="who asks, for the audit row (default: CHURN_AUDIT_ACTOR "
         "or the OS user)",
     )  # fmt: skip
+    customer = argparse.ArgumentParser(add_help=False, parents=[common])
+    customer.add_argument("customer_id", metavar="CUSTOMER_ID")
     export = sub.add_parser(
-        "export", parents=[common], help="print every stored row about a customer",
+        "export", parents=[customer], help="print every stored row about a customer",
         description="Every row of every table that holds a customer key (docs/security.md), "
         "found through the keyed hash the stores write; audited (privacy_export).",
     )  # fmt: skip
-    export.add_argument("customer_id", metavar="CUSTOMER_ID")
     export.add_argument("--json", action="store_true", help="one JSON document")
     export.set_defaults(func=cmd_export)
     erase = sub.add_parser(
-        "erase", parents=[common], help="delete every stored row about a customer",
+        "erase", parents=[customer], help="delete every stored row about a customer",
         description="One transaction: every table's rows and the audit row (privacy_erase), "
         "or nothing. An unknown customer deletes nothing and is still audited.",
     )  # fmt: skip
-    erase.add_argument("customer_id", metavar="CUSTOMER_ID")
     erase.add_argument("--reason", required=True, help="why (the request's reference)")
     erase.set_defaults(func=cmd_erase)
     purge = sub.add_parser(
@@ -104,31 +103,45 @@ def _print_rows(engine: Any, request: Any, as_json: bool) -> dict[str, int]:
     return counts
 
 
-def cmd_export(args: argparse.Namespace) -> int:
+def _on_database(
+    url: str | None, work: Callable[[Any], dict[str, int]], failed: str
+) -> dict[str, int] | None:
+    """`work(engine)` on the project database (disposed after): its counts, or None after a
+    one-line error when the database cannot be opened or fails (`failed`: the line, `{}` the
+    database's error)."""
     import sqlalchemy as sa
 
+    if (engine := _open(url)) is None:
+        return None
+    try:
+        return work(engine)
+    except sa.exc.SQLAlchemyError as exc:
+        fail(failed.format(_error(exc)))
+        return None
+    finally:
+        engine.dispose()
+
+
+def cmd_export(args: argparse.Namespace) -> int:
     from churn.control.privacy import PrivacyError, counts_text, record_export
 
     try:
         request = _request(args)
     except PrivacyError as exc:
         return fail(str(exc), EXIT_USAGE)
-    if (engine := _open(args.db)) is None:
-        return EXIT_FAILURE
-    try:
+
+    def export(engine: Any) -> dict[str, int]:
         counts = _print_rows(engine, request, args.json)
         record_export(engine, request, counts)
-    except sa.exc.SQLAlchemyError as exc:
-        return fail(f"export failed: {_error(exc)}")
-    finally:
-        engine.dispose()
+        return counts
+
+    if (counts := _on_database(args.db, export, "export failed: {}")) is None:
+        return EXIT_FAILURE
     print(f"exported {sum(counts.values())} row(s): {counts_text(counts)}", file=sys.stderr)
     return EXIT_OK
 
 
 def cmd_erase(args: argparse.Namespace) -> int:
-    import sqlalchemy as sa
-
     from churn.control.privacy import PrivacyError, check_text, counts_text, erase
 
     try:
@@ -136,14 +149,13 @@ def cmd_erase(args: argparse.Namespace) -> int:
         check_text("--reason", args.reason, 2000)
     except PrivacyError as exc:
         return fail(str(exc), EXIT_USAGE)
-    if (engine := _open(args.db)) is None:
+    counts = _on_database(
+        args.db,
+        lambda engine: erase(engine, request, args.reason),
+        "erase failed, nothing deleted: {}",
+    )
+    if counts is None:
         return EXIT_FAILURE
-    try:
-        counts = erase(engine, request, args.reason)
-    except sa.exc.SQLAlchemyError as exc:
-        return fail(f"erase failed, nothing deleted: {_error(exc)}")
-    finally:
-        engine.dispose()
     total = sum(counts.values())
     print(f"erased {total} row(s) about customer {request.subject}: {counts_text(counts)}")
     if not total:
@@ -152,8 +164,6 @@ def cmd_erase(args: argparse.Namespace) -> int:
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
-    import sqlalchemy as sa
-
     from churn.control.privacy import PrivacyError, check_days, check_text, counts_text, purge
     from churn.db.audit import default_actor
 
@@ -163,13 +173,12 @@ def cmd_purge(args: argparse.Namespace) -> int:
         check_text("--actor", actor, 128)
     except PrivacyError as exc:
         return fail(str(exc), EXIT_USAGE)
-    if (engine := _open(args.db)) is None:
+    counts = _on_database(
+        args.db,
+        lambda engine: purge(engine, args.older_than, actor),
+        "purge stopped: {} (see `churn audit --action privacy_purge`)",
+    )
+    if counts is None:
         return EXIT_FAILURE
-    try:
-        counts = purge(engine, args.older_than, actor)
-    except sa.exc.SQLAlchemyError as exc:
-        return fail(f"purge stopped: {_error(exc)} (see `churn audit --action privacy_purge`)")
-    finally:
-        engine.dispose()
     print(f"purged rows older than {args.older_than} days: {counts_text(counts)}")
     return EXIT_OK

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from churn.db.audit import AuditEvent, audit_log
 from churn.db.outcomes import engine_for
 from churn.db.tables import campaign_assignments as assignments
-from churn.db.tables import campaigns
+from churn.db.tables import campaigns, row_by
 from churn.privacy import customer_key
 from churn.settings import get_settings
 
@@ -133,7 +133,7 @@ def get(engine: sa.Engine, name: str) -> Campaign | None:
     if not _has_tables(engine):
         return None
     with engine.connect() as conn:
-        row = conn.execute(sa.select(campaigns).where(campaigns.c.name == name)).mappings().first()
+        row = row_by(conn, campaigns.c.name, name)
     return _from_row(row) if row else None
 
 

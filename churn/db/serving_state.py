@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from churn.db.audit import AuditEvent
 from churn.db.engine import make_engine
 from churn.db.migrate import upgrade
-from churn.db.tables import audit_log, prediction_log, serving_state
+from churn.db.tables import audit_log, prediction_log, row_by, serving_state
 from churn.settings import get_settings
 
 
@@ -71,11 +71,7 @@ def _utc(value: dt.datetime | None) -> dt.datetime | None:
 
 
 def read_with(conn: sa.Connection, model_name: str) -> ServingState | None:
-    row = (
-        conn.execute(sa.select(serving_state).where(serving_state.c.model_name == model_name))
-        .mappings()
-        .first()
-    )
+    row = row_by(conn, serving_state.c.model_name, model_name)
     if row is None:
         return None
     values = dict(row)

@@ -143,3 +143,8 @@ campaign_assignments = sa.Table(
     sa.Column("expected_value", sa.Float, nullable=False),
     sa.Column("predicted_uplift", sa.Float, nullable=True),
 )
+
+
+def row_by(conn: sa.Connection, key: sa.Column[Any], value: Any) -> sa.RowMapping | None:
+    """The row of `key`'s table whose `key` (a unique column) is `value`; None when none is."""
+    return conn.execute(sa.select(key.table).where(key == value)).mappings().first()

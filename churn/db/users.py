@@ -18,7 +18,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from churn.db.engine import make_engine
 from churn.db.migrate import upgrade
-from churn.db.tables import USER_NAME_LENGTH
+from churn.db.tables import USER_NAME_LENGTH, row_by
 from churn.db.tables import users as users_table
 
 ROLES = ("viewer", "analyst", "admin")
@@ -121,11 +121,7 @@ class UserStore:
 
     def get(self, name: str) -> User | None:
         with self.engine.connect() as conn:
-            row = (
-                conn.execute(sa.select(users_table).where(users_table.c.name == name))
-                .mappings()
-                .first()
-            )
+            row = row_by(conn, users_table.c.name, name)
         if row is None:
             return None
         name, role, password_hash = str(row["name"]), str(row["role"]), str(row["password_hash"])

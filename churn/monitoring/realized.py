@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from pydantic import Field
 
+from churn.artifacts import RealizedFigures
 from churn.db.engine import make_engine
 from churn.db.tables import prediction_log
 from churn.schema import ID_COLUMN
@@ -58,20 +60,11 @@ class Interval:
     high: float | None
 
 
-@dataclass
-class RealizedMetrics:
-    model_version: str
-    arm: str
-    n: int
-    positives: int
-    roc_auc: float | None
-    precision: float | None
-    recall: float | None
-    brier: float | None
-    intervals: dict[str, Interval] = field(default_factory=dict)
+class RealizedMetrics(RealizedFigures):
+    intervals: dict[str, Interval] = Field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        out = asdict(self)
+        out = self.model_dump()
         for name in METRICS:
             value = out[name]
             out[name] = round(value, 6) if value is not None else None

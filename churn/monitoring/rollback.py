@@ -4,11 +4,12 @@ previous production version. Pure: the monitoring step reads the stores and acts
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
+from churn.artifacts import RollbackDecision
 from churn.monitoring.realized import auc_difference, roc_auc
 
 
@@ -24,27 +25,6 @@ class RollbackRule:
     difference AUC(production) - AUC(previous) is below zero."""
     bootstrap_samples: int = 500
     seed: int = 0
-
-
-@dataclass(frozen=True)
-class RollbackDecision:
-    degraded: bool | None  # None: no decision (too few outcomes, or a metric undefined)
-    production_version: str | None
-    previous_version: str | None
-    reason: str
-    production_roc_auc: float | None = None
-    previous_roc_auc: float | None = None
-    difference: float | None = None
-    difference_upper: float | None = None
-    n_production: int = 0
-    n_previous: int = 0
-
-    def as_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        for key in ("production_roc_auc", "previous_roc_auc", "difference", "difference_upper"):
-            if out[key] is not None:
-                out[key] = round(out[key], 4)
-        return out
 
 
 def _auc(rows: pd.DataFrame) -> float | None:
@@ -70,10 +50,10 @@ def decide_rollback(
         "n_previous": len(previous),
     }
     if production_version is None:
-        return RollbackDecision(None, reason="no production version", **base)
+        return RollbackDecision(degraded=None, reason="no production version", **base)
     if len(production) < rule.min_outcomes:
         return RollbackDecision(
-            None,
+            degraded=None,
             reason=f"too few outcomes for production version {production_version}: "
             f"{len(production)} < min_outcomes {rule.min_outcomes}; no decision",
             **base,
@@ -81,7 +61,7 @@ def decide_rollback(
     auc = _auc(production)
     if auc is None:
         return RollbackDecision(
-            None,
+            degraded=None,
             reason=f"realized ROC-AUC of version {production_version} is undefined "
             f"(its {len(production)} outcomes are all one class); no decision",
             **base,
@@ -102,9 +82,11 @@ def decide_rollback(
             f"{len(previous)} < min_outcomes {rule.min_outcomes}"
         )
         if reasons:
-            return RollbackDecision(True, reason=f"{reasons[0]} ({why} to compare with)", **base)
+            return RollbackDecision(
+                degraded=True, reason=f"{reasons[0]} ({why} to compare with)", **base
+            )
         return RollbackDecision(
-            False,
+            degraded=False,
             reason=f"realized ROC-AUC {auc:.3f} of version {production_version} is not under "
             f"the floor; {why}, so no comparison",
             **base,
@@ -116,9 +98,9 @@ def decide_rollback(
     base.update(previous_roc_auc=prev_auc, difference=diff, difference_upper=upper)
     if diff is None or upper is None or prev_auc is None:
         if reasons:
-            return RollbackDecision(True, reason=reasons[0], **base)
+            return RollbackDecision(degraded=True, reason=reasons[0], **base)
         return RollbackDecision(
-            None,
+            degraded=None,
             reason=f"realized ROC-AUC of previous version {previous_version} is undefined; "
             "no comparison",
             **base,
@@ -132,5 +114,5 @@ def decide_rollback(
     if upper < 0:
         reasons.insert(0, f"{figures} < 0: production is worse")
     if reasons:
-        return RollbackDecision(True, reason="; ".join(reasons), **base)
-    return RollbackDecision(False, reason=f"{figures} >= 0: not shown worse", **base)
+        return RollbackDecision(degraded=True, reason="; ".join(reasons), **base)
+    return RollbackDecision(degraded=False, reason=f"{figures} >= 0: not shown worse", **base)

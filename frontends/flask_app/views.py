@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -57,18 +58,31 @@ def home() -> str:
     )
 
 
-@bp.route("/score", methods=["GET", "POST"])
-def score() -> tuple[str, int] | str:
-    form = CustomerForm(data=None if _is_post() else EXAMPLE_RECORD)
+Page = tuple[str, int] | str
+
+
+def _form_page(template: str, form: Any, handle: Callable[[Any], Page], **context: Any) -> Page:
+    """GET: the page with the form; POST: `handle(form)`, for an analyst and a valid form (an
+    invalid one gets the page again, with its errors, as 400)."""
     if not _is_post():
-        return render_template("score.html", form=form, features=FEATURES)
-    return _score_customer(form)
+        return render_template(template, form=form, **context)
+    return _posted(template, form, handle, **context)
 
 
 @requires("analyst")
-def _score_customer(form: Any) -> tuple[str, int] | str:
+def _posted(template: str, form: Any, handle: Callable[[Any], Page], **context: Any) -> Page:
     if not form.validate_on_submit():
-        return render_template("score.html", form=form, features=FEATURES), 400
+        return render_template(template, form=form, **context), 400
+    return handle(form)
+
+
+@bp.route("/score", methods=["GET", "POST"])
+def score() -> Page:
+    form = CustomerForm(data=None if _is_post() else EXAMPLE_RECORD)
+    return _form_page("score.html", form, _score_customer, features=FEATURES)
+
+
+def _score_customer(form: Any) -> Page:
     record = form.record()
     client = service()
     try:
@@ -91,17 +105,11 @@ def _score_customer(form: Any) -> tuple[str, int] | str:
 
 
 @bp.route("/batch", methods=["GET", "POST"])
-def batch() -> tuple[str, int] | str:
-    form = BatchForm()
-    if not _is_post():
-        return render_template("batch.html", form=form, columns=FEATURE_NAMES)
-    return _score_upload(form)
+def batch() -> Page:
+    return _form_page("batch.html", BatchForm(), _score_upload, columns=FEATURE_NAMES)
 
 
-@requires("analyst")
-def _score_upload(form: BatchForm) -> tuple[str, int] | str:
-    if not form.validate_on_submit():
-        return render_template("batch.html", form=form, columns=FEATURE_NAMES), 400
+def _score_upload(form: BatchForm) -> Page:
     cfg = current_app.config
     try:
         parsed = parse_csv(form.file.data.read(), max_rows=cfg["MAX_UPLOAD_ROWS"])

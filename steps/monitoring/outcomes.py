@@ -15,7 +15,7 @@ from churn.artifacts import (
     RealizedArm,
     RealizedReport,
     RetrainResult,
-    RollbackDecisionRecord,
+    RollbackDecision,
     RollbackResult,
 )
 from churn.monitoring.config import MonitoringConfig, parse_config
@@ -95,7 +95,7 @@ def realized_report(
         n_outcomes=len(outcomes),
         n_joined=len(joined),
         metrics=[RealizedArm.model_validate(m.as_dict()) for m in metrics],
-        decision=RollbackDecisionRecord.model_validate(decision.as_dict()),
+        decision=RollbackDecision.model_validate(decision.as_dict()),
     )
 
 

@@ -73,16 +73,7 @@ def build_card(
         trained_at=dt.datetime.now(dt.UTC),
         metrics=metrics.as_floats(),
         candidates=[
-            CandidateScore(
-                name=c.name,
-                cv_roc_auc=c.cv_roc_auc,
-                cv_roc_auc_std=c.cv_roc_auc_std,
-                fit_seconds=c.fit_seconds,
-                best_params=c.best_params,
-                mlflow_run_id=c.mlflow_run_id,
-                cv_brier=c.cv_brier,
-                reliability=c.reliability,
-            )
+            CandidateScore.model_validate(c.model_dump(include=set(CandidateScore.model_fields)))
             for c in candidates.candidates
         ],
         data_md5=data_md5,

@@ -271,6 +271,7 @@ def test_dockerignore_lets_the_copied_files_through(image: str) -> None:
 def test_shell_helpers_parse() -> None:
     for script in (
         DOCKER / "engine.sh",
+        DOCKER / "host.sh",
         DOCKER / "base/build_base.sh",
         REPO / "scripts/container_test.sh",
     ):

@@ -20,7 +20,7 @@ from churn.artifacts import (
     RealizedReport,
     RefitSummary,
     RetrainResult,
-    RollbackDecisionRecord,
+    RollbackDecision,
     RollbackResult,
     TestMetrics,
 )
@@ -101,10 +101,10 @@ def realized_arm() -> RealizedArm:
     return RealizedArm.model_validate(metrics_of(_joined(), "3", "champion", samples=50).as_dict())
 
 
-def rollback_record() -> RollbackDecisionRecord:
+def rollback_record() -> RollbackDecision:
     rule = RollbackRule(min_outcomes=50, bootstrap_samples=50)
     decision = decide_rollback("3", "2", _joined(seed=1), _joined(seed=2), rule)
-    return RollbackDecisionRecord.model_validate(decision.as_dict())
+    return RollbackDecision.model_validate(decision.as_dict())
 
 
 def realized() -> RealizedReport:
@@ -163,7 +163,7 @@ IDS = [
     "ModelCard",
     "CandidateScore",
     "RealizedArm",
-    "RollbackDecisionRecord",
+    "RollbackDecision",
     "RealizedReport",
     "RollbackResult",
     "RetrainResult",
