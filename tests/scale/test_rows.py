@@ -62,3 +62,20 @@ def test_chunked_generation_keeps_small_files_and_unique_ids() -> None:
     assert len(np.unique(id_numbers(ids.to_numpy()))) == 1100
     again = list(generate_chunks(1100, seed=4, drift="none", chunk_rows=400))
     assert all(a.equals(b) for a, b in zip(chunks, again, strict=True))
+
+
+def test_an_id_an_earlier_chunk_has_is_drawn_again() -> None:
+    from churn.batch.generate import _fresh_ids, _in_sorted
+
+    taken = np.sort(id_numbers(np.array(["0002-BBBBB", "0009-ZZZZZ", "0000-AAAAA"])))
+    assert _in_sorted(taken, id_numbers(np.array(["0009-ZZZZZ", "0009-ZZZZY"]))).tolist() == [
+        True,
+        False,
+    ]
+    assert not _in_sorted(np.empty(0, dtype=np.int64), taken).any()
+    frame = pd.DataFrame({ID_COLUMN: ["0001-AAAAA", "0002-BBBBB", "0003-CCCCC"]})
+    numbers = _fresh_ids(frame, taken, np.random.default_rng(1))
+    assert frame[ID_COLUMN].tolist()[::2] == ["0001-AAAAA", "0003-CCCCC"]  # kept
+    assert frame[ID_COLUMN][1] != "0002-BBBBB"  # the clash, drawn again
+    assert not _in_sorted(taken, numbers).any()
+    assert numbers.tolist() == id_numbers(frame[ID_COLUMN].to_numpy()).tolist()
