@@ -16,11 +16,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import re
 import shutil
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,6 +29,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.timed import run_timed
 from churn.control.privacy import purge
 from churn.db.engine import make_engine
 from churn.db.outcomes import engine_for
@@ -91,14 +90,12 @@ def timed(path: Path, way: str) -> tuple[float, float, int]:
 
 def peak_rss_mb(path: Path) -> float:
     """Peak RSS of `churn privacy purge` as a user runs it, from /usr/bin/time -v."""
-    proc = subprocess.run(
-        ["/usr/bin/time", "-v", str(CHURN), "privacy", "purge", "--older-than", str(DAYS),
+    run = run_timed(
+        [str(CHURN), "privacy", "purge", "--older-than", str(DAYS),
          "--db", f"sqlite:///{path}", "--actor", "benchmark"],
-        capture_output=True, text=True, check=True,
     )  # fmt: skip
-    kb = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
-    assert kb, proc.stderr
-    return int(kb.group(1)) / 1024
+    assert run.exit_code == 0, run.stderr
+    return run.peak_mb
 
 
 def main() -> None:

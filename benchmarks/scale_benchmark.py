@@ -19,16 +19,19 @@ Usage: python benchmarks/scale_benchmark.py [--sizes 10000,100000,1000000,100000
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import re
 import statistics
 import subprocess
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from benchmarks.timed import Row, Timed, rows_table, run_timed  # noqa: E402
+
 CHURN = str(Path(sys.executable).with_name("churn"))
 FLOOR = "pyarrow read"
 BUILT_IN = {
@@ -38,31 +41,8 @@ BUILT_IN = {
 }
 
 
-@dataclass
-class Run:
-    command: str
-    rows: int
-    wall_s: float
-    cpu_s: float
-    peak_mb: float
-    exit_code: int
-
-
-def measure(argv: list[str]) -> tuple[float, float, float, int, str]:
-    """(wall s, user+sys s, peak RSS MB, exit code, stderr) of one run under /usr/bin/time -v."""
-    done = subprocess.run(["/usr/bin/time", "-v", *argv], capture_output=True, text=True, cwd=REPO)
-    err = done.stderr
-
-    def field(name: str) -> str:
-        match = re.search(rf"{re.escape(name)}: (.+)", err)
-        if match is None:
-            raise RuntimeError(f"no {name!r} in /usr/bin/time output:\n{err[-2000:]}")
-        return match.group(1).strip()
-
-    parts = [float(p) for p in field("Elapsed (wall clock) time (h:mm:ss or m:ss)").split(":")]
-    wall = sum(p * 60**i for i, p in enumerate(reversed(parts)))
-    cpu = float(field("User time (seconds)")) + float(field("System time (seconds)"))
-    return wall, cpu, int(field("Maximum resident set size (kbytes)")) / 1024, done.returncode, err
+def measure(argv: list[str]) -> Timed:
+    return run_timed(argv, cwd=REPO)
 
 
 def data_file(rows: int, work: Path, generate_max: int) -> Path:
@@ -105,34 +85,6 @@ def with_bad_rows(src: Path, every: int) -> Path:
     return path
 
 
-def growth(runs: list[Run]) -> dict[tuple[str, int], str]:
-    """Per command, each size's time and memory against the previous size's."""
-    out = {}
-    for command in dict.fromkeys(r.command for r in runs):
-        mine = [r for r in runs if r.command == command]
-        for before, after in itertools.pairwise(mine):
-            out[(command, after.rows)] = (
-                f"x{after.rows / before.rows:g} rows: time x{after.wall_s / before.wall_s:.1f}, "
-                f"memory x{after.peak_mb / before.peak_mb:.2f}"
-            )
-    return out
-
-
-def table(runs: list[Run]) -> str:
-    grown = growth(runs)
-    lines = [
-        "| command | rows | wall s | CPU s | peak RSS MB | rows/s | growth |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
-    ]
-    for r in runs:
-        rate = f"{r.rows / r.wall_s:,.0f}" if r.wall_s else "-"
-        lines.append(
-            f"| `{r.command}` | {r.rows:,} | {r.wall_s:.1f} | {r.cpu_s:.1f} | {r.peak_mb:,.0f} "
-            f"| {rate} | {grown.get((r.command, r.rows), '')} |"
-        )
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000,10000000")
@@ -149,33 +101,36 @@ def main(argv: list[str] | None = None) -> int:
         name, _, template = spec.partition("=")
         commands[name] = ["bash", "-c", template]
     args.workdir.mkdir(parents=True, exist_ok=True)
-    runs: list[Run] = []
+    runs: list[Row] = []
     for rows in (int(s) for s in args.sizes.split(",")):
         csv = data_file(rows, args.workdir, args.generate_max)
         for name, template in commands.items():
             argv_ = [a.format(csv=csv, rows=rows, work=args.workdir) for a in template]
             results = [measure(argv_) for _ in range(args.repeats)]
             runs.append(
-                Run(
+                Row(
                     name,
                     rows,
-                    statistics.median(r[0] for r in results),
-                    statistics.median(r[1] for r in results),
-                    statistics.median(r[2] for r in results),
-                    results[-1][3],
+                    statistics.median(r.wall_s for r in results),
+                    statistics.median(r.cpu_s for r in results),
+                    statistics.median(r.peak_mb for r in results),
+                    results[-1].exit_code,
+                    len(results),
                 )
             )
             print(json.dumps(asdict(runs[-1])), flush=True)
-    print(table(runs))
+    print(rows_table(runs))
     if args.bad_every:
         bad = with_bad_rows(csv, args.bad_every)
         argv_ = [CHURN, "predict", str(bad), "--out", str(args.workdir / "scored-bad.csv")]
-        wall, cpu, peak, code, err = measure(argv_)
+        bad_run = measure(argv_)
+        err = bad_run.stderr
         listed = len(re.findall(r"^  - line \d+: ", err, flags=re.M))
         summary = re.search(r"^(\d+) row\(s\) failed validation", err, flags=re.M)
         print(
-            f"\nbad rows (one in {args.bad_every}): exit {code}, {wall:.1f} s wall, {cpu:.1f} s "
-            f"CPU, peak {peak:,.0f} MB; terminal lists {listed} and says "
+            f"\nbad rows (one in {args.bad_every}): exit {bad_run.exit_code}, "
+            f"{bad_run.wall_s:.1f} s wall, {bad_run.cpu_s:.1f} s CPU, peak "
+            f"{bad_run.peak_mb:,.0f} MB; terminal lists {listed} and says "
             f"{summary.group(1) if summary else '?'} rejected"
         )
     if args.json:

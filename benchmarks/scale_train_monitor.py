@@ -1,13 +1,14 @@
 """Training and the drift check at a telco's size: wall time and peak RSS against rows.
 
 Each measurement is the command a user types, under `/usr/bin/time -v` (peak RSS of the whole
-process): `churn train --config configs/training.yaml --data FILE` on customers from
-`churn generate --rows N`, and `churn monitor` over a window of N logged predictions. The log is
-filled straight through the service's prediction-log writer (`bentos.prediction_log.RowInsert`),
-not over HTTP: a pool of generated customers scored by the production model, each row with its
-own request id, spread over the last 24 hours. With `--repeat K` each size runs K times and the
-median is reported. Goals (issue 24): 1,000,000 rows trains in <= 20 min and <= 8 GB; the drift
-check over 1,000,000 logged rows takes <= 2 min and <= 3 GB.
+process): `churn train --config configs/training.yaml --data FILE` on customers from `churn
+generate --rows N`, and `churn monitor` over a window of N logged predictions. The log is filled
+straight through the service's prediction-log writer (`bentos.prediction_log.RowInsert`), not over
+HTTP: a pool of generated customers scored by the production model, each row with its own request
+id, spread over the last 24 hours; `OUTCOMES` of the pool's customers have an outcome (their
+generated label) observed at the window's end, as the realized metrics read them. With `--repeat K`
+each size runs K times and the median is reported. Goals (issue 24): 1,000,000 rows trains in <= 20
+min and <= 8 GB; the drift check over 1,000,000 logged rows takes <= 2 min and <= 3 GB.
 
 It uses the ZenML, MLflow and BentoML stores of the current HOME (training registers model
 versions there, as `make train` does); run it after `make run`. The machine's load average is
@@ -36,36 +37,27 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.timed import Row, rows_table, run_timed  # noqa: E402
+
 CHURN = ROOT / ".venv" / "bin" / "churn"
 POOL = 100_000  # distinct customers cycled through the log
+OUTCOMES = 5_000  # of them with an outcome at the window's end (the realized-metrics read)
 GOALS = {"train": (20 * 60, 8 * 1024), "monitor": (120, 3 * 1024)}  # (seconds, MB) at 1M
 
 
 def timed(cmd: list[str], log: Path) -> dict[str, Any]:
-    """Run `cmd` under /usr/bin/time -v; its seconds, peak RSS (MB), exit code and stdout."""
-    load = os.getloadavg()[0]
-    with log.open("w") as err:
-        done = subprocess.run(
-            ["/usr/bin/time", "-v", *cmd], stdout=subprocess.PIPE, stderr=err, text=True
-        )
-    text = log.read_text(errors="replace")
-    wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", text)
-    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", text)
-    cpu = re.findall(r"(?:User|System) time \(seconds\): ([0-9.]+)", text)
-    if wall is None or rss is None:
-        raise RuntimeError(f"no /usr/bin/time figures in {log}")
-    seconds = 0.0
-    for part in wall.group(1).split(":"):
-        seconds = seconds * 60 + float(part)
+    """Run `cmd` under /usr/bin/time -v (stderr to `log`): seconds, CPU, peak RSS, loads."""
+    run = run_timed(cmd, log=log)
     return {
-        "seconds": round(seconds, 1),
-        "peak_mb": round(int(rss.group(1)) / 1024),
+        "seconds": round(run.wall_s, 1),
+        "peak_mb": round(run.peak_mb),
         # CPU seconds (user + system): on a shared, loaded machine the wall time stretches
-        "cpu_seconds": round(sum(float(c) for c in cpu), 1),
-        "exit": done.returncode,
-        "stdout": done.stdout,
-        "load_before": round(load, 2),
-        "load_after": round(os.getloadavg()[0], 2),
+        "cpu_seconds": round(run.cpu_s, 1),
+        "exit": run.exit_code,
+        "stdout": run.stdout,
+        "load_before": run.load_before,
+        "load_after": run.load_after,
     }
 
 
@@ -108,9 +100,11 @@ def production_scorer() -> tuple[str, Any]:
 def fill_log(url: str, rows: int) -> None:
     """`rows` logged predictions written by the service's writer, newest last."""
     from bentos.prediction_log import RowInsert, open_database
+    from churn.db import outcomes
     from churn.db.tables import prediction_log
     from churn.generator import generate
-    from churn.schema import FEATURE_NAMES, ID_COLUMN
+    from churn.outcomes import Outcome
+    from churn.schema import FEATURE_NAMES, ID_COLUMN, TARGET
 
     version, model = production_scorer()
     pool = generate(min(POOL, rows), seed=11)
@@ -137,6 +131,13 @@ def fill_log(url: str, rows: int) -> None:
             )
         with engine.begin() as conn:
             insert.execute(conn, out)
+    observed = datetime.now(UTC) - timedelta(minutes=1)
+    known = pool.head(OUTCOMES)
+    items = [
+        Outcome(customerID=cid, churned=label == "Yes", observed_at=observed)
+        for cid, label in zip(known[ID_COLUMN], known[TARGET], strict=True)
+    ]
+    outcomes.store(engine, items, source="api", secret="")  # the log holds raw ids here
     engine.dispose()
 
 
@@ -172,18 +173,12 @@ def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def table(kind: str, results: dict[int, dict[str, Any]]) -> str:
-    base_rows = min(results)
-    base = results[base_rows]
-    lines = [
-        f"| {kind} rows | wall s | CPU s | peak RSS MB | time x | memory x | runs (median) |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    """docs/scale.md's rows table, then the goal at the largest size of 1,000,000 or more."""
+    rows = [
+        Row(f"churn {kind}", n, r["seconds"], r["cpu_seconds"], r["peak_mb"], 0, len(r["runs"]))
+        for n, r in sorted(results.items())
     ]
-    for rows, r in sorted(results.items()):
-        lines.append(
-            f"| {rows:,} | {r['seconds']:.1f} | {r['cpu_seconds']:.1f} | {r['peak_mb']:,.0f} | "
-            f"{r['seconds'] / base['seconds']:.1f} | {r['peak_mb'] / base['peak_mb']:.1f} | "
-            f"{len(r['runs'])} |"
-        )
+    lines = [rows_table(rows)]
     top = max(results)
     if top >= 1_000_000:
         goal_s, goal_mb = GOALS[kind]
