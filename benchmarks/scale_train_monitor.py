@@ -134,7 +134,7 @@ def fill_log(url: str, rows: int) -> None:
     observed = datetime.now(UTC) - timedelta(minutes=1)
     known = pool.head(OUTCOMES)
     items = [
-        Outcome(customerID=cid, churned=label == "Yes", observed_at=observed)
+        Outcome(customerID=cid, churned=bool(label), observed_at=observed)
         for cid, label in zip(known[ID_COLUMN], known[TARGET], strict=True)
     ]
     outcomes.store(engine, items, source="api", secret="")  # the log holds raw ids here
