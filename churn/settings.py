@@ -192,6 +192,9 @@ class Settings(BaseSettings):
     """Flask-Limiter's storage URI for the UI's limits (`redis://...` with several instances)."""
     proxy_hops: int = Field(default=0, ge=0)
     """Trusted proxies in front of the UI (werkzeug ProxyFix); 0 ignores X-Forwarded-For."""
+    audit_actor: str | None = None
+    """Who the audit rows name when no `--actor` is given (the CI workflow sets
+    `github:<run id>`); unset: the OS user (`churn.db.audit.default_actor`)."""
 
     service: ServiceKnobs = Field(default_factory=ServiceKnobs)
     writer: WriterKnobs = Field(default_factory=WriterKnobs)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import getpass
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -22,6 +21,7 @@ import sqlalchemy as sa
 from churn.db.engine import make_engine
 from churn.db.migrate import upgrade
 from churn.db.tables import audit_log
+from churn.settings import get_settings
 
 ACTIONS = (
     "promote",
@@ -45,7 +45,7 @@ ACTIONS = (
 def default_actor() -> str:
     """`CHURN_AUDIT_ACTOR` when set (the CI workflow sets `github:<run id>`), else the OS user
     running the command (or the pipeline); `--actor` overrides it."""
-    if actor := os.environ.get("CHURN_AUDIT_ACTOR", "").strip():
+    if actor := (get_settings().audit_actor or "").strip():
         return actor
     try:
         return getpass.getuser()

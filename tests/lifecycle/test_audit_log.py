@@ -91,6 +91,16 @@ def test_default_actor_is_the_os_user(monkeypatch: pytest.MonkeyPatch) -> None:
     assert default_actor() == "carol"
 
 
+def test_the_audit_actor_setting_names_the_actor(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHURN_AUDIT_ACTOR", " github:4242 ")
+    get_settings.cache_clear()
+    try:
+        assert default_actor() == "github:4242"
+    finally:
+        monkeypatch.delenv("CHURN_AUDIT_ACTOR")
+        get_settings.cache_clear()
+
+
 def test_churn_audit_lists_the_project_database(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
