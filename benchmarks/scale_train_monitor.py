@@ -73,18 +73,18 @@ def customers_file(rows: int, workdir: Path) -> Path:
     return path
 
 
-def step_seconds(log: Path) -> dict[str, float]:
-    """ZenML's 'Step X has finished in Ys' lines of a training run."""
-    plain = re.sub(r"\x1b\[[0-9;]*m", "", log.read_text(errors="replace"))
-    found = re.findall(r"Step (\w+) has finished in ([0-9.]+)s", plain)
-    return {name: float(seconds) for name, seconds in found}
+def step_seconds(text: str) -> dict[str, float]:
+    """ZenML's 'Step X has finished in Ys' lines of a training run's output."""
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", text)
+    found = re.findall(r"Step (\w+) has finished in (?:(\d+)h)?(?:(\d+)m)?([0-9.]+)s", plain)
+    return {n: int(h or 0) * 3600 + int(m or 0) * 60 + float(s) for n, h, m, s in found}
 
 
 def bench_train(rows: int, workdir: Path, config: Path) -> dict[str, Any]:
     data = customers_file(rows, workdir)
     log = workdir / f"train_{rows}.log"
     result = timed([str(CHURN), "train", "--config", str(config), "--data", str(data)], log)
-    result["steps"] = step_seconds(log)
+    result["steps"] = step_seconds(result["stdout"] + log.read_text(errors="replace"))
     return result
 
 
