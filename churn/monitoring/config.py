@@ -18,6 +18,11 @@ from churn.monitoring.stattests import CategoricalMethod, Method, NumericMethod,
 from churn.schema import FEATURE_NAMES
 from churn.settings import REPO_ROOT
 
+MAX_WHOLE_WINDOW = 1_000_000
+"""The largest window read whole (`live_sample_rows: null`): about 1.2 GB of rows."""
+MAX_SAMPLED_WINDOW = 10_000_000
+"""The largest window at all: a sampled one holds 8 bytes an id (80 MB) and the sample."""
+
 
 class MonitoringConfig(BaseModel):
     """What one monitoring run compares, how it decides, and what it does about drift."""
@@ -30,7 +35,9 @@ class MonitoringConfig(BaseModel):
     prediction_db: str | None = Field(
         default=None, description="SQLAlchemy URL of the prediction log (default: settings)"
     )
-    window_rows: int = Field(default=2000, ge=1, le=1_000_000, description="last N logged rows")
+    window_rows: int = Field(
+        default=2000, ge=1, le=MAX_SAMPLED_WINDOW, description="last N logged rows"
+    )
     window_hours: float | None = Field(
         default=None, gt=0, description="only rows logged in the last H hours (optional)"
     )
@@ -88,6 +95,16 @@ class MonitoringConfig(BaseModel):
         if unknown:
             raise ValueError(f"unknown feature(s) {unknown}; features are {list(FEATURE_NAMES)}")
         return value
+
+    @model_validator(mode="after")
+    def _whole_windows_fit_in_memory(self) -> MonitoringConfig:
+        if self.live_sample_rows is None and self.window_rows > MAX_WHOLE_WINDOW:
+            raise ValueError(
+                f"window_rows {self.window_rows:,} needs live_sample_rows: a window of more than "
+                f"{MAX_WHOLE_WINDOW:,} rows is compared through a sample (unsampled, it is held "
+                "whole in memory)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _methods_fit_columns(self) -> MonitoringConfig:

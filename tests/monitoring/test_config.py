@@ -30,6 +30,15 @@ def test_bad_value_names_the_field() -> None:
         parse_config({"window_rows": 0})
 
 
+def test_a_window_above_a_million_rows_must_be_sampled() -> None:
+    assert parse_config({"window_rows": 10_000_000}).live_sample_rows == 20_000
+    with pytest.raises(ConfigError, match="window_rows 1,000,001 needs live_sample_rows"):
+        parse_config({"window_rows": 1_000_001, "live_sample_rows": None})
+    assert parse_config({"window_rows": 1_000_000, "live_sample_rows": None}).window_rows
+    with pytest.raises(ConfigError, match=r"parameters\.config\.window_rows"):
+        parse_config({"window_rows": 10_000_001})
+
+
 def test_per_column_method_must_fit_the_column() -> None:
     with pytest.raises(ConfigError, match="does not fit a categorical column"):
         parse_config({"per_column_method": {"Contract": "wasserstein"}})
