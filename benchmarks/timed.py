@@ -37,12 +37,18 @@ def _field(text: str, name: str) -> str:
 
 
 def run_timed(argv: list[str], *, cwd: Path | None = None, log: Path | None = None) -> Timed:
-    """Run `argv` under `/usr/bin/time -v`; its stderr also goes to `log` when given."""
+    """Run `argv` under `/usr/bin/time -v`; with `log`, its stderr goes there as it comes (a long
+    run can be followed with `tail -f`)."""
     load = os.getloadavg()[0]
-    done = subprocess.run([TIME, "-v", *argv], capture_output=True, text=True, cwd=cwd)
-    err = done.stderr
-    if log is not None:
-        log.write_text(err)
+    if log is None:
+        done = subprocess.run([TIME, "-v", *argv], capture_output=True, text=True, cwd=cwd)
+        err = done.stderr
+    else:
+        with log.open("w") as sink:
+            done = subprocess.run(
+                [TIME, "-v", *argv], stdout=subprocess.PIPE, stderr=sink, text=True, cwd=cwd
+            )
+        err = log.read_text(errors="replace")
     clock = _field(err, "Elapsed (wall clock) time (h:mm:ss or m:ss)").split(":")
     wall = sum(float(p) * 60**i for i, p in enumerate(reversed(clock)))
     cpu = float(_field(err, "User time (seconds)")) + float(_field(err, "System time (seconds)"))
