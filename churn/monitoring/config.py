@@ -19,7 +19,7 @@ from churn.schema import FEATURE_NAMES
 from churn.settings import REPO_ROOT
 
 MAX_WHOLE_WINDOW = 1_000_000
-"""The largest window read whole (`live_sample_rows: null`): about 1.2 GB of rows."""
+"""The largest window read whole (`live_sample_rows: null`): all its rows in one frame."""
 MAX_SAMPLED_WINDOW = 10_000_000
 """The largest window at all: a sampled one holds 8 bytes an id (80 MB) and the sample."""
 
