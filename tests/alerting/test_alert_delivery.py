@@ -12,9 +12,8 @@ from typing import Any
 import pytest
 import requests
 
-from churn.monitoring.decision import ColumnDrift, decide
 from steps.monitoring.prometheus import push_metrics
-from tests.fixtures.alert_chain import Receiver, alert_chain, wait_until
+from tests.fixtures.alert_chain import Receiver, alert_chain, drift_decision, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -27,17 +26,9 @@ def chain(tmp_path: Path) -> Iterator[dict[str, Any]]:
         yield running
 
 
-def _decision(drifted: int) -> Any:
-    columns = [
-        ColumnDrift(f"f{i}", "wasserstein", 0.1, 0.4 if i < drifted else 0.01, i < drifted)
-        for i in range(19)
-    ]
-    return decide(columns, None, 0.05, 1000)
-
-
 def test_a_pushed_drift_gauge_alerts_the_webhook_then_resolves(chain: dict[str, Any]) -> None:
     receiver: Receiver = chain["receiver"]
-    drift = _decision(drifted=5)
+    drift = drift_decision(drifted=5)
     assert drift.drift_detected
     push_metrics(chain["pushgateway"], drift, auth=chain["auth"]["pushgateway"])
 
@@ -54,7 +45,7 @@ def test_a_pushed_drift_gauge_alerts_the_webhook_then_resolves(chain: dict[str, 
     assert receiver.notifications[0]["path"] == "/alerts"
     print(f"drift alert reached the webhook {took:.1f} s after the push (shared machine)")
 
-    calm = _decision(drifted=0)
+    calm = drift_decision(drifted=0)
     assert calm.drift_detected is False
     push_metrics(chain["pushgateway"], calm, auth=chain["auth"]["pushgateway"])
     wait_until(
@@ -66,7 +57,7 @@ def test_a_pushed_drift_gauge_alerts_the_webhook_then_resolves(chain: dict[str, 
 
 def test_no_drift_raises_no_alert(chain: dict[str, Any]) -> None:
     """The same chain stays quiet for a calm run (so the test above could fail)."""
-    push_metrics(chain["pushgateway"], _decision(drifted=0), auth=chain["auth"]["pushgateway"])
+    push_metrics(chain["pushgateway"], drift_decision(drifted=0), auth=chain["auth"]["pushgateway"])
     query = f"{chain['prometheus']}/api/v1/query"
 
     def scraped() -> bool:

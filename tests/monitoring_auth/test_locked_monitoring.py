@@ -16,10 +16,9 @@ from typing import Any
 import pytest
 import requests
 
-from churn.monitoring.decision import ColumnDrift, DriftDecision, decide
 from churn.settings import get_settings
 from steps.monitoring.prometheus import drift_registry, push_configured, push_metrics
-from tests.fixtures.alert_chain import alert_chain, wait_until
+from tests.fixtures.alert_chain import alert_chain, drift_decision, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -35,14 +34,6 @@ API = {
 def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     with alert_chain(tmp_path_factory.mktemp("locked")) as running:
         yield running
-
-
-def _decision(drifted: int) -> DriftDecision:
-    columns = [
-        ColumnDrift(f"f{i}", "wasserstein", 0.1, 0.4 if i < drifted else 0.01, i < drifted)
-        for i in range(19)
-    ]
-    return decide(columns, None, 0.05, 1000)
 
 
 def drift_detected(chain: dict[str, Any]) -> float:
@@ -72,10 +63,10 @@ def test_a_push_without_credentials_is_refused_and_the_drift_figure_stays(
     chain: dict[str, Any],
 ) -> None:
     auth = chain["auth"]["pushgateway"]
-    push_metrics(chain["pushgateway"], _decision(drifted=0), auth=auth)
+    push_metrics(chain["pushgateway"], drift_decision(drifted=0), auth=auth)
     assert drift_detected(chain) == 0
 
-    fake = _decision(drifted=10)
+    fake = drift_decision(drifted=10)
     assert fake.drift_detected
     for wrong in (None, (auth[0], "guess")):
         with pytest.raises(urllib.error.HTTPError) as refused:
@@ -90,7 +81,7 @@ def test_the_monitoring_job_pushes_with_the_configured_credentials(
     chain: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """push_configured, what the monitoring steps call, reads CHURN_PUSHGATEWAY_* (one Settings)."""
-    drifted = drift_registry(_decision(drifted=10))
+    drifted = drift_registry(drift_decision(drifted=10))
     monkeypatch.setenv("CHURN_PUSHGATEWAY_URL", chain["pushgateway"])
     get_settings.cache_clear()
     try:
@@ -102,7 +93,7 @@ def test_the_monitoring_job_pushes_with_the_configured_credentials(
         get_settings.cache_clear()
         assert push_configured("drift metrics", drifted) is True
         assert drift_detected(chain) == 1
-        push_configured("drift metrics", drift_registry(_decision(drifted=0)))
+        push_configured("drift metrics", drift_registry(drift_decision(drifted=0)))
     finally:
         get_settings.cache_clear()
 
