@@ -10,7 +10,7 @@ from operator import itemgetter
 from typing import Annotated, Any, Literal
 
 import pydantic_core
-from _bentoml_sdk.io_models import IODescriptor
+from bentoml import IODescriptor
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.responses import Response
 
