@@ -4,7 +4,7 @@
 its top-level name only. This contract reads the import lines themselves (grimp's import details)
 and refuses any dotted name under a watched package with a segment starting with `_`
 (BentoML's internal context, ZenML's stack cache), and any top-level package whose name starts
-with `_` (BentoML's SDK and implementation packages). Registered in pyproject.toml's `[tool.importlinter]`.
+with `_` (BentoML's SDK and implementation packages). Registered in pyproject.toml.
 """
 
 from __future__ import annotations
