@@ -5,7 +5,8 @@ its own ZenML client, stack and step context (`run_training_in_child`). It lives
 pipelines, not in `steps/`, because it starts one: a step never imports a pipeline (the import
 contracts). Waiting is bounded by `retrain_timeout_s`; a run still going then is reported as not
 finished, and the process waits for it before it exits, so a run is never cut halfway. The run
-is named up front, and its `promote` step's outputs (`promoted`, `model_card`) are read back through the ZenML client into the typed `RetrainResult`.
+is named up front, and its `promote` step's outputs (`promoted`, `model_card`) are read back
+through the ZenML client into the typed `RetrainResult`.
 """
 
 from __future__ import annotations
