@@ -277,8 +277,9 @@ def relative(location: bytes) -> bytes:
 
 
 def _in_contract(send: Send) -> Send:
-    """`send` for an answer from inside: Retry-After on a 503, a relative Location on a
-    redirect, and a 4xx body held back and sent in the contract's error shape (`reshape`)."""
+    """`send` for an answer from inside: no `server` header (BentoML names itself there),
+    Retry-After on a 503, a relative Location on a redirect, and a 4xx or 503 body held back
+    and sent in the contract's error shape (`reshape`)."""
     start: Message | None = None
     parts: list[bytes] = []
     size = 0
@@ -287,6 +288,8 @@ def _in_contract(send: Send) -> Send:
         nonlocal start, size
         if message["type"] == "http.response.start":
             status = message["status"]
+            headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"server"]
+            message = {**message, "headers": headers}
             if 400 <= status < 500 or status == 503:
                 start = message
                 return
