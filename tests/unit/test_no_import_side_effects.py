@@ -3,9 +3,11 @@ no database, no settings file (docs/ARCHITECTURE.md, "Nothing happens at import"
 
 Every module of `churn`, `bentos`, `steps`, `pipelines` and `frontends` is imported in one fresh
 interpreter, with no `CHURN_*` variable and an empty HOME, under an audit hook (PEP 578) that
-records each file opened (but Python source and the installed packages'), each socket and each
-SQLite connection. Entry-point scripts (a Streamlit page, WSGI, gunicorn and Alembic files) run the
-program they start, so they are not imported here.
+records each file written, each file of the checkout or HOME read (but Python source), each
+socket connected and each SQLite connection; and that nothing called `get_settings()`.
+Libraries reading their own data (the time zone files) are not the product's doing. Entry-point
+scripts (a Streamlit page, the WSGI, gunicorn and Alembic files) run the program they start, so
+they are not imported here.
 """
 
 from __future__ import annotations
@@ -25,24 +27,31 @@ ENTRY_POINTS = ("wsgi.py", "gunicorn.conf.py", "Home.py", "env.py")
 PROBE = r"""
 import importlib, json, os, sys
 touched = []
-prefixes = tuple(p for p in {sys.prefix, sys.base_prefix, sys.exec_prefix} if p)
+repo, home = os.getcwd(), os.path.expanduser("~")
+venv = tuple(p for p in {sys.prefix, sys.base_prefix, sys.exec_prefix} if p)
 
 def hook(event, args):
-    if event == "open":
-        path, mode = str(args[0]), str(args[1] or "r")
-        source = path.endswith((".py", ".pyc", ".pth", ".so", ".typed")) or "__pycache__" in path
-        if any(m in mode for m in "wax+") or not (source or path.startswith(prefixes)):
-            if not path.startswith(("/proc/", "/dev/", "/sys/", "/etc/")) and path.isdigit() is False:
-                touched.append(f"open {path} {mode}")
-    elif event in ("socket.connect", "socket.bind", "sqlite3.connect"):
+    if event == "open" and isinstance(args[0], str):
+        path, mode = os.path.abspath(args[0]), str(args[1] or "r")
+        source = path.endswith((".py", ".pyc", ".pth", ".typed")) or path.startswith(venv)
+        ours = path.startswith((repo + os.sep, home + os.sep)) and not source
+        if any(m in mode for m in "wax+") or ours:
+            touched.append(f"open {path} {mode}")
+    elif event == "socket.connect" or event == "sqlite3.connect":
         touched.append(f"{event} {args[1:] if event.startswith('socket') else args}")
+    elif event == "socket.bind" and args[1][1:2] != (0,):  # port 0: urllib3's IPv6 probe
+        touched.append(f"{event} {args[1]}")
 
 modules = json.loads(sys.argv[1])
 sys.addaudithook(hook)
+from churn.settings import get_settings
 found = {}
 for name in modules:
     before = len(touched)
     importlib.import_module(name)
+    if get_settings.cache_info().currsize:
+        touched.append("get_settings() called")
+        get_settings.cache_clear()
     if len(touched) > before:
         found[name] = touched[before:]
 print(json.dumps(found))
