@@ -56,8 +56,13 @@ def _margin(method: str, probability: float) -> float:
     return float(logit(probability)) if method.endswith("log_odds") else probability
 
 
-def test_every_family_takes_an_exact_fast_path(family: str, fitted: dict[str, Pipeline]) -> None:
+def test_every_family_takes_its_declared_fast_path(
+    family: str, fitted: dict[str, Pipeline]
+) -> None:
+    from churn.training.candidates import FAMILIES
+
     scorer = Scorer(fitted[family])
+    assert scorer.kind == FAMILIES[family].fast_path, f"{family} takes {scorer.kind}"
     assert scorer.kind != "generic", f"{family} falls back to predict_proba"
 
 
@@ -197,7 +202,7 @@ def test_a_pipeline_ending_in_lightgbm_is_exact_and_explained_by_treeshap(
     split: tuple[pd.DataFrame, pd.DataFrame],
 ) -> None:
     """The shape the LightGBM candidate takes (ChurnEncoder -> LGBMClassifier), until it is a
-    family of `candidates.FACTORIES` (then the family tests above cover it too)."""
+    family of `candidates.FAMILIES` (then the family tests above cover it too)."""
     import lightgbm
 
     from churn.features import ChurnEncoder
