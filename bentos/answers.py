@@ -9,7 +9,6 @@ and names the version and arm that answered.
 
 from __future__ import annotations
 
-import os
 import socket
 import uuid
 from collections.abc import Sequence
@@ -195,12 +194,15 @@ class Answers:
 def _record_switch(
     settings: Settings, old: Snapshot, new: Snapshot, state: serving_state.ServingState
 ) -> None:
-    """On the poll thread: metrics and the audit row of this worker's switch."""
+    """On the poll thread: this worker's metrics; the audit row of the switch is written by the
+    first worker of the service only (each worker switches, one row says the service did)."""
     before, after = old.champion.card, new.champion.card
     metrics.model_info.labels(model_version=before.model_version, model_type=before.model_type).set(
         0
     )
     metrics.record_model(after.model_version, after.model_type, after.trained_at.timestamp())
+    if bentoml.server_context.worker_index not in (None, 1):
+        return
     experiment = new.describe()
     reason = f"serving state: production {after.model_version} ({new.champion.tag})"
     if experiment["mode"] != "none":
@@ -209,7 +211,7 @@ def _record_switch(
         AuditEvent(
             action="switch",
             source="service",
-            actor=f"{socket.gethostname()}/pid-{os.getpid()}",
+            actor=f"{socket.gethostname()}/churn_service",
             model_name=settings.model_name,
             from_version=before.model_version,
             to_version=after.model_version,
