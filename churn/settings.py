@@ -55,8 +55,6 @@ class ServiceKnobs(_Section):
     """Adaptive batching: the largest merged batch."""
     batching: OnOff = "on"
     """`off` makes `/predict_batch` a plain API (no merging)."""
-    batch_direct_records: Annotated[int, Field(ge=1)] = 256
-    """A `/predict_batch` request with at least this many records skips the batcher."""
     max_in_flight: Annotated[int, Field(ge=1)] = 256
     """Requests in flight per worker before 503 + Retry-After."""
     trace_api: OnOff = "off"
