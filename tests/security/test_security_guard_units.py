@@ -15,7 +15,6 @@ from bentos.auth import Denied, TokenAuth, canonical, needed_scope
 from bentos.service import ROUTES
 from churn.db import tokens
 
-
 SCOPES = ROUTES.scopes()
 
 
