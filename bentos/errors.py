@@ -147,8 +147,9 @@ def reshape(status: int, raw: bytes, size: int) -> bytes:
             items.append(item)
     summary = _SUMMARY.search(text[:200])
     count = int(summary.group(1)) if summary else None
-    problems = [(d.get("loc") or ["body"], _msg(d) if "type" in d else str(d.get("msg", "")))
-                for d in items]  # fmt: skip
-    if not problems:
-        problems = [(["body"], f"refused with {size} bytes of errors; the first could not be read")]
-    return error_body(f"invalid request: {count or 'many'} problems", problems, count)
+    listed: list[tuple[Loc, str]] = [
+        (d.get("loc") or ["body"], _msg(d) if "type" in d else str(d.get("msg", ""))) for d in items
+    ]
+    if not listed:
+        listed = [(["body"], f"refused with {size} bytes of errors; the first could not be read")]
+    return error_body(f"invalid request: {count or 'many'} problems", listed, count)

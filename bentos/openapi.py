@@ -92,8 +92,8 @@ def operation(route: Route, schemas: dict[str, Any], method: str = "POST") -> di
     else:  # no body: nothing to refuse in one
         for status in ("400", "413", "415"):
             del op["responses"][status]
-    for status, description in route.errors.items():
-        op["responses"][str(status)] = _error(description)
+    for code, description in route.errors.items():
+        op["responses"][str(code)] = _error(description)
     return op
 
 

@@ -96,6 +96,6 @@ class RouteTable:
                 options["input_spec"] = request
             if response is not None and output_spec:
                 options["output_spec"] = response
-            return bentoml.api(**options)(func)  # type: ignore[no-any-return]
+            return bentoml.api(**options)(func)
 
         return decorate
