@@ -259,11 +259,13 @@ def test_customer_still_rejects_an_inconsistent_record_naming_the_field() -> Non
 
 
 def test_batch_response_body_parses_to_what_json_dumps_gives() -> None:
-    """pydantic-core's encoder writes the same values (shortest round-trip floats)."""
-    import asyncio
+    """pydantic-core's encoder writes the same values (shortest round-trip floats), through the
+    return type BentoML encodes `/predict_batch`'s answer with (`BatchBody`)."""
     import json
 
-    from bentos.api_models import BatchPredictions
+    from pydantic import TypeAdapter
+
+    from bentos.api_models import BatchBody
 
     rng = np.random.default_rng(7)
     probs = [*rng.random(500).tolist(), 0.0, 1.0, 1e-17, 0.1, 1 / 3]
@@ -277,8 +279,8 @@ def test_batch_response_body_parses_to_what_json_dumps_gives() -> None:
         }
         for p in probs
     ]
-    response = asyncio.run(BatchPredictions.to_http_response(rows, None))
-    assert response.media_type == "application/json"
-    parsed = json.loads(bytes(response.body))
+    body = TypeAdapter(BatchBody).dump_python(rows)
+    assert isinstance(body, bytes)
+    parsed = json.loads(body)
     assert parsed == json.loads(json.dumps({"predictions": rows, "model_version": "7"}))
     assert [r["churn_probability"] for r in parsed["predictions"]] == probs
