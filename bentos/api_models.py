@@ -72,14 +72,19 @@ CustomerList = Annotated[
 
 
 class OneCustomer(BaseModel):
-    """The body of `/predict` and `/explain`: `{"customer": {...}}`, nothing else."""
+    """The body of `/predict` and `/explain`: `{"customer": {...}}`, nothing else.
+
+    An alternative input (`{"customerID": "..."}`, the feature store) goes here: one more optional
+    field, `customer` optional too, and a model validator for "exactly one of them"; the handlers
+    in bentos/service.py then take both keywords (docs/ARCHITECTURE.md, "Add a route")."""
 
     model_config = ConfigDict(extra="forbid")
     customer: Customer
 
 
 class Customers(BaseModel):
-    """The body of `/predict_batch`: `{"customers": [...]}` (1..1000), nothing else."""
+    """The body of `/predict_batch`: `{"customers": [...]}` (1..1000), nothing else (an
+    alternative `{"customerIDs": [...]}` is added the way `OneCustomer` says)."""
 
     model_config = ConfigDict(extra="forbid")
     customers: CustomerList
