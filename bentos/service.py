@@ -31,9 +31,9 @@ from bentos.middleware import ContractGuard
 from bentos.outcomes import OutcomeCounts, OutcomesBody
 from bentos.outcomes import answer as store_outcomes
 from bentos.routes import RouteTable
-from churn.settings import Settings, get_settings
+from churn.settings import get_settings, load_settings
 
-DECLARED = Settings(_env_file=None)  # type: ignore[call-arg]
+DECLARED = load_settings(env_file=False)
 """What BentoML needs before any worker starts (name, workers, batching), from the process
 environment only: importing this module reads no file, database or socket."""
 KNOBS = DECLARED.service

@@ -18,11 +18,11 @@ from zenml import Model, pipeline
 from zenml.enums import StackComponentType
 
 from churn.paths import REPO_ROOT
-from churn.settings import Settings, get_settings
+from churn.settings import get_settings, load_settings
 from churn.training.config import load_run_config, validate_params
 
 DEFAULT_CONFIG = REPO_ROOT / "configs" / "training.yaml"
-DECLARED = Settings(_env_file=None)  # type: ignore[call-arg]
+DECLARED = load_settings(env_file=False)
 """What ZenML's decorator needs (model name, MLflow experiment, default data), from the process
 environment only, like the service's declaration: importing this module reads no file."""
 
