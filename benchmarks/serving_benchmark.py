@@ -176,7 +176,7 @@ def main() -> int:
         memory = {name: worker_memory_mb(s) for name, s in services.items()}
         scenarios = [
             Scenario(
-                "shipped           POST /predict (our routes)",
+                "shipped           POST /predict (bentoml api)",
                 "batching",
                 "/predict",
                 True,
