@@ -34,7 +34,7 @@ from churn.data import load_clean  # noqa: E402
 from churn.features import ChurnEncoder  # noqa: E402
 from churn.schema import FEATURE_NAMES, TARGET  # noqa: E402
 from churn.settings import Settings  # noqa: E402
-from churn.training.candidates import DEFAULT_GRIDS, FACTORIES  # noqa: E402
+from churn.training.candidates import FAMILIES  # noqa: E402
 from churn.training.engineered import DomainFeatureUnion  # noqa: E402
 
 REAL_DATA = Settings().real_data
@@ -42,9 +42,9 @@ REAL_DATA = Settings().real_data
 
 def _at_default(name: str) -> BaseEstimator:
     """A pipeline candidate's estimator at the first point of its default grid."""
-    est = FACTORIES[name](0)
-    prefix = "clf__" if name == "logistic_regression" else ""
-    params = {f"{prefix}{k}": v[0] for k, v in DEFAULT_GRIDS[name].items()}
+    est = FAMILIES[name].factory(0)
+    prefix = FAMILIES[name].param_prefix.removeprefix("model__")
+    params = {f"{prefix}{k}": v[0] for k, v in FAMILIES[name].default_grid.items()}
     if name == "logistic_regression":
         params = {"clf__C": 0.1}
     return est.set_params(**params)

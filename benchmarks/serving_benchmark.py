@@ -3,9 +3,8 @@
 factory on the real data, in a temporary BentoML store; `--model store` uses the latest
 `telco_churn` of the current store instead):
 
-- the BentoML service as shipped, also at 64 and 128 users: the project's routes
-  (bentos/routes.py) answer `/predict` and big batches, small batches go through BentoML's
-  adaptive batcher,
+- the BentoML service as shipped, also at 64 and 128 users: every route a `@bentoml.api`
+  declared in bentos/service.py, `/predict_batch` through BentoML's adaptive batcher,
 - the tutorial baseline: Flask's server calling `predict_proba` on a one-row DataFrame,
 - two framework ceilings, answering a constant `Prediction` after validating the same `Customer`:
   a BentoML service with the same service config and ContractGuard middleware
@@ -14,7 +13,7 @@ factory on the real data, in a temporary BentoML store; `--model store` uses the
   how much of the framework's limit our own work (scoring, logging, metrics) costs; the Starlette
   ceiling bounds what answering outside BentoML's dispatch could reach.
 
-Single records go both ways: `/predict` (answered by our routes) and `/predict_batch` with one
+Single records go both ways: `/predict` and `/predict_batch` with one
 record (merged by the batcher). Every scenario is repeated (round-robin across targets) and the
 medians are printed with ratios against the Flask baseline.
 Results: $CHURN_REPORTS_DIR/serving_benchmark.json.
@@ -177,7 +176,7 @@ def main() -> int:
         memory = {name: worker_memory_mb(s) for name, s in services.items()}
         scenarios = [
             Scenario(
-                "shipped           POST /predict (our routes)",
+                "shipped           POST /predict (bentoml api)",
                 "batching",
                 "/predict",
                 True,

@@ -34,7 +34,7 @@ from churn.data import load_clean  # noqa: E402
 from churn.features import NUMERIC_INPUTS, ChurnEncoder  # noqa: E402
 from churn.schema import FEATURE_NAMES, TARGET  # noqa: E402
 from churn.settings import Settings  # noqa: E402
-from churn.training.candidates import DEFAULT_GRIDS, FACTORIES  # noqa: E402
+from churn.training.candidates import FAMILIES  # noqa: E402
 from churn.training.engineered import EncodedInteractions  # noqa: E402
 
 REAL_DATA = Settings().real_data
@@ -42,7 +42,7 @@ REAL_DATA = Settings().real_data
 
 def _lr() -> BaseEstimator:
     """The pipeline's logistic-regression candidate (interactions) at its chosen C."""
-    return FACTORIES["logistic_regression"](0).set_params(clf__C=0.1)
+    return FAMILIES["logistic_regression"].factory(0).set_params(clf__C=0.1)
 
 
 def _spline_lr() -> BaseEstimator:
@@ -61,8 +61,8 @@ def _spline_lr() -> BaseEstimator:
 
 def _hgb() -> BaseEstimator:
     """The pipeline's gradient-boosting candidate at the config's grid point."""
-    params = {k: v[0] for k, v in DEFAULT_GRIDS["hist_gradient_boosting"].items()}
-    return FACTORIES["hist_gradient_boosting"](0).set_params(**params)
+    params = {k: v[0] for k, v in FAMILIES["hist_gradient_boosting"].default_grid.items()}
+    return FAMILIES["hist_gradient_boosting"].factory(0).set_params(**params)
 
 
 def _rf() -> BaseEstimator:

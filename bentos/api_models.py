@@ -10,9 +10,7 @@ from operator import itemgetter
 from typing import Annotated, Any, Literal
 
 import pydantic_core
-from _bentoml_sdk.io_models import IODescriptor
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-from starlette.responses import Response
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema, model_validator
 
 from churn.schema import (
     EXAMPLE_RECORD,
@@ -74,14 +72,19 @@ CustomerList = Annotated[
 
 
 class OneCustomer(BaseModel):
-    """The body of `/predict` and `/explain`: `{"customer": {...}}`, nothing else."""
+    """The body of `/predict` and `/explain`: `{"customer": {...}}`, nothing else.
+
+    An alternative input (`{"customerID": "..."}`, the feature store) goes here: one more optional
+    field, `customer` optional too, and a model validator for "exactly one of them"; the handlers
+    in bentos/service.py then take both keywords (docs/ARCHITECTURE.md, "Add a route")."""
 
     model_config = ConfigDict(extra="forbid")
     customer: Customer
 
 
 class Customers(BaseModel):
-    """The body of `/predict_batch`: `{"customers": [...]}` (1..1000), nothing else."""
+    """The body of `/predict_batch`: `{"customers": [...]}` (1..1000), nothing else (an
+    alternative `{"customerIDs": [...]}` is added the way `OneCustomer` says)."""
 
     model_config = ConfigDict(extra="forbid")
     customers: CustomerList
@@ -111,29 +114,28 @@ class Prediction(BaseModel):
     )
 
 
-class BatchPredictions(IODescriptor):
-    """`/predict_batch` output: wraps the list the batcher hands back in the contract shape.
-
-    The list holds plain prediction dicts made by the service, serialised directly (building
-    and dumping 1,000 pydantic models costs ~30 ms) by pydantic-core's Rust encoder (~10x faster
-    than `json.dumps` on 1,000 dicts; the same values once parsed); the fields document the
-    shape in OpenAPI.
-    """
+class BatchPredictions(BaseModel):
+    """`/predict_batch`'s answer (documented; encoded by `BatchBody`)."""
 
     predictions: list[Prediction]
     model_version: str
 
-    @classmethod
-    async def to_http_response(cls, obj: Any, serde: Any) -> Response:
-        if isinstance(obj, list):
-            return Response(batch_body(obj), media_type="application/json")
-        return await super().to_http_response(obj, serde)
-
 
 def batch_body(predictions: list[dict[str, Any]]) -> bytes:
-    """`/predict_batch`'s contract body from the service's prediction dicts (one encoder)."""
+    """`/predict_batch`'s contract body from the service's prediction dicts (one encoder):
+    plain dicts by pydantic-core's Rust encoder, since building and dumping 1,000 pydantic
+    models costs ~30 ms and `json.dumps` is ~10x slower (the same values once parsed)."""
     version = predictions[0]["model_version"] if predictions else ""
     return pydantic_core.to_json({"predictions": predictions, "model_version": version})
+
+
+BatchBody = Annotated[
+    list[dict[str, Any]],
+    PlainSerializer(batch_body, return_type=bytes),
+    WithJsonSchema({"type": "object", "title": "BatchPredictions"}),  # /docs.json has it whole
+]
+"""The return type of the batchable `/predict_batch`: the adaptive batcher splits the merged
+list per request, and BentoML sends each part as this type's bytes (the contract's shape)."""
 
 
 class Contribution(BaseModel):
@@ -156,6 +158,8 @@ class Explanation(BaseModel):
 
 
 class ModelInfo(BaseModel):
+    """The card of the model this worker serves now, and the experiment running."""
+
     model_name: str
     model_version: str
     mlflow_run_id: str | None
@@ -166,3 +170,11 @@ class ModelInfo(BaseModel):
     candidates: list[dict[str, Any]]
     features: list[dict[str, Any]]
     bentoml_tag: str
+    arm: str = "champion"
+    experiment: dict[str, Any] = Field(default_factory=dict, description="mode: none|shadow|ab")
+
+
+class NoBody(BaseModel):
+    """A route without input: `{}` (BentoML's clients send it; GET sends nothing)."""
+
+    model_config = ConfigDict(extra="forbid")

@@ -1,11 +1,15 @@
 """Who may call which route of the service: bearer tokens with scopes (churn/auth.py).
 
-Called by `bentos.middleware.ContractGuard` before a request reaches BentoML. Per request the cost
-is one SHA-256 and one dict lookup: the live token digests are kept in memory and reloaded from
-the project database (`api_tokens`, churn/db/tokens.py) by a daemon thread every
-`CHURN_AUTH_REFRESH_S` seconds, so a revoked token stops working within that bound and no request
-ever waits on the database. If a reload fails the last known set stays (logged), so a database
-hiccup does not lock every client out.
+Called by `bentos.middleware.ContractGuard` before a request reaches BentoML. Closed by default:
+only `/readyz` and `/livez` are open (and `/metrics` while `CHURN_METRICS_AUTH=off`); each
+declared route needs the scope its declaration names (bentos/routes.py); any other path (the
+docs, the UI, unknown paths) needs a `predict` token, so nothing is learnt without one.
+
+Per request the cost is one SHA-256 and one dict lookup: the live token digests are kept in
+memory and reloaded from the project database (`api_tokens`, churn/db/tokens.py) by a daemon
+thread every `CHURN_AUTH_REFRESH_S` seconds, so a revoked token stops working within that bound
+and no request ever waits on the database. If a reload fails the last known set stays (logged),
+so a database hiccup does not lock every client out.
 
 `CHURN_AUTH=off` turns the check off for local work only; each worker logs a WARNING at start.
 """
@@ -15,6 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Mapping
 
 from churn.auth import allows, bearer_token, scope_of
 from churn.db.engine import make_engine
@@ -23,8 +28,6 @@ from churn.settings import Settings, get_settings
 logger = logging.getLogger("churn.auth")
 
 OPEN_PATHS = frozenset({"/readyz", "/livez"})
-PREDICT_PATHS = frozenset({"/predict", "/predict_batch", "/explain", "/model_info"})
-ADMIN_PATHS = frozenset({"/outcomes"})
 ADMIN_PREFIX = "/admin"
 REALM = 'Bearer realm="churn"'
 
@@ -35,17 +38,25 @@ def canonical(path: str) -> str:
     return "/" + "/".join(p for p in path.split("/") if p not in ("", "."))
 
 
-def needed_scope(path: str, metrics_auth: bool) -> str | None:
-    """The scope a path needs, or None when it is open (health, docs, unknown paths: 404)."""
-    if path not in PREDICT_PATHS:  # the common case skips the canonical form
-        path = canonical(path)
-    if path in PREDICT_PATHS:
-        return "predict"
-    if path in ADMIN_PATHS or path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
+def needed_scope(
+    path: str, metrics_auth: bool, scopes: Mapping[str, str] | None = None
+) -> str | None:
+    """The scope a path needs, or None when it is open (health; `/metrics` unless
+    `metrics_auth`). `scopes`: the declared routes' (path -> scope); any other path: `predict`."""
+    scopes = scopes or {}
+    needed = scopes.get(path)
+    if needed is not None:  # the common case skips the canonical form
+        return needed
+    path = canonical(path)
+    if path in OPEN_PATHS:
+        return None
+    if path in scopes:
+        return scopes[path]
+    if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
         return "admin"
     if path == "/metrics" or path.startswith("/metrics/"):
         return "predict" if metrics_auth else None
-    return None
+    return "predict"
 
 
 class Denied(Exception):
@@ -62,11 +73,16 @@ class TokenAuth:
     """The in-memory token set of one worker and the per-request decision."""
 
     def __init__(
-        self, database_url: str, refresh_s: float = 5.0, metrics_auth: bool = False
+        self,
+        database_url: str,
+        refresh_s: float = 5.0,
+        metrics_auth: bool = False,
+        scopes: Mapping[str, str] | None = None,
     ) -> None:
         self.database_url = database_url
         self.refresh_s = refresh_s
         self.metrics_auth = metrics_auth
+        self.scopes = dict(scopes or {})
         self.hashes: dict[str, str] = {}
         self.loaded_at = 0.0
         self.reload_errors = 0
@@ -75,7 +91,9 @@ class TokenAuth:
         self._thread: threading.Thread | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None) -> TokenAuth | None:
+    def from_settings(
+        cls, settings: Settings | None = None, scopes: Mapping[str, str] | None = None
+    ) -> TokenAuth | None:
         """The checker the settings ask for; None (and a WARNING) when `CHURN_AUTH=off`."""
         settings = settings or get_settings()
         if settings.auth == "off":
@@ -83,7 +101,9 @@ class TokenAuth:
                 "CHURN_AUTH=off: the service accepts requests WITHOUT a token; local use only"
             )
             return None
-        auth = cls(settings.prediction_db, settings.auth_refresh_s, settings.metrics_auth == "on")
+        auth = cls(
+            settings.prediction_db, settings.auth_refresh_s, settings.metrics_auth == "on", scopes
+        )
         auth.start()
         return auth
 
@@ -117,7 +137,7 @@ class TokenAuth:
 
     def check(self, path: str, authorization: str) -> None:
         """Return when the request may go on; raise `Denied` (401 or 403) when it may not."""
-        needed = needed_scope(path, self.metrics_auth)
+        needed = needed_scope(path, self.metrics_auth, self.scopes)
         if needed is None:
             return
         if not authorization:

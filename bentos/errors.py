@@ -118,12 +118,20 @@ def reshape(status: int, raw: bytes, size: int) -> bytes:
                 short(text.strip(), MAX_MSG_CHARS) or phrase,
             )
         if _in_contract(data):
-            return raw  # already ours (bentos/routes.py or the outcome intake answered it)
+            return raw  # already ours (a route's handler or the outcome intake answered it)
         if isinstance(data, dict) and isinstance(data.get("detail"), list):
             found = [d for d in data["detail"] if isinstance(d, dict)]
-            error = str(data.get("error") or phrase)
-            return error_body(error, ((d.get("loc", []), d.get("msg", "")) for d in found))
+            total = len(found)
+            noun = "problem" if total == 1 else "problems"
+            problems = ((d.get("loc") or ["body"], _msg(d) if "type" in d else d.get("msg", ""))
+                        for d in found)  # fmt: skip
+            return error_body(f"invalid request: {total} {noun}", problems, total)
+        if isinstance(data, list) and len(data) == 1:  # BentoML's `({"error": ...},)`
+            data = data[0]
         message = data.get("error") if isinstance(data, dict) else None
+        if status == 503:
+            msg = "the service cannot answer now (overloaded or the prediction log is full)"
+            return one_error("unavailable", [], f"{msg}; retry after Retry-After")
         return one_error(phrase, ["body"], str(message or phrase))
     decoder = json.JSONDecoder()
     items: list[dict[str, Any]] = []
@@ -139,7 +147,9 @@ def reshape(status: int, raw: bytes, size: int) -> bytes:
             items.append(item)
     summary = _SUMMARY.search(text[:200])
     count = int(summary.group(1)) if summary else None
-    problems = [(d.get("loc", []), str(d.get("msg", ""))) for d in items]
-    if not problems:
-        problems = [(["body"], f"refused with {size} bytes of errors; the first could not be read")]
-    return error_body(f"invalid request: {count or 'many'} problems", problems, count)
+    listed: list[tuple[Loc, str]] = [
+        (d.get("loc") or ["body"], _msg(d) if "type" in d else str(d.get("msg", ""))) for d in items
+    ]
+    if not listed:
+        listed = [(["body"], f"refused with {size} bytes of errors; the first could not be read")]
+    return error_body(f"invalid request: {count or 'many'} problems", listed, count)

@@ -1,5 +1,11 @@
 """ASGI guard in front of every route: request policy only (tokens, methods, size, strict JSON,
-overload). Answering is left to the routes behind it (bentos/routes.py, then BentoML's app).
+overload). Answering is left to BentoML's app behind it, but for the OpenAPI document.
+
+Closed by default: without a token only `/readyz` and `/livez` answer; every declared route
+needs its scope (bentos/routes.py, the one declaration of each); `/metrics` needs a token when
+`CHURN_METRICS_AUTH=on`; anything else (the docs, unknown paths) a `predict` token; websocket
+connections are refused. Registered with BentoML's `add_asgi_middleware` (bentos/service.py) and
+built by BentoML in each worker, which is when it reads the settings and opens the token store.
 
 BentoML's own `max_concurrency` answers 429 and sits outside user middleware, so the contract's
 "503 with Retry-After under overload" is done here: a per-worker in-flight limit, plus a
@@ -11,11 +17,13 @@ as it streams so a chunked flood is cut at MAX_BODY_BYTES and counts against the
 while it arrives. The body is parsed once here, to refuse what is not JSON (naming the position)
 and what Python's `json` would silently accept (a duplicate key keeps its last value; nesting
 deep enough to exhaust the recursion limit); docs/security.md has its measured cost. The bytes
-and the parse go on in the request's scope (BODY, PARSED), so no route reads or parses it again.
+are then replayed to BentoML, which validates them against the route's input spec.
 
-On the way out, anything from inside that is not in the contract is put in it: a 4xx body in
-the error shape of bentos/errors.py (bounded, naming the first problems), and a redirect's
-`Location` made relative (Starlette's trailing-slash redirect builds it from the `Host` header).
+A read-only route (`/model_info`) answers GET as well as the POST BentoML's clients send: the GET
+goes on as a POST of `{}`. On the way out, anything from inside that is not in the contract is
+put in it: a 4xx or 503 body in the error shape of bentos/errors.py (bounded, naming the first
+problems), and a redirect's `Location` made relative (Starlette's trailing-slash redirect builds
+it from the `Host` header).
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from bentos.errors import MAX_INSIDE_ERROR_BYTES, json_syntax_body, one_error, reshape, short
+from bentos.routes import RouteTable
 
 if TYPE_CHECKING:
     from bentos.auth import TokenAuth
@@ -41,20 +50,10 @@ logger = logging.getLogger("churn.middleware")
 MAX_BODY_BYTES = 4 * 1024 * 1024
 """1,000 records are ~0.6 MB of JSON; anything far above that is refused before parsing."""
 RETRY_AFTER_S = "1"
-API_METHODS = {
-    "/predict": "POST",
-    "/predict_batch": "POST",
-    "/explain": "POST",
-    "/model_info": "GET",
-    "/outcomes": "POST",
-}
-"""Each contract route and its one method; anything else on these paths is a contract 405."""
 JSON_TYPES = frozenset({"application/json", ""})
-BODY = "churn.body"
-"""Scope key: the request body's bytes, read once by the guard."""
-PARSED = "churn.parsed"
-"""Scope key: the body parsed once by the guard (`NOT_PARSED` for an empty body)."""
+JSON = b"application/json"
 NOT_PARSED = object()
+DOCS_PATH = "/docs.json"
 
 
 async def send_json(
@@ -107,41 +106,66 @@ def strict_json(body: bytes) -> tuple[Any, bytes | None]:
 
 
 class ContractGuard:
-    """Pure ASGI middleware in front of every route of the service."""
+    """Pure ASGI middleware in front of every route of the service.
+
+    `routes`: the service's declarations; `service`: the `bentoml.Service` (for its OpenAPI
+    document); `max_in_flight` and `auth` default to the settings, read here, in the worker."""
 
     def __init__(
-        self, app: ASGIApp, max_in_flight: int = 256, auth: TokenAuth | str | None = "settings"
+        self,
+        app: ASGIApp,
+        routes: RouteTable | None = None,
+        service: Any = None,
+        max_in_flight: int | None = None,
+        auth: TokenAuth | str | None = "settings",
     ) -> None:
         self.app = app
-        self.max_in_flight = max_in_flight
+        self.routes = routes or RouteTable()
+        self.methods = {r.path: r.methods for r in self.routes}
+        self.service = service
+        self.docs: bytes | None = None
         self.in_flight = 0
+        if max_in_flight is None or auth == "settings":
+            from churn.settings import get_settings
+
+            settings = get_settings()
+            max_in_flight = max_in_flight or settings.service.max_in_flight
+        self.max_in_flight = max_in_flight
         if auth == "settings":
             from bentos.auth import TokenAuth
             from bentos.prediction_log import require_database_location
-            from churn.settings import get_settings
 
-            require_database_location(get_settings())  # before the token store opens it
-            self.auth: TokenAuth | None = TokenAuth.from_settings()
+            require_database_location(settings)  # before the token store opens it
+            self.auth: TokenAuth | None = TokenAuth.from_settings(settings, self.routes.scopes())
         else:
             self.auth = auth if not isinstance(auth, str) else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":  # no route of the service is a websocket
+            await send({"type": "websocket.close", "code": 1008})
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path = scope.get("path", "")
         if self.auth is not None and not await self._authorized(scope, path, send):
             return
-        allowed = API_METHODS.get(path)
+        allowed = self.methods.get(path)
         if allowed is None:
+            if path == DOCS_PATH and scope.get("method") == "GET" and self.service is not None:
+                await send_json(send, 200, self.openapi())
+                return
             await self.app(scope, receive, _in_contract(send))
             return
-        if scope.get("method", "GET") != allowed:
-            body = one_error("method not allowed", ["method"], f"{path} accepts {allowed}")
-            await send_json(send, 405, body, [(b"allow", allowed.encode())])
+        method = scope.get("method", "GET")
+        if method not in allowed:
+            listed = ", ".join(allowed)
+            body = one_error("method not allowed", ["method"], f"{path} accepts {listed}")
+            await send_json(send, 405, body, [(b"allow", listed.encode())])
             return
-        if allowed == "GET":
-            await self.app(scope, receive, _in_contract(send))
+        if method == "GET":  # a read-only route: BentoML's API is a POST without input
+            scope = {**scope, "method": "POST", "headers": [(b"content-type", JSON)]}
+            await self.app(scope, _replay(b"{}", receive), _in_contract(send))
             return
         problem = self._request_problem(scope)
         if problem is not None:
@@ -154,20 +178,26 @@ class ContractGuard:
             return
         self.in_flight += 1
         try:
-            buffered = await _read_body(receive)
-            if buffered is None:
+            payload = await _read_body(receive)
+            if payload is None:
                 msg = f"max {MAX_BODY_BYTES} bytes"
                 await send_json(send, 413, one_error("request body too large", ["body"], msg))
                 return
-            payload, replay = buffered
-            parsed, bad = strict_json(payload) if payload.strip() else (NOT_PARSED, None)
+            _, bad = strict_json(payload) if payload.strip() else (NOT_PARSED, None)
             if bad is not None:
                 await send_json(send, 400, bad)
                 return
-            scope[BODY], scope[PARSED] = payload, parsed
-            await self.app(scope, replay, _in_contract(send))
+            await self.app(scope, _replay(payload, receive), _in_contract(send))
         finally:
             self.in_flight -= 1
+
+    def openapi(self) -> bytes:
+        """The OpenAPI document (bentos/openapi.py), built once per worker."""
+        if self.docs is None:
+            from bentos.openapi import document
+
+            self.docs = document(self.service.openapi_spec.asdict(), list(self.routes))
+        return self.docs
 
     async def _authorized(self, scope: Scope, path: str, send: Send) -> bool:
         from bentos.auth import Denied
@@ -204,7 +234,7 @@ class ContractGuard:
         return None
 
 
-async def _read_body(receive: Receive) -> tuple[bytes, Receive] | None:
+async def _read_body(receive: Receive) -> bytes | None:
     """The whole body, counted chunk by chunk as it streams; None past MAX_BODY_BYTES."""
     chunks: list[bytes] = []
     size = 0
@@ -219,7 +249,11 @@ async def _read_body(receive: Receive) -> tuple[bytes, Receive] | None:
         chunks.append(chunk)
         if not message.get("more_body", False):
             break
-    body = b"".join(chunks)
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """`receive` for the app behind: `body` once, then the client's own messages (disconnect)."""
     sent = False
 
     async def replay() -> Message:
@@ -229,7 +263,7 @@ async def _read_body(receive: Receive) -> tuple[bytes, Receive] | None:
         sent = True
         return {"type": "http.request", "body": body, "more_body": False}
 
-    return body, replay
+    return replay
 
 
 def relative(location: bytes) -> bytes:
@@ -243,8 +277,9 @@ def relative(location: bytes) -> bytes:
 
 
 def _in_contract(send: Send) -> Send:
-    """`send` for an answer from inside: Retry-After on a 503, a relative Location on a
-    redirect, and a 4xx body held back and sent in the contract's error shape (`reshape`)."""
+    """`send` for an answer from inside: no `server` header (BentoML names itself there),
+    Retry-After on a 503, a relative Location on a redirect, and a 4xx or 503 body held back
+    and sent in the contract's error shape (`reshape`)."""
     start: Message | None = None
     parts: list[bytes] = []
     size = 0
@@ -253,10 +288,12 @@ def _in_contract(send: Send) -> Send:
         nonlocal start, size
         if message["type"] == "http.response.start":
             status = message["status"]
-            if 400 <= status < 500:
+            headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"server"]
+            message = {**message, "headers": headers}
+            if 400 <= status < 500 or status == 503:
                 start = message
                 return
-            if status == 503 or 300 <= status < 400:
+            if 300 <= status < 400:
                 message = {**message, "headers": _fixed_headers(status, message)}
         if start is None or message["type"] != "http.response.body":
             await send(message)
@@ -281,6 +318,8 @@ def _fixed_headers(status: int, message: Message) -> list[tuple[bytes, bytes]]:
 
 
 def _kept_headers(start: Message) -> list[tuple[bytes, bytes]]:
-    """A reshaped 4xx keeps its headers (Allow, WWW-Authenticate...) but its body's own."""
+    """A reshaped 4xx or 503 keeps its headers (Allow, WWW-Authenticate...) but its body's
+    own; a 503 gets Retry-After if it has none."""
     drop = (b"content-length", b"content-type")
-    return [(k, v) for k, v in start.get("headers", []) if k.lower() not in drop]
+    status = start["status"]
+    return [(k, v) for k, v in _fixed_headers(status, start) if k.lower() not in drop]

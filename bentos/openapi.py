@@ -1,21 +1,20 @@
-"""The OpenAPI document at `/docs.json`: BentoML's, with the project's routes and their security.
+"""The OpenAPI document at `/docs.json`: BentoML's, with each declared route's security and errors.
 
-BentoML documents only its `@bentoml.api` routes (none are left but the batcher's
-`/predict_batch`) and knows nothing of tokens. The project's route table (bentos/routes.py)
-documents each of its routes here: request and response models, the contract's error body
-(bentos/errors.py) for 4xx, 401/403 with the bearer-token scheme and the scope the route needs,
-503 with Retry-After. Built once per worker, on the first request for it.
+BentoML documents its `@bentoml.api` routes but knows nothing of tokens or the contract's error
+body. Each route's declaration (bentos/routes.py) gives its operation here: request and response
+models, the contract's error body (bentos/errors.py) for 4xx, 401/403 with the bearer-token
+scheme and the scope the route needs, 503 with Retry-After. Built once per worker by the guard
+(bentos/middleware.py), on the first request for it.
 """
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel
 
-if TYPE_CHECKING:
-    from bentos.routes import Route
+from bentos.routes import Route
 
 REF = "#/components/schemas/{model}"
 SCHEME = "bearerToken"
@@ -63,8 +62,8 @@ def _error(description: str) -> dict[str, Any]:
     }
 
 
-def operation(route: Route, schemas: dict[str, Any]) -> dict[str, Any]:
-    """The OpenAPI operation of one route of the table."""
+def operation(route: Route, schemas: dict[str, Any], method: str = "POST") -> dict[str, Any]:
+    """The OpenAPI operation of one declared route, for `method`."""
     ok: dict[str, Any] = {"description": "Successful Response"}
     if route.response is not None:
         ok["content"] = {"application/json": {"schema": _schema(route.response, schemas)}}
@@ -72,7 +71,7 @@ def operation(route: Route, schemas: dict[str, Any]) -> dict[str, Any]:
         "summary": route.summary,
         "description": f"{route.summary}. Needs a bearer token with the `{route.scope}` scope"
         + (" (an admin token also works)." if route.scope == "predict" else "."),
-        "operationId": route.path.strip("/"),
+        "operationId": route.handler if method == "POST" else f"{route.handler}_{method.lower()}",
         "tags": ["Service APIs"],
         "security": [{SCHEME: []}],
         "x-churn-scope": route.scope,
@@ -81,26 +80,26 @@ def operation(route: Route, schemas: dict[str, Any]) -> dict[str, Any]:
             "400": _error("Invalid JSON or invalid fields: each problem named"),
             "401": _error("Missing, unknown or revoked token"),
             "403": _error(f"The token lacks the `{route.scope}` scope"),
-            "405": _error("Another method than this route's"),
+            "405": _error(f"Another method than {' or '.join(route.methods)}"),
             "413": _error("Body over 4 MB"),
             "415": _error("Not application/json"),
             "503": _error("Overloaded or the prediction log is full; retry after Retry-After"),
         },
     }
-    if route.request is not None:
+    if route.request is not None and method == "POST":
         body = {"application/json": {"schema": _schema(route.request, schemas)}}
         op["requestBody"] = {"required": True, "content": body}
     else:  # no body: nothing to refuse in one
         for status in ("400", "413", "415"):
             del op["responses"][status]
-    if route.path == "/outcomes":
-        op["responses"]["422"] = _error("Some outcomes are invalid (each named); none stored")
+    for code, description in route.errors.items():
+        op["responses"][str(code)] = _error(description)
     return op
 
 
-def document(service: Any, routes: list[Route]) -> bytes:
-    """BentoML's document for `service`, with `routes` documented and secured."""
-    spec: dict[str, Any] = service.openapi_spec.asdict()
+def document(spec: dict[str, Any], routes: list[Route]) -> bytes:
+    """BentoML's document (`Service.openapi_spec.asdict()`), with `routes` documented and
+    secured."""
     components = spec.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     schemas["Error"] = ERROR_SCHEMA
@@ -113,5 +112,5 @@ def document(service: Any, routes: list[Route]) -> bytes:
         }
     }
     for route in routes:
-        spec["paths"][route.path] = {route.method.lower(): operation(route, schemas)}
+        spec["paths"][route.path] = {m.lower(): operation(route, schemas, m) for m in route.methods}
     return json.dumps(spec).encode()

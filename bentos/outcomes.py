@@ -1,4 +1,4 @@
-"""`POST /outcomes`: observed outcomes into the outcome store (a route of bentos/routes.py).
+"""`POST /outcomes`: observed outcomes into the outcome store (a route of bentos/service.py).
 
 Body `{"outcomes": [{"customerID": str, "churned": bool, "observed_at": ISO 8601?}, ...]}`,
 1..10,000 items, validated by the same model as `churn outcomes import` (churn/outcomes.py):
@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import logging
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -33,6 +33,22 @@ class Outcomes(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     outcomes: list[Outcome] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+ITEMS_SCHEMA = {
+    "type": "array",
+    "items": Outcome.model_json_schema(),
+    "minItems": 1,
+    "maxItems": MAX_BATCH,
+}
+
+
+class OutcomesBody(BaseModel):
+    """BentoML's input spec: the items are validated by `answer`, so that any bad item
+    refuses the whole batch with a 422 naming each one, as `churn outcomes import` does."""
+
+    model_config = ConfigDict(extra="forbid")
+    outcomes: Annotated[Any, WithJsonSchema(ITEMS_SCHEMA)] = None
 
 
 class OutcomeCounts(BaseModel):
@@ -82,6 +98,11 @@ async def outcomes_view(request: Request) -> Response:
         body = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         return _error(400, "invalid JSON", [{"loc": ["body"], "msg": str(exc)}])
+    return await run_in_threadpool(answer, body)
+
+
+def answer(body: Any) -> Response:
+    """Validate the whole batch, then store it in one transaction (all or none)."""
     try:
         items = validate_body(body)
     except OutcomeInputError as exc:
@@ -89,7 +110,7 @@ async def outcomes_view(request: Request) -> Response:
         error = f"invalid outcomes ({len(exc.problems)} problem(s)); none stored"
         return _error(422, error, detail, len(exc.problems))
     try:
-        counts = await run_in_threadpool(_store, items)
+        counts = _store(items)
     except sa.exc.SQLAlchemyError as exc:
         log.warning("outcome store failed: %s", exc)
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]

@@ -114,9 +114,9 @@ def exit_on_fatal(exc: PredictionLogConfigError) -> NoReturn:
     log.critical(message)
     print(message, file=sys.stderr, flush=True)
     try:
-        from bentoml._internal.context import server_context
+        import bentoml
 
-        in_worker = server_context.worker_index is not None
+        in_worker = bentoml.server_context.worker_index is not None
     except Exception:  # not under BentoML
         in_worker = False
     if in_worker:

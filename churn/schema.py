@@ -105,8 +105,6 @@ RISK_BANDS = ((0.3, "low"), (0.6, "medium"), (1.01, "high"))
 MAX_BATCH_RECORDS = 1000
 """Most records in one `/predict_batch` request (docs/CONTRACT.md); clients chunk to it."""
 
-assert len(FEATURES) == 19
-
 
 def risk_band(probability: float) -> str:
     """low < 0.3 <= medium < 0.6 <= high."""

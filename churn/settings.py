@@ -55,8 +55,6 @@ class ServiceKnobs(_Section):
     """Adaptive batching: the largest merged batch."""
     batching: OnOff = "on"
     """`off` makes `/predict_batch` a plain API (no merging)."""
-    batch_direct_records: Annotated[int, Field(ge=1)] = 256
-    """A `/predict_batch` request with at least this many records skips the batcher."""
     max_in_flight: Annotated[int, Field(ge=1)] = 256
     """Requests in flight per worker before 503 + Retry-After."""
     trace_api: OnOff = "off"
@@ -247,10 +245,13 @@ def _shown(variable: str, value: Any) -> str:
     return "'***'" if secret else repr(value)
 
 
-def load_settings() -> Settings:
-    """The settings, or `SettingsError` naming every bad variable with its value."""
+def load_settings(env_file: bool = True) -> Settings:
+    """The settings, or `SettingsError` naming every bad variable with its value.
+
+    `env_file=False`: the process environment only, no `.env` (what a framework declaration
+    evaluated at import reads: `bentos/service.py`, `pipelines/training.py`)."""
     try:
-        return Settings()
+        return Settings() if env_file else Settings(_env_file=None)  # type: ignore[call-arg]
     except ValidationError as exc:
         problems = [
             f"{variable_of(err['loc'])}={_shown(variable_of(err['loc']), err.get('input'))}: "

@@ -1,21 +1,20 @@
 """Retraining on drift: the training pipeline on fresh data, linked to the monitoring run.
 
-The step calls the training pipeline as a function (`pipelines.training.run_training`), in this
-process. It lives with the pipelines, not in `steps/`, because it starts one: a step never imports
-a pipeline (the import contracts). The training run gets a thread with an EMPTY context: ZenML
-keeps the running step in a context variable, and a pipeline started inside it would otherwise
-take this step's context for its own steps. Waiting is bounded by `retrain_timeout_s`; a run
-still going then is reported as not finished, and the process waits for it before it exits, so a
-run is never cut halfway. The run is named up front, and its `promote` step's outputs (`promoted`,
-`model_card`) are read back through the ZenML client into the typed `RetrainResult`.
+The step runs the training pipeline (`pipelines.training.run_training`) in a child process, with
+its own ZenML client, stack and step context (`run_training_in_child`). It lives with the
+pipelines, not in `steps/`, because it starts one: a step never imports a pipeline (the import
+contracts). Waiting is bounded by `retrain_timeout_s`; a run still going then is reported as not
+finished, and the process waits for it before it exits, so a run is never cut halfway. The run
+is named up front, and its `promote` step's outputs (`promoted`, `model_card`) are read back
+through the ZenML client into the typed `RetrainResult`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-import threading
-from collections.abc import Iterator
+import atexit
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -57,60 +56,36 @@ def retrain_config(cfg: MonitoringConfig, folder: Path, run_name: str, stamp: st
     return path
 
 
-class _TrainingThread(threading.Thread):
-    """`run_training` on its own thread, in an empty context; `.result` or `.error` when done."""
-
-    def __init__(self, config_path: Path, data_path: Path) -> None:
-        super().__init__(name="retrain", daemon=False)
-        self.config_path, self.data_path = config_path, data_path
-        self.result: Any = None
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        from pipelines.training import run_training
-
-        try:
-            with _own_stack_objects():
-                self.result = contextvars.Context().run(
-                    run_training, self.config_path, self.data_path
-                )
-        except BaseException as exc:  # handed to the step, which reports it
-            self.error = exc
+_CHILD = "import sys; from pipelines.training import run_training; run_training(*sys.argv[1:3])"
+"""The child's program: the training pipeline's run, exactly as `churn train` starts it."""
 
 
-@contextlib.contextmanager
-def _own_stack_objects() -> Iterator[None]:
-    """The training run builds its own Stack (and orchestrator) instead of sharing the running one.
+def run_training_in_child(cfg: MonitoringConfig, config_path: Path, data_path: Path) -> None:
+    """The training pipeline's run in a child Python process; `TimeoutError` after
+    `retrain_timeout_s`, or `RuntimeError` with the end of its output when it failed.
 
-    ZenML caches one `Stack` per stack in `zenml.stack.stack._STACK_CACHE`, and an orchestrator
-    keeps the run it is executing on itself (`_active_snapshot`, the local orchestrator's
-    `_orchestrator_run_id`, cleared when a run ends): a second run on the same object ended the
-    monitoring run's next step with `assert self._active_snapshot` (zenml 0.98, seen in
-    tests/monitoring/test_e2e.py). The monitoring step waits while the training run goes, so
-    nothing else uses the cache meanwhile; its entries are put back afterwards.
-    """
-    from zenml.stack import stack as zenml_stack
-
-    saved = dict(zenml_stack._STACK_CACHE)
-    zenml_stack._STACK_CACHE.clear()
+    Why a process: ZenML caches one Stack (and its orchestrator, which keeps the run it executes)
+    per process, so a second run started inside the monitoring step's process would share them
+    (zenml 0.98 then ended the monitoring run with `assert self._active_snapshot`). A child has
+    its own, through ZenML's public API only. A child still running at the timeout is left to
+    finish (this process waits for it before it exits), so a run is never cut halfway."""
+    log_path = config_path.with_suffix(".log")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    with log_path.open("wb") as log:
+        child = subprocess.Popen(
+            [sys.executable, "-c", _CHILD, str(config_path), str(data_path)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
     try:
-        yield
-    finally:
-        zenml_stack._STACK_CACHE.clear()
-        zenml_stack._STACK_CACHE.update(saved)
-
-
-def run_training_in_process(cfg: MonitoringConfig, config_path: Path, data_path: Path) -> Any:
-    """The training pipeline's run, or `TimeoutError` after `retrain_timeout_s`, or the error
-    `run_training` raised (a bad config, a failed step)."""
-    thread = _TrainingThread(config_path, data_path)
-    thread.start()
-    thread.join(cfg.retrain_timeout_s)
-    if thread.is_alive():
-        raise TimeoutError(f"training did not finish in {cfg.retrain_timeout_s}s")
-    if thread.error is not None:
-        raise thread.error
-    return thread.result
+        code = child.wait(cfg.retrain_timeout_s)
+    except subprocess.TimeoutExpired:
+        atexit.register(child.wait)
+        raise TimeoutError(f"training did not finish in {cfg.retrain_timeout_s}s") from None
+    if code != 0:
+        tail = log_path.read_text(errors="replace")[-2000:]
+        raise RuntimeError(f"training run failed (exit {code}; log {log_path}): {tail}")
 
 
 def _output(run: Any, step_name: str, name: str) -> Any:
@@ -161,7 +136,7 @@ def retrain(cfg: MonitoringConfig, decision: DriftDecision, monitoring_run: str)
     except ConfigError as exc:
         return started.replaced(succeeded=False, error=str(exc))
     try:
-        run_training_in_process(cfg, config_path, data_path)
+        run_training_in_child(cfg, config_path, data_path)
     except Exception as exc:  # TimeoutError, a bad config, a failed step: said in the result
         return started.replaced(succeeded=False, error=str(exc)[-2000:])
     run = Client().get_pipeline_run(run_name)

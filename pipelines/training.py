@@ -17,24 +17,28 @@ import yaml
 from zenml import Model, pipeline
 from zenml.enums import StackComponentType
 
-from churn.settings import get_settings
+from churn.paths import REPO_ROOT
+from churn.settings import get_settings, load_settings
 from churn.training.config import load_run_config, validate_params
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "training.yaml"
+DEFAULT_CONFIG = REPO_ROOT / "configs" / "training.yaml"
+DECLARED = load_settings(env_file=False)
+"""What ZenML's decorator needs (model name, MLflow experiment, default data), from the process
+environment only, like the service's declaration: importing this module reads no file."""
 
 
 @pipeline(
     model=Model(
-        name=get_settings().model_name,
+        name=DECLARED.model_name,
         version=None,
         description="Telco customer churn classifier (ZenML is the source of truth for stages)",
         tags=["churn"],
     ),
     enable_cache=False,
-    settings={"experiment_tracker.mlflow": {"experiment_name": get_settings().mlflow_experiment}},
+    settings={"experiment_tracker.mlflow": {"experiment_name": DECLARED.mlflow_experiment}},
 )
 def training_pipeline(
-    data_path: str = str(get_settings().default_data),
+    data_path: str = str(DECLARED.default_data),
     test_size: float = 0.2,
     seed: int = 42,
     cv_folds: int = 5,

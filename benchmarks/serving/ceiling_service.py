@@ -2,8 +2,9 @@
 
 Same BentoML service config as `bentos/service.py` (workers from `CHURN_SERVICE_WORKERS`, traffic
 timeout, access log off, API tracing per `CHURN_TRACE_API`), the same `ContractGuard` ASGI
-middleware, the same `Customer` pydantic input and `Prediction` output; the handler returns a
-constant prediction (no model, no prediction log, no custom metrics). Its req/s is what BentoML
+middleware and route declaration (bentos/routes.py), the same `Customer` pydantic input and
+`Prediction` output; the handler returns a constant prediction (no model, no prediction log,
+no custom metrics). Its req/s is what BentoML
 plus uvicorn allow on this machine; `/predict` of the real service is measured against it.
 
 Run: `bentoml serve benchmarks.serving.ceiling_service:CeilingService` from the repo root.
@@ -14,10 +15,12 @@ from __future__ import annotations
 import bentoml
 
 from bentos import middleware
-from bentos.api_models import Customer, Prediction
+from bentos.api_models import Customer, OneCustomer, Prediction
+from bentos.routes import RouteTable
 from churn.settings import get_settings
 
 KNOBS = get_settings().service
+ROUTES = RouteTable()
 CONSTANT = Prediction.model_construct(
     churn_probability=0.5, churn=True, risk_band="medium", threshold=0.5, model_version="ceiling"
 )
@@ -33,11 +36,13 @@ CONSTANT = Prediction.model_construct(
 class CeilingService:
     """Validates the request like `ChurnService.predict`, then answers a constant."""
 
-    @bentoml.api(route="/predict")
+    @ROUTES.api(
+        "/predict", scope="predict", summary="constant", request=OneCustomer, response=Prediction
+    )
     async def predict(self, customer: Customer) -> Prediction:
         return CONSTANT
 
 
 CeilingService.add_asgi_middleware(  # type: ignore[attr-defined]
-    middleware.ContractGuard, max_in_flight=KNOBS.max_in_flight
+    middleware.ContractGuard, routes=ROUTES, service=CeilingService
 )

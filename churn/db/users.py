@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,8 +26,13 @@ ROLES = ("viewer", "analyst", "admin")
 RANK = {role: rank for rank, role in enumerate(ROLES)}
 MIN_PASSWORD_LENGTH = 10
 MAX_NAME_LENGTH = USER_NAME_LENGTH
-# Checked when the name is unknown, so a failed sign-in takes as long either way.
-_DUMMY_HASH = generate_password_hash("not-a-real-password-at-all")
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """Checked when the name is unknown, so a failed sign-in takes as long either way (made on
+    first use, not at import: hashing costs ~0.1 s)."""
+    return generate_password_hash("not-a-real-password-at-all")
 
 
 class UserError(ValueError):
@@ -140,6 +146,6 @@ class UserStore:
     def authenticate(self, name: str, password: str) -> User | None:
         user = self.get(name.strip())
         if user is None:
-            check_password_hash(_DUMMY_HASH, password)
+            check_password_hash(_dummy_hash(), password)
             return None
         return user if check_password_hash(user.password_hash, password) else None

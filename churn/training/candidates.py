@@ -1,9 +1,17 @@
-"""The candidate models: each a `Pipeline([("encode", ChurnEncoder()), ("model", estimator)])`."""
+"""The model families the training pipeline may train: each declared ONCE, as one `Family`.
+
+A family is its name, its estimator factory, its default grid, where its grid keys go inside the
+pipeline, and which exact fast path the service's scorer takes for it (bentos/scorer.py). Every
+candidate is `Pipeline([("encode", ChurnEncoder()), ("model", factory(seed))])`. Adding a family
+is one `Family(...)` in `FAMILIES` below plus, if wanted, its grid in configs/training.yaml
+(docs/ARCHITECTURE.md, "Add a model family"; tests/training/test_model_family.py adds a toy one).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from sklearn.base import BaseEstimator
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
@@ -11,30 +19,23 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from churn.features import ChurnEncoder
-from churn.training.config import CANDIDATE_NAMES
 from churn.training.engineered import EncodedInteractions
 
-DEFAULT_GRIDS: dict[str, dict[str, list[Any]]] = {
-    "logistic_regression": {"C": [0.03, 0.1, 0.3, 1.0]},
-    "random_forest": {
-        "n_estimators": [100],
-        "min_samples_leaf": [10, 20],
-        "max_features": [0.3],
-        "max_samples": [0.5],
-    },
-    "hist_gradient_boosting": {
-        "learning_rate": [0.05],
-        "max_depth": [3],
-        "max_iter": [150],
-        "min_samples_leaf": [40],
-    },
-    "lightgbm": {
-        "n_estimators": [300],
-        "learning_rate": [0.02],
-        "num_leaves": [8],
-        "min_child_samples": [40],
-    },
-}
+FastPath = Literal["linear", "trees", "lightgbm", "generic"]
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    factory: Callable[[int], BaseEstimator]
+    """The untrained estimator for a seed (the pipeline's `model` step)."""
+    default_grid: dict[str, list[Any]] = field(default_factory=dict)
+    """Used when the run config names no grids; plain estimator parameter names."""
+    param_prefix: str = "model__"
+    """Where a grid key goes inside the pipeline (`model__clf__` behind an inner step)."""
+    fast_path: FastPath = "generic"
+    """The scorer's exact path for it (bentos/scorer.py `Scorer.kind`; checked by the serving
+    tests): `generic` is `predict_proba` and occlusion explanations."""
 
 
 def _logistic_regression(seed: int) -> BaseEstimator:
@@ -70,38 +71,80 @@ def _lightgbm(seed: int) -> BaseEstimator:
     )
 
 
-FACTORIES: dict[str, Callable[[int], BaseEstimator]] = {
-    "logistic_regression": _logistic_regression,
-    "random_forest": _random_forest,
-    "hist_gradient_boosting": _hist_gradient_boosting,
-    "lightgbm": _lightgbm,
+FAMILIES: dict[str, Family] = {
+    f.name: f
+    for f in (
+        Family(
+            "logistic_regression",
+            _logistic_regression,
+            {"C": [0.03, 0.1, 0.3, 1.0]},
+            param_prefix="model__clf__",  # the LR sits behind the interaction step
+            fast_path="linear",
+        ),
+        Family(
+            "random_forest",
+            _random_forest,
+            {
+                "n_estimators": [100],
+                "min_samples_leaf": [10, 20],
+                "max_features": [0.3],
+                "max_samples": [0.5],
+            },
+            fast_path="trees",
+        ),
+        Family(
+            "hist_gradient_boosting",
+            _hist_gradient_boosting,
+            {
+                "learning_rate": [0.05],
+                "max_depth": [3],
+                "max_iter": [150],
+                "min_samples_leaf": [40],
+            },
+            fast_path="trees",
+        ),
+        Family(
+            "lightgbm",
+            _lightgbm,
+            {
+                "n_estimators": [300],
+                "learning_rate": [0.02],
+                "num_leaves": [8],
+                "min_child_samples": [40],
+            },
+            fast_path="lightgbm",
+        ),
+    )
 }
-assert set(FACTORIES) == set(CANDIDATE_NAMES)
+"""Every family, by name: the one declaration (the run config's grids, the search, the tests
+and the benchmarks read it)."""
 
-# Where each grid key goes inside the pipeline (the LR sits behind the interaction step).
-PARAM_PREFIX = {
-    "logistic_regression": "model__clf__",
-    "random_forest": "model__",
-    "hist_gradient_boosting": "model__",
-    "lightgbm": "model__",
-}
+
+def family(name: str) -> Family:
+    try:
+        return FAMILIES[name]
+    except KeyError:
+        raise ValueError(f"unknown candidate {name!r}; known: {list(FAMILIES)}") from None
 
 
 def build_pipeline(name: str, seed: int = 42) -> Pipeline:
     """The untrained pipeline of one candidate."""
-    return Pipeline([("encode", ChurnEncoder()), ("model", FACTORIES[name](seed))])
+    return Pipeline([("encode", ChurnEncoder()), ("model", family(name).factory(seed))])
 
 
 def param_grid(name: str, grid: dict[str, list[Any]]) -> dict[str, list[Any]]:
     """A config grid (plain estimator parameter names) as GridSearchCV parameter names."""
-    return {f"{PARAM_PREFIX[name]}{key}": list(values) for key, values in grid.items()}
+    prefix = family(name).param_prefix
+    return {f"{prefix}{key}": list(values) for key, values in grid.items()}
 
 
 def grids_for(configured: dict[str, dict[str, list[Any]]]) -> dict[str, dict[str, list[Any]]]:
     """The candidates to train: those in the config, else all with the default grids."""
-    return dict(configured) if configured else dict(DEFAULT_GRIDS)
+    if configured:
+        return dict(configured)
+    return {name: dict(f.default_grid) for name, f in FAMILIES.items()}
 
 
 def strip_prefix(name: str, params: dict[str, Any]) -> dict[str, Any]:
-    prefix = PARAM_PREFIX[name]
+    prefix = family(name).param_prefix
     return {k.removeprefix(prefix): v for k, v in params.items()}

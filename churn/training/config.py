@@ -15,13 +15,6 @@ from churn.config_files import ConfigError, read_yaml_mapping
 from churn.settings import get_settings
 from churn.training.promotion import EvidenceRule, QualityFloor
 
-CANDIDATE_NAMES = (
-    "logistic_regression",
-    "random_forest",
-    "hist_gradient_boosting",
-    "lightgbm",
-)
-
 
 class TrainingParams(BaseModel):
     """The `parameters:` of the training pipeline."""
@@ -50,9 +43,11 @@ class TrainingParams(BaseModel):
     @field_validator("grids")
     @classmethod
     def _known_candidates(cls, grids: dict[str, dict[str, list[Any]]]) -> dict:
-        unknown = sorted(set(grids) - set(CANDIDATE_NAMES))
+        from churn.training.candidates import FAMILIES  # the one declaration of each family
+
+        unknown = sorted(set(grids) - set(FAMILIES))
         if unknown:
-            raise ValueError(f"unknown candidates {unknown}; known: {list(CANDIDATE_NAMES)}")
+            raise ValueError(f"unknown candidates {unknown}; known: {list(FAMILIES)}")
         for name, grid in grids.items():
             empty = [k for k, v in grid.items() if not v]
             if empty:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-import matplotlib.pyplot as plt
 import mlflow
 import pandas as pd
 from sklearn.metrics import brier_score_loss
@@ -65,7 +64,6 @@ def _log_candidate(
             mlflow.log_metric("cv_repeat_roc_auc", score, step=repeat)
         fig = calibration_figure(y, oof, title=f"{result.name}: out-of-fold reliability")
         mlflow.log_figure(fig, "plots/reliability.png")
-        plt.close(fig)
         model_uri = log_pipeline(result.pipeline, sample)
     return CandidateSummary(
         name=result.name,

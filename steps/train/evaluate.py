@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
-import matplotlib.pyplot as plt
 import mlflow
 import pandas as pd
 from sklearn.pipeline import Pipeline
@@ -36,7 +35,6 @@ def evaluate(
         ("calibration.png", calibration_figure(y, proba)),
     ):
         mlflow.log_figure(fig, f"plots/{name}")
-        plt.close(fig)
     log_metadata(metadata={"test_metrics": metrics})
     logger.info(
         "test: ROC-AUC %.4f (95%% bootstrap %.3f-%.3f), PR-AUC %.4f, accuracy %.4f at %.2f "

@@ -12,19 +12,23 @@ import sqlalchemy as sa
 
 from bentos import middleware
 from bentos.auth import Denied, TokenAuth, canonical, needed_scope
+from bentos.service import ROUTES
 from churn.db import tokens
+
+SCOPES = ROUTES.scopes()
 
 
 def test_canonical_paths_close_the_slash_and_dot_tricks() -> None:
     for path in ("/predict", "//predict", "/predict/", "/./predict", "///predict//.//"):
         assert canonical(path) == "/predict"
-        assert needed_scope(path, metrics_auth=False) == "predict"
-    assert needed_scope("/admin/x/../y", False) == "admin"
-    assert needed_scope("/outcomes/", False) == "admin"
-    assert needed_scope("/administrator", False) is None  # a prefix is not a path segment
-    assert needed_scope("/metrics", False) is None
-    assert needed_scope("/metrics", True) == "predict"
-    assert needed_scope("/readyz", True) is None
+        assert needed_scope(path, False, SCOPES) == "predict"
+    assert needed_scope("/admin/x/../y", False, SCOPES) == "admin"
+    assert needed_scope("/outcomes/", False, SCOPES) == "admin"
+    assert needed_scope("/administrator", False, SCOPES) == "predict"  # not /admin: closed
+    assert needed_scope("/metrics", False, SCOPES) is None
+    assert needed_scope("/metrics", True, SCOPES) == "predict"
+    assert needed_scope("/readyz", True, SCOPES) is None
+    assert needed_scope("/./livez/", True, SCOPES) is None
 
 
 def test_duplicate_keys_and_deep_nesting_are_refused_at_any_depth() -> None:
@@ -64,7 +68,7 @@ def test_a_chunked_flood_is_cut_as_it_streams_inside_the_in_flight_count() -> No
     async def app(scope: Any, receive: Any, send: Any) -> None:  # never reached
         raise AssertionError("the app must not see the body")
 
-    guard = middleware.ContractGuard(app, max_in_flight=4, auth=None)
+    guard = middleware.ContractGuard(app, ROUTES, max_in_flight=4, auth=None)
     chunk = b" " * (1024 * 1024)
     chunks = [chunk] * 100  # 100 MB offered
 
@@ -94,7 +98,7 @@ def test_bounded_answers_from_inside_keep_their_status() -> None:
         await send({"type": "http.response.start", "status": 422, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    guard = middleware.ContractGuard(app, auth=None)
+    guard = middleware.ContractGuard(app, ROUTES, max_in_flight=256, auth=None)
     sent, _ = _drive(guard, _scope([]), [b'{"customers": []}'])
     assert sent[0]["status"] == 422
     out = json.loads(sent[1]["body"])
@@ -107,7 +111,7 @@ def test_token_auth_reloads_and_keeps_the_last_set_when_the_database_fails(
 ) -> None:
     url = f"sqlite:///{tmp_path / 'p.db'}"
     token = tokens.create("svc", "predict", actor="tests", url=url)
-    auth = TokenAuth(url, refresh_s=60)
+    auth = TokenAuth(url, refresh_s=60, scopes=SCOPES)
     auth.start()
     try:
         auth.check("/predict", f"Bearer {token}")

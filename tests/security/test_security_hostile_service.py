@@ -211,7 +211,9 @@ CASES["content-type huge"] = Case(
 )
 CASES["get on predict"] = Case(method="GET", names="method", status=(405,))
 CASES["put on batch"] = Case(method="PUT", path="/predict_batch", names="method", status=(405,))
-CASES["post on model_info"] = Case(b"{}", path="/model_info", names="method", status=(405,))
+CASES["put on model_info"] = Case(
+    b"{}", method="PUT", path="/model_info", names="method", status=(405,)
+)  # GET, and POST for BentoML's clients
 
 # ---- auth bypass attempts -------------------------------------------------------------------
 AUTH_ATTEMPTS = {

@@ -1,4 +1,4 @@
-"""The error contract (bentos/errors.py) and the route table (bentos/routes.py) as pure parts.
+"""The error contract (bentos/errors.py) and the route declarations (bentos/routes.py) as parts.
 
 Over HTTP the same answers are checked on the live service (tests/serving/test_service_http.py,
 tests/security/test_security_hostile_service.py); these cover the bounds on inputs too costly to
@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from bentos import errors, middleware, routes
+from bentos import errors, middleware
 from bentos.api_models import Customers, OneCustomer
-from bentos.auth import ADMIN_PATHS, PREDICT_PATHS
+from bentos.auth import needed_scope
 from churn.schema import EXAMPLE_RECORD
 
 
@@ -102,8 +102,19 @@ def test_redirects_never_carry_the_requests_host() -> None:
     assert middleware.relative(b"/predict") == b"/predict"
 
 
-def test_the_route_table_agrees_with_the_guard_and_the_token_scopes() -> None:
-    table = routes.route_table(batch_direct_records=256)
-    assert {path: r.method for path, r in table.items()} == middleware.API_METHODS
-    assert {p for p, r in table.items() if r.scope == "predict"} == PREDICT_PATHS
-    assert {p for p, r in table.items() if r.scope == "admin"} == ADMIN_PATHS
+def test_the_guard_and_the_token_scopes_are_read_from_the_declarations() -> None:
+    from bentos.service import ROUTES, ChurnService
+
+    guard = middleware.ContractGuard(lambda *a: None, routes=ROUTES, max_in_flight=1, auth=None)
+    assert guard.methods == {
+        "/predict": ("POST",), "/predict_batch": ("POST",), "/explain": ("POST",),
+        "/model_info": ("GET", "POST"), "/outcomes": ("POST",),
+    }  # fmt: skip
+    scopes = ROUTES.scopes()
+    assert needed_scope("/outcomes", False, scopes) == "admin"
+    assert needed_scope("//predict/", False, scopes) == "predict"
+    assert needed_scope("/docs.json", False, scopes) == "predict"  # closed by default
+    assert needed_scope("/readyz", True, scopes) is None
+    assert {r.handler: r.path for r in ROUTES} == {
+        name: api.route for name, api in ChurnService.apis.items()
+    }

@@ -56,8 +56,13 @@ def _margin(method: str, probability: float) -> float:
     return float(logit(probability)) if method.endswith("log_odds") else probability
 
 
-def test_every_family_takes_an_exact_fast_path(family: str, fitted: dict[str, Pipeline]) -> None:
+def test_every_family_takes_its_declared_fast_path(
+    family: str, fitted: dict[str, Pipeline]
+) -> None:
+    from churn.training.candidates import FAMILIES
+
     scorer = Scorer(fitted[family])
+    assert scorer.kind == FAMILIES[family].fast_path, f"{family} takes {scorer.kind}"
     assert scorer.kind != "generic", f"{family} falls back to predict_proba"
 
 
@@ -197,7 +202,7 @@ def test_a_pipeline_ending_in_lightgbm_is_exact_and_explained_by_treeshap(
     split: tuple[pd.DataFrame, pd.DataFrame],
 ) -> None:
     """The shape the LightGBM candidate takes (ChurnEncoder -> LGBMClassifier), until it is a
-    family of `candidates.FACTORIES` (then the family tests above cover it too)."""
+    family of `candidates.FAMILIES` (then the family tests above cover it too)."""
     import lightgbm
 
     from churn.features import ChurnEncoder
@@ -254,11 +259,13 @@ def test_customer_still_rejects_an_inconsistent_record_naming_the_field() -> Non
 
 
 def test_batch_response_body_parses_to_what_json_dumps_gives() -> None:
-    """pydantic-core's encoder writes the same values (shortest round-trip floats)."""
-    import asyncio
+    """pydantic-core's encoder writes the same values (shortest round-trip floats), through the
+    return type BentoML encodes `/predict_batch`'s answer with (`BatchBody`)."""
     import json
 
-    from bentos.api_models import BatchPredictions
+    from pydantic import TypeAdapter
+
+    from bentos.api_models import BatchBody
 
     rng = np.random.default_rng(7)
     probs = [*rng.random(500).tolist(), 0.0, 1.0, 1e-17, 0.1, 1 / 3]
@@ -272,8 +279,8 @@ def test_batch_response_body_parses_to_what_json_dumps_gives() -> None:
         }
         for p in probs
     ]
-    response = asyncio.run(BatchPredictions.to_http_response(rows, None))
-    assert response.media_type == "application/json"
-    parsed = json.loads(bytes(response.body))
+    body = TypeAdapter(BatchBody).dump_python(rows)
+    assert isinstance(body, bytes)
+    parsed = json.loads(body)
     assert parsed == json.loads(json.dumps({"predictions": rows, "model_version": "7"}))
     assert [r["churn_probability"] for r in parsed["predictions"]] == probs

@@ -86,15 +86,19 @@ def test_explain_is_exact_and_additive(service: RunningService) -> None:
     assert body["churn_probability"] == pytest.approx(pred["churn_probability"], abs=1e-12)
 
 
-def test_model_info_is_a_get(service: RunningService, served_model: bentoml.Model) -> None:
+def test_model_info_is_a_get_and_a_post(
+    service: RunningService, served_model: bentoml.Model
+) -> None:
     got = requests.get(f"{service.url}/model_info", timeout=10, headers=service.headers)
     assert got.status_code == 200, got.text
     assert got.headers["content-type"].startswith("application/json")
     posted = requests.post(
         f"{service.url}/model_info", json={}, timeout=10, headers=service.headers
     )
-    assert posted.status_code == 405 and posted.headers["allow"] == "GET"
-    assert posted.json()["detail"][0]["loc"] == ["method"]
+    assert posted.status_code == 200 and posted.json() == got.json()  # BentoML's clients POST
+    put = requests.put(f"{service.url}/model_info", json={}, timeout=10, headers=service.headers)
+    assert put.status_code == 405 and put.headers["allow"] == "GET, POST"
+    assert put.json()["detail"][0]["loc"] == ["method"]
     info = got.json()
     assert set(info) == {
         "model_name", "model_version", "mlflow_run_id", "trained_at", "model_type",
@@ -307,7 +311,9 @@ def test_no_redirect_carries_the_host_header(service: RunningService) -> None:
 
 
 def test_the_openapi_document_has_every_route_and_its_security(service: RunningService) -> None:
-    doc = requests.get(f"{service.url}/docs.json", timeout=10).json()
+    closed = requests.get(f"{service.url}/docs.json", timeout=10)
+    assert closed.status_code == 401  # closed by default: a token reads the document
+    doc = requests.get(f"{service.url}/docs.json", timeout=10, headers=service.headers).json()
     scheme = doc["components"]["securitySchemes"]["bearerToken"]
     assert scheme == {**scheme, "type": "http", "scheme": "bearer"}
     for path, method, scope in (
@@ -319,8 +325,39 @@ def test_the_openapi_document_has_every_route_and_its_security(service: RunningS
         assert op["security"] == [{"bearerToken": []}] and op["x-churn-scope"] == scope, path
         assert op["responses"]["401"] and op["responses"]["403"]
     outcomes = doc["paths"]["/outcomes"]["post"]["requestBody"]["content"]["application/json"]
-    assert outcomes["schema"]["$ref"].endswith("/Outcomes")
-    assert "Outcome" in doc["components"]["schemas"]
+    body = doc["components"]["schemas"][outcomes["schema"]["$ref"].rsplit("/", 1)[1]]
+    assert "customerID" in body["properties"]["outcomes"]["items"]["properties"]
+    assert doc["paths"]["/outcomes"]["post"]["responses"]["422"]
+
+
+EXAMPLES: dict[str, dict[str, Any]] = {
+    "predict": {"customer": EXAMPLE_RECORD},
+    "predict_batch": {"customers": [EXAMPLE_RECORD, EXAMPLE_RECORD]},
+    "explain": {"customer": EXAMPLE_RECORD},
+    "model_info": {},
+    "outcomes": {"outcomes": [{"customerID": "client-1", "churned": True}]},
+}
+"""A call for each declared route's handler (a new route without one fails the test below)."""
+
+
+def test_bentoml_s_own_client_calls_every_declared_route(service: RunningService) -> None:
+    """The contract test, read from the declarations (bentos/routes.py): each route is an
+    endpoint of `bentoml.SyncHTTPClient`, answers its documented model, and needs its scope."""
+    from bentos.service import ROUTES
+
+    assert {r.handler for r in ROUTES} == set(EXAMPLES)
+    with bentoml.SyncHTTPClient(service.url, token=service.token) as client:
+        assert set(client.endpoints) >= set(EXAMPLES)
+        for route in ROUTES:
+            answer = getattr(client, route.handler)(**EXAMPLES[route.handler])
+            assert route.response is not None
+            route.response.model_validate(answer)  # the declared response model
+            if route.handler == "predict_batch":
+                assert len(answer["predictions"]) == 2
+    for route in ROUTES:
+        anonymous = requests.post(f"{service.url}{route.path}", json={}, timeout=10)
+        assert anonymous.status_code == 401, route.path
+        assert anonymous.headers["www-authenticate"].startswith("Bearer")
 
 
 def _db(service: RunningService) -> str:

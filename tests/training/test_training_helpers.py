@@ -8,7 +8,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from churn.schema import FEATURE_NAMES, TARGET
-from churn.training.candidates import DEFAULT_GRIDS, build_pipeline
+from churn.training.candidates import FAMILIES, build_pipeline
 from churn.training.metrics import (
     bootstrap_intervals,
     classification_metrics,
@@ -99,7 +99,7 @@ def test_paired_bootstrap_sees_a_small_real_gain_that_single_intervals_cannot() 
     assert same == {"difference_ci_low": 0.0, "difference_ci_high": 0.0, "share_new_better": 0.0}
 
 
-@pytest.mark.parametrize("name", sorted(DEFAULT_GRIDS))
+@pytest.mark.parametrize("name", sorted(FAMILIES))
 def test_every_candidate_keeps_the_exact_fast_path(
     name: str, synthetic_frame: pd.DataFrame
 ) -> None:
