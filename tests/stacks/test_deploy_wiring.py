@@ -490,7 +490,7 @@ MUTATIONS = {
         "overlays/{overlay}/kustomization.yaml",
         "newName: ghcr.io/telco-churn/churn-dashboard",
         "newName: ghcr.io/telco-churn/churn-app",
-        "'ghcr.io/telco-churn/churn-app:latest' is built by no make target",
+        "'ghcr.io/telco-churn/churn-app:0.1.0' is built by no make target",
     ),
     "entry point not in the repository": (
         "base/common/streamlit.yaml",
@@ -548,10 +548,12 @@ def test_a_dangling_reference_in_a_copied_overlay_fails(
 
 
 def compose_problems(spec: Doc, repo: Path = REPO) -> list[str]:
-    """docker-compose.yml: local images only, one database URL on the compose PostgreSQL, the
-    reports volume shared by the monitoring job and the dashboard, the Pushgateway's address."""
+    """docker-compose.yml: local images only, each part's database URL a secret file of its own
+    role on the compose PostgreSQL (deploy/compose_secrets.py), the reports volume shared by the
+    monitoring job and the dashboard, the Pushgateway's address."""
     images = built_images(repo)
     services = spec["services"]
+    built_here = {image_name(s["image"]) for s in services.values() if "build" in s}
     problems = []
     for name, svc in services.items():
         image = image_name(svc["image"].rsplit(":-", 1)[-1].rstrip("}"))
@@ -564,13 +566,26 @@ def compose_problems(spec: Doc, repo: Path = REPO) -> list[str]:
                 or repo / svc["build"]["dockerfile"] != images[image].dockerfile
             ):
                 problems.append(f"{name}: image {image} is not what its make target builds")
-        elif image != "churn-service" and "grafana" not in svc.get("profiles", []):
+        elif image not in built_here | {"churn-service"} and "grafana" not in svc.get(
+            "profiles", []
+        ):
             problems.append(f"{name}: image {svc['image']} would be pulled from a registry")
     pg = services["postgres"]["environment"]
-    url = f"postgresql://{pg['CHURN_DB_USER']}@{pg['PGHOST']}:{pg['PGPORT']}/{pg['CHURN_DB_NAME']}"
-    for name in ("churn-service", "monitor"):
-        if services[name]["environment"].get("CHURN_PREDICTION_DB") != url:
-            problems.append(f"{name}: CHURN_PREDICTION_DB is not the compose PostgreSQL ({url})")
+    where = f"{pg['PGHOST']}:{pg['PGPORT']}/{pg['CHURN_DB_NAME']}"
+    written = (repo / "deploy" / "compose_secrets.py").read_text()
+    if f'DB_HOST = "{pg["PGHOST"]}:{pg["PGPORT"]}"' not in written:
+        problems.append(f"deploy/compose_secrets.py does not write URLs of {where}")
+    for name in ("churn-service", "monitor", "migrate", "flask", "dashboard"):
+        files = {
+            s["target"]: spec["secrets"][s["source"]]["file"]
+            for s in services[name].get("secrets", [])
+        }
+        if "CHURN_PREDICTION_DB" in services[name]["environment"] or not files.get(
+            "CHURN_PREDICTION_DB", ""
+        ).startswith(f"./deploy/local/secrets/{name}/"):
+            problems.append(
+                f"{name}: CHURN_PREDICTION_DB is not the compose PostgreSQL's ({where})"
+            )
     mounts = {}
     for name in ("monitor", "dashboard"):
         env = services[name]["environment"]
