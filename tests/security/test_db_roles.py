@@ -19,6 +19,7 @@ from churn.db import upgrade
 from churn.db.audit import AuditEvent, insert
 from churn.db.migrate import alembic_config
 from churn.db.tables import metadata
+
 roles = importlib.import_module("churn.db.migrations.versions.v0013_roles")
 SERVICE, UI, MONITOR = roles.SERVICE, roles.UI, roles.MONITOR
 NOW = datetime(2026, 12, 7, tzinfo=UTC)

@@ -37,7 +37,11 @@ GRANTS: dict[str, dict[str, str]] = {
     "alembic_version": {SERVICE: "SELECT", UI: "SELECT", MONITOR: "SELECT"},
     "prediction_log": {SERVICE: "SELECT, INSERT", UI: "SELECT", MONITOR: "SELECT, DELETE"},
     "outcomes": {SERVICE: "SELECT, INSERT", UI: "SELECT", MONITOR: "SELECT, DELETE"},
-    "audit_log": {SERVICE: "SELECT (id), INSERT", UI: "SELECT, INSERT", MONITOR: "SELECT, INSERT, DELETE"},
+    "audit_log": {
+        SERVICE: "SELECT (id), INSERT",
+        UI: "SELECT, INSERT",
+        MONITOR: "SELECT, INSERT, DELETE",
+    },
     "serving_state": {SERVICE: "SELECT", UI: "SELECT", MONITOR: "SELECT"},
     "api_tokens": {SERVICE: "SELECT"},
     "users": {UI: "SELECT, INSERT, UPDATE, DELETE"},
