@@ -32,14 +32,17 @@ READERS = ("postgres", "migrate", "churn-service", "flask", "dashboard", "monito
            "host")  # fmt: skip
 
 
-def db_url(role: str, passwords: Mapping[str, str]) -> str:
-    return f"postgresql://{role}:{passwords[role]}@{DB_HOST}/{DB_NAME}"
+def db_url(role: str, passwords: Mapping[str, str], host: str = DB_HOST) -> str:
+    return f"postgresql://{role}:{passwords[role]}@{host}/{DB_NAME}"
 
 
 def reader_files(
-    passwords: Mapping[str, str], env: Mapping[str, str], monitoring: Path
+    passwords: Mapping[str, str], env: Mapping[str, str], monitoring: Path, host: str = DB_HOST
 ) -> dict[str, dict[str, str]]:
     """Reader -> file name -> content."""
+
+    def db(role: str) -> str:
+        return db_url(role, passwords, host)
 
     def kept(name: str) -> str:
         path = monitoring / f"{name}.password"
@@ -48,23 +51,23 @@ def reader_files(
     token = {"CHURN_API_TOKEN": env.get("CHURN_API_TOKEN", "")}  # empty until compose-up made one
     return {
         "postgres": {role: passwords[role] for role in (OWNER_ROLE, *ROLES)},
-        "migrate": {"CHURN_PREDICTION_DB": db_url(OWNER_ROLE, passwords)},
+        "migrate": {"CHURN_PREDICTION_DB": db(OWNER_ROLE)},
         "churn-service": {
-            "CHURN_PREDICTION_DB": db_url("churn_service", passwords),
+            "CHURN_PREDICTION_DB": db("churn_service"),
             "CHURN_CUSTOMER_ID_KEY": env["CHURN_CUSTOMER_ID_KEY"],
         },
         "flask": {
-            "CHURN_PREDICTION_DB": db_url("churn_ui", passwords),
+            "CHURN_PREDICTION_DB": db("churn_ui"),
             "FLASK_SECRET_KEY": env["FLASK_SECRET_KEY"],
             **token,
         },
-        "dashboard": {"CHURN_PREDICTION_DB": db_url("churn_ui", passwords), **token},
+        "dashboard": {"CHURN_PREDICTION_DB": db("churn_ui"), **token},
         "monitor": {
-            "CHURN_PREDICTION_DB": db_url("churn_monitor", passwords),
+            "CHURN_PREDICTION_DB": db("churn_monitor"),
             "CHURN_PUSHGATEWAY_PASSWORD": kept("pushgateway"),
         },
         "grafana": {"admin_password": kept("grafana")},
-        "host": {"CHURN_PREDICTION_DB": db_url(OWNER_ROLE, passwords)},
+        "host": {"CHURN_PREDICTION_DB": db(OWNER_ROLE)},
     }
 
 
@@ -117,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("dir", type=Path)
     parser.add_argument("--owner", type=parse_owner, action="append", default=[])
     parser.add_argument("--monitoring", type=Path, default=Path("monitoring/secrets"))
+    parser.add_argument("--db-host", default=DB_HOST, help=f"HOST:PORT (default {DB_HOST})")
     args = parser.parse_args(argv)
     missing = [v for v in ("FLASK_SECRET_KEY", "CHURN_CUSTOMER_ID_KEY") if not os.environ.get(v)]
     if missing:
@@ -127,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     passwords = role_passwords(args.dir / "roles.env")
     owners = dict(args.owner)
     try:
-        for reader, files in reader_files(passwords, os.environ, args.monitoring).items():
+        found = reader_files(passwords, os.environ, args.monitoring, args.db_host)
+        for reader, files in found.items():
             write_reader(args.dir / reader, files, owners.get(reader))
     except PermissionError as exc:
         print(f"compose_secrets: cannot hand {exc.filename} to its reader: {exc.strerror} "
