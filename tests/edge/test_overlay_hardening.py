@@ -8,7 +8,8 @@ attacker inside one pod would use next is not there.
 - every image by version (never `latest`, never untagged);
 - the Ingress does not route /metrics or /api/metrics (checked by ingress-nginx's own order:
   regex paths of a host tried longest first), and the edge headers are the compose edge's;
-- retention on, and the customer key only in the service.
+- retention on, and the customer key only in the service;
+- no password, token or key as an environment variable but ZenML's (ZenML reads only those).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures.kustomize import OVERLAYS, rendered
+from tests.fixtures.kustomize import OVERLAYS, rendered, secret_sources
 
 Doc = dict[str, Any]
 WORKLOADS = ("Deployment", "CronJob", "Job")
@@ -137,7 +138,28 @@ def test_the_cluster_edge_headers_and_retention_are_on(overlay: str) -> None:
         name
         for name, pod in pods(overlay).items()
         for c in pod["containers"]
-        for e in c.get("env", [])
-        if e["name"] == "CHURN_CUSTOMER_ID_KEY"
+        if "CHURN_CUSTOMER_ID_KEY" in secret_sources(pod, c)
     }
     assert keyed and all(k.startswith("Deployment/churn-service") for k in keyed), keyed
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_secrets_reach_the_pods_as_files(overlay: str) -> None:
+    as_env = {
+        f"{name}: {e['name']}"
+        for name, pod in pods(overlay).items()
+        for c in pod["containers"]
+        for e in c.get("env", [])
+        if "secretKeyRef" in e.get("valueFrom", {})
+        and e["name"] not in ("ZENML_STORE_URL", "ZENML_STORE_API_KEY")
+    }
+    assert as_env == set()
+    files = {name: secret_sources(pod, pod["containers"][0]) for name, pod in pods(overlay).items()}
+    assert files["Job/churn-migrate"]["CHURN_PREDICTION_DB"] == (
+        "churn-secrets",
+        "prediction-db-url",
+    )
+    assert files["CronJob/churn-monitor"]["CHURN_PUSHGATEWAY_PASSWORD"] == (
+        "churn-monitoring-auth",
+        "pushgateway-password",
+    )

@@ -32,7 +32,15 @@ import yaml
 from churn.monitoring.web_auth import write_secrets
 from tests.fixtures.alert_chain import credentials, with_auth
 from tests.fixtures.http import wait_for_http
-from tests.fixtures.kustomize import DEPLOY, OVERLAYS, Doc, render, rendered
+from tests.fixtures.kustomize import (
+    DEPLOY,
+    OVERLAYS,
+    Doc,
+    render,
+    rendered,
+    secret_sources,
+    volume_secrets,
+)
 from tests.fixtures.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -216,8 +224,10 @@ def wiring_problems(
         volumes = {v["name"]: v for v in spec.get("volumes", [])}
         for vol in volumes.values():
             where = f"{owner} volume {vol['name']}"
-            if "secret" in vol:
-                problems += _ref(where, "secret", have.secrets, vol["secret"]["secretName"], None)
+            for secret, items in volume_secrets(vol):
+                problems += _ref(where, "secret", have.secrets, secret, None)
+                for item in items:
+                    problems += _ref(where, "secret", have.secrets, secret, item["key"])
             if "configMap" in vol:
                 problems += _ref(
                     where, "config map", have.configmaps, vol["configMap"]["name"], None
@@ -389,13 +399,13 @@ def test_service_and_monitoring_read_one_database_url(overlay: str) -> None:
         spec = pod_spec(doc)
         assert spec is not None
         for c in spec["containers"]:
-            env = env_of(c).get("CHURN_PREDICTION_DB")
-            if env is not None:
-                refs.append((doc["metadata"]["name"], env["valueFrom"]["secretKeyRef"]))
+            ref = secret_sources(spec, c).get("CHURN_PREDICTION_DB")
+            if ref is not None:
+                refs.append((doc["metadata"]["name"], ref))
     holders = {n for n, _ in refs}
     assert "churn-monitor" in holders
     assert {n for n in holders if n.startswith("churn-service")}, holders
-    assert len({(r["name"], r["key"]) for _, r in refs}) == 1, refs
+    assert len({r for _, r in refs}) == 1, refs
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -476,8 +486,8 @@ def _edit(path: Path, old: str, new: str) -> None:
 MUTATIONS = {
     "wrong secret name": (
         "base/common/monitor-cronjob.yaml",
-        "name: churn-secrets\n                      key: prediction-db-url",
-        "name: churn-secret\n                      key: prediction-db-url",
+        "name: churn-secrets\n                      items:",
+        "name: churn-secret\n                      items:",
         "secret 'churn-secret' is neither rendered nor in deploy/external.yaml",
     ),
     "wrong secret key": (
@@ -710,10 +720,9 @@ def cluster_reads(docs: list[Doc] | tuple[Doc, ...]) -> dict[str, set[tuple[str,
         if doc["kind"] not in ("Deployment", "CronJob") or spec is None:
             continue
         for container in spec["containers"]:
-            for name, env in env_of(container).items():
-                ref = env.get("valueFrom", {}).get("secretKeyRef")
-                if name in SHARED and ref:
-                    reads.setdefault(name, set()).add((ref["name"], ref["key"]))
+            for name, ref in secret_sources(spec, container).items():
+                if name in SHARED:
+                    reads.setdefault(name, set()).add(ref)
     return reads
 
 
