@@ -32,7 +32,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
     from churn.db.engine import make_engine, shown_url
     from churn.db.migrate import HEAD, DatabaseLocationError, current_revision, upgrade
+    from churn.settings import get_settings
 
+    where = shown_url(args.db or get_settings().prediction_db)
     try:
         engine = make_engine(args.db)
         try:
@@ -41,8 +43,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         finally:
             engine.dispose()
     except (sa.exc.SQLAlchemyError, DatabaseLocationError) as exc:
-        return fail(f"cannot migrate {shown_url(str(args.db or 'CHURN_PREDICTION_DB'))}: "
-                    f"{_error(exc)}")  # fmt: skip
+        return fail(f"cannot migrate {where}: {_error(exc)}")
     print(f"schema at {HEAD} (was {before or 'empty'})")
     return EXIT_OK
 

@@ -141,3 +141,39 @@ def test_downgrade_takes_the_grants_back(migrated: sa.Engine) -> None:
     with migrated.begin() as conn:
         command.downgrade(alembic_config(conn), "0010")
     _refused(migrated, UI, "SELECT count(*) FROM prediction_log")
+
+
+def test_db_check_and_migrate_as_typed(
+    postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A part that may not migrate stops with one line naming the command; the migration role's
+    one-shot command brings the schema to this code's revision."""
+    from churn.cli import main
+    from churn.db.migrate import HEAD, SchemaNotCurrentError, ready
+    from churn.db.users import UserStore
+
+    assert main(["db", "check", "--db", postgres_url]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: the schema is at revision none") and "churn db migrate" in err
+    assert len(err.strip().splitlines()) == 1
+    with pytest.raises(SchemaNotCurrentError, match="churn db migrate"):
+        UserStore(postgres_url).authenticate("ann", "x")  # what a UI does at first use
+
+    assert main(["db", "migrate", "--db", postgres_url]) == 0
+    assert capsys.readouterr().out.strip() == f"schema at {HEAD} (was empty)"
+    assert main(["db", "check", "--db", postgres_url]) == 0
+    engine = sa.create_engine(postgres_url)
+    ready(engine)  # current: nothing to say
+    engine.dispose()
+
+
+def test_db_migrate_on_an_unreachable_server_is_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from churn.cli import main
+
+    url = "postgresql://churn:secret-pw@127.0.0.1:1/churn"
+    assert main(["db", "migrate", "--db", url]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot migrate") and len(err.strip().splitlines()) == 1
+    assert "secret-pw" not in err
