@@ -9,7 +9,7 @@
 # tests/containers/test_postgres_entrypoint.py runs this script.
 set -eu
 SOCKETS="${PGSOCKETDIR:-/var/run/postgresql}"
-PASSWORDS="${CHURN_DB_PASSWORDS:-/run/secrets/db}"
+PASSWORDS="${CHURN_DB_PASSWORDS:-/run/secrets}"
 ROLES="${CHURN_DB_ROLES:-churn_service churn_ui churn_monitor}"
 for role in "$CHURN_DB_USER" $ROLES; do
 	if [ ! -s "$PASSWORDS/$role" ]; then

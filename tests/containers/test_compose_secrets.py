@@ -140,8 +140,8 @@ def test_the_schema_is_migrated_once_before_every_part() -> None:
 def test_postgres_gets_a_password_file_per_role_and_retention_is_on() -> None:
     services = compose()["services"]
     targets = {s["target"] for s in services["postgres"]["secrets"]}
-    assert targets == {f"db/{r}" for r in ("churn", "churn_service", "churn_ui", "churn_monitor")}
-    assert services["postgres"]["environment"]["CHURN_DB_PASSWORDS"] == "/run/secrets/db"
+    assert targets == {"churn", "churn_service", "churn_ui", "churn_monitor"}
+    assert services["postgres"]["environment"]["CHURN_DB_PASSWORDS"] == "/run/secrets"
     assert services["monitor"]["environment"]["CHURN_RETENTION_DAYS"].startswith(
         "${CHURN_RETENTION_DAYS:-"
     )
