@@ -28,6 +28,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
+    SecretsSettingsSource,
     SettingsConfigDict,
 )
 
@@ -190,6 +191,11 @@ class Settings(BaseSettings):
     """Flask-Limiter's storage URI for the UI's limits (`redis://...` with several instances)."""
     proxy_hops: int = Field(default=0, ge=0)
     """Trusted proxies in front of the UI (werkzeug ProxyFix); 0 ignores X-Forwarded-For."""
+    secrets_dir: Path | None = None
+    """A folder of secret files, one per variable (`CHURN_PREDICTION_DB`, `CHURN_CUSTOMER_ID_KEY`,
+    `FLASK_SECRET_KEY`...): how containers get secrets (compose secrets, Kubernetes Secrets mounted
+    as files) so none is an environment variable `docker inspect` shows. A variable set in the
+    environment still wins (docs/security.md, "Secrets")."""
     audit_actor: str | None = None
     """Who the audit rows name when no `--actor` is given (the CI workflow sets
     `github:<run id>`); unset: the OS user (`churn.db.audit.default_actor`)."""
@@ -226,6 +232,9 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         sections = _SectionVariables(settings_cls)
+        folder = os.environ.get(ENV_PREFIX + "SECRETS_DIR")
+        if folder:
+            file_secret_settings = SecretsSettingsSource(settings_cls, secrets_dir=folder)
         return init_settings, sections, env_settings, dotenv_settings, file_secret_settings
 
 

@@ -4,13 +4,19 @@
 # (no BuildKit), the Bento containerized FROM that base, and a private engine (docker/engine.sh)
 # when no Docker engine answers here (it keeps running for the stack; `make compose-down` stops it).
 #
-# Kept between runs in deploy/local/ (git-ignored, mode 600): compose.env (FLASK_SECRET_KEY and
+# Kept between runs in deploy/local/ (git-ignored, mode 700): compose.env (FLASK_SECRET_KEY and
 # CHURN_CUSTOMER_ID_KEY: made once, reused, so sessions and customer keys survive a restart),
-# first-admin.txt (the first UI admin, written once). Certificates: `make certs` (deploy/edge/certs)
-# unless they exist. The frontends get a fresh `predict` token of the compose PostgreSQL each run.
+# secrets/ (deploy/compose_secrets.py: a password per database role, kept, and each container's
+# secret files, 0400 and owned by the user of the image that reads them), first-admin.txt (the
+# first UI admin, written once). Certificates: `make certs` (deploy/edge/certs) unless they exist.
+# The monitoring servers' secrets: `churn monitoring-auth --owner` (monitoring/secrets, 0400 for
+# the observability image's user). The schema: the one-shot `migrate` service, as the owner role;
+# the frontends get a fresh `predict` token of the compose PostgreSQL each run. No secret is
+# exported to this script's environment or a container's: they are files (docs/security.md).
 #
 # Environment: PY (the project's Python), COMPOSE (default "docker-compose -p churn"),
-# LOCAL_BASE_IMAGE (churn-base:bookworm), CHURN_HTTPS_PORT (8443), CHURN_EDGE_SERVER_NAME.
+# LOCAL_BASE_IMAGE (churn-base:bookworm), MONITORING_SECRETS (monitoring/secrets),
+# CHURN_HTTPS_PORT (8443), CHURN_EDGE_SERVER_NAME.
 set -euo pipefail
 # shellcheck source=../docker/host.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../docker/host.sh"
@@ -44,10 +50,9 @@ print(f"FLASK_SECRET_KEY={secrets.token_hex(32)}")
 print(f"CHURN_CUSTOMER_ID_KEY={secrets.token_hex(32)}")' >"$LOCAL/compose.env")
 	echo "compose-up: new FLASK_SECRET_KEY and CHURN_CUSTOMER_ID_KEY in $LOCAL/compose.env (mode 600)"
 fi
-set -a
+# not exported: they reach the containers as secret files only (deploy/compose_secrets.py)
 # shellcheck disable=SC1091
 source "$LOCAL/compose.env"
-set +a
 bash deploy/edge/make_certs.sh deploy/edge/certs "${CHURN_EDGE_SERVER_NAME:-localhost}"
 CHURN_EDGE_CERT_GID="$(stat -c %g deploy/edge/certs/server.key)"
 export CHURN_EDGE_CERT_GID CHURN_BASE_IMAGE="$BASE"
@@ -60,14 +65,32 @@ docker build --network host -f docker/bento/Dockerfile --build-arg BENTO_IMAGE=c
 export CHURN_SERVICE_IMAGE=churn-service:latest
 "${compose[@]}" build
 
-# ---- PostgreSQL first: the frontends' token lives there
+# ---- secrets: each file 0400 for the user of the image that reads it (uid:gid asked of the image)
+owner_of() { docker run --rm --network none --entrypoint sh "$1" -c 'echo "$(id -u):$(id -g)"'; }
+"$PY" -m churn.cli monitoring-auth "${MONITORING_SECRETS:-monitoring/secrets}" \
+	--owner "$(owner_of churn-observability:latest)"
+app="$(owner_of churn-flask:latest)" # flask, dashboard, monitor and migrate: the churn user 10001
+secret_files() {
+	FLASK_SECRET_KEY="$FLASK_SECRET_KEY" CHURN_CUSTOMER_ID_KEY="$CHURN_CUSTOMER_ID_KEY" \
+		CHURN_API_TOKEN="${1:-}" "$PY" deploy/compose_secrets.py "$LOCAL/secrets" \
+		--monitoring "${MONITORING_SECRETS:-monitoring/secrets}" \
+		--owner "postgres=$(owner_of churn-postgres:latest)" \
+		--owner "churn-service=$(owner_of churn-service:latest)" \
+		--owner "flask=$app" --owner "dashboard=$app" --owner "monitor=$app" --owner "migrate=$app" \
+		--owner "grafana=472:0"
+}
+secret_files ""
+
+# ---- PostgreSQL, then the schema (the migration role, once), then the frontends' token
 "${compose[@]}" up -d postgres
 COMPOSE="${compose[*]}" COMPOSE_WAIT_S=120 bash scripts/compose_wait.sh >/dev/null
-db="postgresql://churn@127.0.0.1:5432/churn"
+"${compose[@]}" run --rm migrate
+# the owner role's URL, for this script's own CLI calls only (a variable of this process)
+db="$(cat "$LOCAL/secrets/host/CHURN_PREDICTION_DB")"
 CHURN_PREDICTION_DB="$db" "$PY" -m churn.cli auth token revoke compose-frontends >/dev/null 2>&1 || true
-CHURN_API_TOKEN="$(CHURN_PREDICTION_DB="$db" "$PY" -m churn.cli auth token create compose-frontends \
+token="$(CHURN_PREDICTION_DB="$db" "$PY" -m churn.cli auth token create compose-frontends \
 	--scope predict --actor compose-up | tail -n 1)"
-export CHURN_API_TOKEN
+secret_files "$token" >/dev/null
 "${compose[@]}" up -d
 COMPOSE="${compose[*]}" bash scripts/compose_wait.sh
 COMPOSE="${compose[*]}" bash deploy/compose_first_admin.sh "$LOCAL/first-admin.txt"

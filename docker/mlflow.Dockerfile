@@ -1,5 +1,7 @@
 # MLflow tracking server (docker-compose's `mlflow`): SQLite backend and served artifacts under
-# /mlflow (a named volume). HOST/MLFLOW_PORT choose the bind address (default 0.0.0.0:5000).
+# /mlflow (a named volume). HOST/MLFLOW_PORT choose the bind address (default 0.0.0.0:5000). One
+# uvicorn worker and no job runner (MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false): MLflow 3 otherwise
+# starts a huey job runner and consumers beside it, which passed the 1 GiB compose limit at once.
 #   docker build -f docker/mlflow.Dockerfile -t churn-mlflow .
 ARG BASE_IMAGE=python:3.11-slim-bookworm
 
@@ -24,6 +26,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     HOST=0.0.0.0 \
     MLFLOW_PORT=5000 \
+    MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false \
     MLFLOW_ALLOWED_HOSTS=localhost,localhost:5000,127.0.0.1,127.0.0.1:5000,mlflow,mlflow:5000
 USER churn
 WORKDIR /mlflow

@@ -1,9 +1,10 @@
 # PostgreSQL for the compose stack's prediction log, from Debian's `postgresql` package (the one the
 # tests start) on the project's base image: nothing comes from a public image registry.
 #   docker build -f docker/postgres.Dockerfile -t churn-postgres .
-#   docker run -e PGPORT=5432 -v pgdata:/var/lib/churn-postgres churn-postgres
-# The first start runs initdb in $PGDATA and creates $CHURN_DB_NAME owned by $CHURN_DB_USER
-# (trust on loopback only: the stack binds 127.0.0.1; set a password for anything wider).
+#   docker run -v pgdata:/var/lib/churn-postgres -v ./passwords:/run/secrets:ro churn-postgres
+# The first start runs initdb in $PGDATA and creates $CHURN_DB_NAME owned by $CHURN_DB_USER; every
+# start gives each role its password from $CHURN_DB_PASSWORDS/<role> (scram-sha-256 over TCP, the
+# superuser only through the container's own socket): docker/postgres-entrypoint.sh.
 ARG BASE_IMAGE=python:3.11-slim-bookworm
 
 FROM ${BASE_IMAGE}
@@ -19,7 +20,8 @@ ENV PATH=/usr/local/lib/pgbin:$PATH \
     PGHOST=127.0.0.1 \
     PGPORT=5432 \
     CHURN_DB_USER=churn \
-    CHURN_DB_NAME=churn
+    CHURN_DB_NAME=churn \
+    CHURN_DB_PASSWORDS=/run/secrets
 USER postgres
 HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=5 \
   CMD ["sh", "-c", "pg_isready -h \"$PGHOST\" -p \"$PGPORT\" -U \"$CHURN_DB_USER\" -d \"$CHURN_DB_NAME\""]

@@ -49,29 +49,24 @@ images: bento-image frontend-images ## every image of the compose stack
 base-image: ## the local base image (default churn-base:bookworm): Debian bookworm + Python 3.11 by debootstrap (needs root), for the compose stack
 	bash docker/base/build_base.sh $(LOCAL_BASE_IMAGE)
 
-# monitoring/secrets/ (`churn monitoring-auth`): the monitoring servers' web configs and passwords;
-# compose reads the ones it passes on from there (docs/monitoring.md, "Locked monitoring")
+# monitoring/secrets/ (`churn monitoring-auth`): the monitoring servers' web configs and passwords
+# (docs/monitoring.md, "Locked monitoring"); deploy/local/secrets/: every container's own secret
+# files (deploy/compose_secrets.py). compose-up writes both; no secret passes through make.
 MONITORING_SECRETS = monitoring/secrets
-SECRET_OF = $$(cat $(MONITORING_SECRETS)/$(1).password 2>/dev/null)
-COMPOSE_UNSET = FLASK_SECRET_KEY=$${FLASK_SECRET_KEY:-unset} GRAFANA_ADMIN_PASSWORD=$${GRAFANA_ADMIN_PASSWORD:-unset} \
-	CHURN_CUSTOMER_ID_KEY=$${CHURN_CUSTOMER_ID_KEY:-unset}
 
 compose-config: ## print the resolved docker-compose.yml
-	$(COMPOSE_UNSET) $(COMPOSE) config
+	$(COMPOSE) config
 
 # Offline like container-test: local base, legacy builder, a private engine when none answers
-# (deploy/compose_up.sh). Makes the monitoring secrets (churn monitoring-auth), creates the first UI
-# admin once and prints the URLs.
+# (deploy/compose_up.sh). Makes the secrets (each container's own, 0400), migrates once with the
+# migration role, creates the first UI admin once and prints the URLs.
 compose-up: venv ## start the prod-like stack behind the TLS edge (https://localhost:8443), wait for health, first admin
-	$(PY) -m churn.cli monitoring-auth $(MONITORING_SECRETS) --container-readable
-	GRAFANA_ADMIN_PASSWORD=$(call SECRET_OF,grafana) \
-		CHURN_PUSHGATEWAY_PASSWORD=$(call SECRET_OF,pushgateway) \
-		CHURN_PROMETHEUS_PASSWORD=$(call SECRET_OF,prometheus) \
-		PY=$(PY) COMPOSE="$(COMPOSE)" LOCAL_BASE_IMAGE=$(LOCAL_BASE_IMAGE) bash deploy/compose_up.sh
-	@echo "Grafana admin password, Prometheus/Alertmanager/Pushgateway basic auth (user churn): $(MONITORING_SECRETS)/*.password"
+	PY=$(PY) COMPOSE="$(COMPOSE)" LOCAL_BASE_IMAGE=$(LOCAL_BASE_IMAGE) MONITORING_SECRETS=$(MONITORING_SECRETS) \
+		bash deploy/compose_up.sh
+	@echo "Grafana admin password, Prometheus/Alertmanager/Pushgateway basic auth (user churn): $(MONITORING_SECRETS)/*.password (root)"
 
 compose-down: ## stop the local stack (VOLUMES=1 also drops its named volumes) and the engine compose-up started
 	@set -a; [ ! -s deploy/local/engine.env ] || . deploy/local/engine.env; set +a; \
-	$(COMPOSE_UNSET) $(COMPOSE) down $(if $(VOLUMES),--volumes,); \
+	$(COMPOSE) down $(if $(VOLUMES),--volumes,); \
 	if [ -n "$${ENGINE_DIR:-}" ]; then \
 		. docker/engine.sh && engine_stop "$$ENGINE_DIR" && rm -f deploy/local/engine.env; fi

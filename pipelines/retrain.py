@@ -134,11 +134,16 @@ def retrain(cfg: MonitoringConfig, decision: DriftDecision, monitoring_run: str)
     try:
         config_path = retrain_config(cfg, folder, run_name, stamp)
     except ConfigError as exc:
+        data_path.unlink(missing_ok=True)
         return started.replaced(succeeded=False, error=str(exc))
     try:
         run_training_in_child(cfg, config_path, data_path)
     except Exception as exc:  # TimeoutError, a bad config, a failed step: said in the result
         return started.replaced(succeeded=False, error=str(exc)[-2000:])
+    finally:
+        # training rows with labels and raw customer IDs: the run's ZenML artifacts keep what it
+        # trained on; this copy on the reports volume is outside erase and purge, so it goes
+        data_path.unlink(missing_ok=True)
     run = Client().get_pipeline_run(run_name)
     promoted, card = promote_outputs(run)
     log_metadata(

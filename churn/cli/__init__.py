@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "churn.cli.auth",
     "churn.cli.campaign",
     "churn.cli.data",
+    "churn.cli.db",
     "churn.cli.experiment",
     "churn.cli.model",
     "churn.cli.monitor",

@@ -31,10 +31,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cmd.add_argument("--user", default=None, help="the basic-auth user name (default: churn)")
     cmd.add_argument("--rounds", type=int, default=None, help="bcrypt cost (default: 10)")
     cmd.add_argument(
-        "--container-readable",
-        action="store_true",
-        help="mode 644 files in a 755 folder, for bind mounts into containers running as "
-        "another user (docker-compose.yml); the default is 600 in a 700 folder",
+        "--owner",
+        default=None,
+        metavar="UID:GID",
+        help="for bind mounts into containers running as another user (docker-compose.yml): "
+        "mode 400 files in a 500 folder that this user owns (needs root); the default is 600 "
+        "files in a 700 folder of the caller's",
     )
     cmd.set_defaults(func=cmd_monitoring_auth)
 
@@ -49,13 +51,19 @@ def cmd_monitoring_auth(args: argparse.Namespace) -> int:
 
     if args.dir.exists() and not args.dir.is_dir():
         return fail(f"DIR {args.dir} exists and is not a folder", EXIT_USAGE)
+    owner = None
+    if args.owner is not None:
+        uid, _, gid = args.owner.partition(":")
+        if not (uid.isdigit() and gid.isdigit()):
+            return fail(f"--owner must be UID:GID (numbers), got {args.owner!r}", EXIT_USAGE)
+        owner = (int(uid), int(gid))
     try:
         sources = write_secrets(
             args.dir,
             os.environ,
             user=args.user if args.user is not None else DEFAULT_USER,
             rounds=args.rounds if args.rounds is not None else DEFAULT_ROUNDS,
-            container_readable=args.container_readable,
+            owner=owner,
         )
     except WebAuthError as exc:
         return fail(str(exc), EXIT_USAGE)

@@ -13,16 +13,17 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
-from collections.abc import Iterator, Mapping
+import secrets
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
 
 from churn.artifacts import Artifact
 from churn.db.audit import AuditEvent, insert
-from churn.db.tables import campaign_assignments, outcomes, prediction_log
+from churn.db.tables import audit_log, campaign_assignments, campaigns, outcomes, prediction_log
 from churn.privacy import customer_key
 from churn.schema import ID_COLUMN
 from churn.settings import Settings
@@ -34,12 +35,21 @@ CUSTOMER_TABLES: tuple[tuple[sa.Table, str], ...] = (
 )
 """(table, column holding the customer key): what export and erase cover, in this order."""
 
-PURGE_TABLES: tuple[tuple[sa.Table, str], ...] = (
-    (prediction_log, "created_at"),
-    (outcomes, "observed_at"),
+PURGE_TABLES: tuple[tuple[sa.Table, Callable[[dt.datetime], sa.ColumnElement[bool]]], ...] = (
+    (prediction_log, lambda cutoff: prediction_log.c.created_at < cutoff),
+    (outcomes, lambda cutoff: outcomes.c.observed_at < cutoff),
+    # who signed in from where, who erased whom: kept as long as the data, no longer
+    (audit_log, lambda cutoff: audit_log.c.created_at < cutoff),
+    # a closed campaign's per-customer rows; the campaign row (its counts, what it learned) stays
+    (
+        campaign_assignments,
+        lambda cutoff: campaign_assignments.c.campaign_id.in_(
+            sa.select(campaigns.c.id).where(campaigns.c.closed_at < cutoff)
+        ),
+    ),
 )
-"""(table, the time a row is aged by): what retention deletes. Campaigns are kept: they are the
-record of an experiment, and closing one is an act with its own audit row."""
+"""(table, which of its rows are due, given the cutoff): what retention deletes, in this order.
+An open campaign's assignments are kept: its outcomes are still being measured."""
 
 PURGE_BATCH_ROWS = 10_000
 """Rows per DELETE statement and transaction: a purge of millions of rows never holds them all,
@@ -47,7 +57,7 @@ and the service's log writer waits at most one batch for SQLite's write lock."""
 
 AUDIT_SUBJECT = "customer_data"
 """The audit rows' `model_name`: what the action was about (as `api_token` for tokens)."""
-UNKEYED_PREFIX = "s1:"
+UNKEYED_PREFIX = "r1:"
 """An audit subject without a key: SHA-256 of the ID, so the audit page never shows the ID."""
 MAX_ID_LENGTH = 64  # churn.schema.CustomerRecord.customerID: no longer ID was ever stored
 
@@ -112,11 +122,13 @@ def stored_keys(customer_id: str, secret: str | None) -> tuple[str, ...]:
 
 
 def audit_subject(customer_id: str, secret: str | None) -> str:
-    """How an audit row names the customer: the keyed hash with a key, else an unkeyed SHA-256
-    (whoever knows an ID can check it was erased; a reader of the audit page learns no ID)."""
+    """How an audit row names the customer: the keyed hash with a key (whoever holds the key can
+    check an ID was erased; a reader of the audit page learns no ID). Without a key, a random
+    receipt: an unkeyed hash of an ID (few digits and letters) is reversed by trying them all,
+    so it would keep the erased ID in the audit log. The command prints the receipt once."""
     if secret:
         return str(customer_key(customer_id, secret))
-    return UNKEYED_PREFIX + hashlib.sha256(customer_id.encode()).hexdigest()[:40]
+    return UNKEYED_PREFIX + secrets.token_hex(20)
 
 
 def counts_text(counts: Mapping[str, int]) -> str:
@@ -155,8 +167,9 @@ class Request:
     def keys(self) -> tuple[str, ...]:
         return stored_keys(self.customer_id, self.secret)
 
-    @property
+    @cached_property
     def subject(self) -> str:
+        """One per request: the export and erase rows of one request name the same subject."""
         return audit_subject(self.customer_id, self.secret)
 
     def event(self, action: str, reason: str) -> AuditEvent:
@@ -196,8 +209,9 @@ def purge(
     now: dt.datetime | None = None,
     batch_rows: int = PURGE_BATCH_ROWS,
 ) -> dict[str, int]:
-    """Delete prediction-log rows and outcomes older than `older_than_days`, `batch_rows` per
-    transaction, then write one audit row with the counts. Interrupted, the batches already
+    """Delete prediction-log rows, outcomes, audit rows and closed campaigns' assignments older
+    than `older_than_days` (PURGE_TABLES), `batch_rows` per transaction, then write one audit row
+    with the counts. Interrupted, the batches already
     committed stay deleted (they were due) and the audit row says how far it got."""
     check_days(older_than_days)
     check_text("--actor", actor, 128)
@@ -216,8 +230,8 @@ def purge(
             insert(conn, event)
 
     try:
-        for table, column in PURGE_TABLES:
-            due = sa.select(table.c.id).where(table.c[column] < cutoff).limit(batch_rows)
+        for table, is_due in PURGE_TABLES:
+            due = sa.select(table.c.id).where(is_due(cutoff)).limit(batch_rows)
             while True:
                 with engine.begin() as conn:
                     deleted = int(conn.execute(table.delete().where(table.c.id.in_(due))).rowcount)

@@ -9,6 +9,6 @@ declared once (`churn.db.tables`), created and changed only by the Alembic migra
 prediction log written before migrations existed is adopted as the baseline with all its rows.
 """
 
-from churn.db.migrate import HEAD, current_revision, upgrade
+from churn.db.migrate import HEAD, current_revision, ready, upgrade
 
-__all__ = ["HEAD", "current_revision", "upgrade"]
+__all__ = ["HEAD", "current_revision", "ready", "upgrade"]

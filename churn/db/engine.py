@@ -12,6 +12,10 @@ Each caller names its use; the use picks the pool policy, so the policies are li
   on PostgreSQL, so a naive UTC bound compares as UTC.
 - `once`: everything short-lived (a CLI command, a store call, a migration, a step): no pool, so
   nothing stays open after `dispose()`.
+
+Every engine hides the statement's parameters in its errors and logs (`hide_parameters`): a
+failed INSERT of the log would otherwise print a customer's row, a failed sign-in audit the
+address and name (docs/security.md, "No raw ID outside the erasable store").
 """
 
 from __future__ import annotations
@@ -64,7 +68,9 @@ def _set_wal(dbapi_conn: Any) -> None:
 def _log_writer(url: str) -> sa.Engine:
     if url.startswith("sqlite"):
         ensure_sqlite_folder(url)  # or a clear error naming CHURN_PREDICTION_DB
-        engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_S})
+        engine = sa.create_engine(
+            url, connect_args={"timeout": SQLITE_BUSY_S}, hide_parameters=True
+        )
 
         @sa.event.listens_for(engine, "connect")
         def _wal(dbapi_conn: Any, _record: Any) -> None:
@@ -73,7 +79,9 @@ def _log_writer(url: str) -> sa.Engine:
 
         return engine
     connect_args = {"connect_timeout": 10} if url.startswith("postgres") else {}
-    return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    return sa.create_engine(
+        url, pool_pre_ping=True, connect_args=connect_args, hide_parameters=True
+    )
 
 
 def utc_session(url: str) -> dict[str, Any]:
@@ -101,4 +109,4 @@ def make_engine(url: str | None = None, use: Use = "once") -> sa.Engine:
     url = url or get_settings().prediction_db
     if use == "log_writer":
         return _log_writer(url)
-    return sa.create_engine(url, **_options(url, use))
+    return sa.create_engine(url, hide_parameters=True, **_options(url, use))

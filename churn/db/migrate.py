@@ -1,7 +1,10 @@
-"""Running the Alembic migrations in `churn/db/migrations` from code (service start, tests).
+"""Running the Alembic migrations in `churn/db/migrations` from code (`churn db migrate`, tests).
 
-Every service worker calls `upgrade` at start; a lock makes that safe when several start at
-once: a PostgreSQL advisory lock, or a lock file next to a SQLite database.
+A running part (the service, the UIs, the monitoring job) calls `ready` at start: a SQLite file
+(one user's own database) is migrated there; any other database is only checked, because its
+migrations are the migration role's one-shot job (`churn db migrate`; docs/security.md) and the
+parts' roles may not change the schema. `upgrade` takes a lock, so concurrent callers are safe: a
+PostgreSQL advisory lock, or a lock file next to a SQLite database.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-HEAD = "0010"
+HEAD = "0013"
 PG_LOCK_KEY = 0x636875726E  # "churn": one advisory lock id for the project's migrations
 
 
@@ -84,3 +87,21 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> None:
             # released at commit; a second worker waits here, then finds nothing left to do
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_LOCK_KEY})
         command.upgrade(alembic_config(conn), revision)
+
+
+class SchemaNotCurrentError(RuntimeError):
+    """The database is not at this code's revision and this part may not migrate it."""
+
+
+def ready(engine: sa.Engine) -> None:
+    """Migrate a SQLite file; check any other database is at `HEAD`, else say what to run."""
+    if engine.dialect.name == "sqlite":
+        upgrade(engine)
+        return
+    found = current_revision(engine)
+    if found != HEAD:
+        where = engine.url.render_as_string(hide_password=True)
+        raise SchemaNotCurrentError(
+            f"CHURN_PREDICTION_DB={where}: the schema is at revision {found or 'none (empty)'}, "
+            f"this code needs {HEAD}: run `churn db migrate` with the migration role first"
+        )

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from churn.db.engine import make_engine
-from churn.db.migrate import upgrade
+from churn.db.migrate import ready
 from churn.db.tables import USER_NAME_LENGTH, row_by
 from churn.db.tables import users as users_table
 
@@ -85,8 +85,9 @@ def check_password(password: str) -> str:
 
 
 class UserStore:
-    """The `users` table in the project database; the engine is made (and the database migrated)
-    on first use, so building the app never touches a database."""
+    """The `users` table in the project database; the engine is made (and a SQLite file migrated,
+    a server's schema checked: `churn.db.migrate.ready`) on first use, so building the app never
+    touches a database."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -96,7 +97,7 @@ class UserStore:
     def engine(self) -> sa.Engine:
         if self._engine is None:
             engine = make_engine(self.url, "ui")
-            upgrade(engine)
+            ready(engine)
             self._engine = engine
         return self._engine
 

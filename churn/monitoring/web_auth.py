@@ -79,7 +79,7 @@ def write_secrets(
     env: Mapping[str, str],
     user: str = DEFAULT_USER,
     rounds: int = DEFAULT_ROUNDS,
-    container_readable: bool = False,
+    owner: tuple[int, int] | None = None,
 ) -> dict[str, str]:
     """`folder/<server>.web.yml` and `<server>.password` for each server, `grafana.password` and
     `metrics.token`.
@@ -88,7 +88,9 @@ def write_secrets(
     folder (re-running keeps the credentials), else a new random one. The token Prometheus scrapes
     the service's /metrics with (CHURN_METRICS_AUTH=on) is `CHURN_METRICS_TOKEN`, else
     `CHURN_API_TOKEN`, else the kept one (empty when none: an open /metrics ignores it). Every
-    value is checked before anything is written. Returns where each came from, never a secret."""
+    value is checked before anything is written. The files are 0600 in a 0700 folder, or, with
+    `owner` (uid, gid: the containers' user, for compose's bind mounts), 0400 in a 0500 folder
+    that user owns: only the reader reads them. Returns where each came from, never a secret."""
     chosen: dict[str, tuple[str, str]] = {}
     for server, variable in PASSWORD_VARIABLES.items():
         kept = folder / f"{server}.password"
@@ -108,11 +110,17 @@ def write_secrets(
     configs = {server: web_config({user: chosen[server][0]}, rounds) for server in SERVERS}
 
     folder.mkdir(parents=True, exist_ok=True)
-    os.chmod(folder, 0o755 if container_readable else 0o700)
-    mode = 0o644 if container_readable else 0o600
-    for server, (password, _) in chosen.items():
-        _write(folder / f"{server}.password", password, mode)
+    os.chmod(folder, 0o700)
+    mode = 0o600 if owner is None else 0o400
+    written = [folder / f"{server}.password" for server in chosen]
+    for path, (password, _) in zip(written, chosen.values(), strict=True):
+        _write(path, password, mode)
     for server, config in configs.items():
-        _write(folder / f"{server}.web.yml", config, mode)
+        written.append(folder / f"{server}.web.yml")
+        _write(written[-1], config, mode)
     _write(token_path, token, mode)
+    if owner is not None:
+        for path in (*written, token_path, folder):
+            os.chown(path, *owner)
+        os.chmod(folder, 0o500)
     return {**{server: source for server, (_, source) in chosen.items()}, "token": token_source}

@@ -13,7 +13,8 @@ from typing import Annotated, Any
 from zenml import log_metadata, step
 
 from churn.control.privacy import PurgeResult, purge, retention_note
-from churn.db.outcomes import engine_for
+from churn.db.engine import make_engine
+from churn.db.migrate import ready
 from churn.monitoring.config import parse_config
 from churn.settings import get_settings
 
@@ -27,8 +28,10 @@ def purge_expired(config: dict[str, Any], older_than_days: int) -> Annotated[Pur
     note = retention_note(older_than_days, cfg.realized_window_days, cfg.outcome_lookback_days)
     if note:
         logger.warning("%s", note)
-    engine = engine_for(cfg.prediction_db or get_settings().prediction_db)
+    # the job's role may not migrate a server: it checks the schema is current (churn db migrate)
+    engine = make_engine(cfg.prediction_db or get_settings().prediction_db)
     try:
+        ready(engine)
         deleted = purge(engine, older_than_days, MONITORING_ACTOR, source="pipeline")
     finally:
         engine.dispose()

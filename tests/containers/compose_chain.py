@@ -18,6 +18,13 @@ webhook at a receiver in this process) and names the smoke images. Then, each st
 The monitoring job needs a production model: one is registered here first, in the run's own
 ZenML store, and the job's container mounts that store at the same path. The
 stack is torn down (`down --volumes`) on every exit path.
+
+Least privilege, live (tests/containers/privilege_chain.py): every secret is a file of its
+reader's (deploy/compose_secrets.py, `churn monitoring-auth --owner`), the schema is migrated by
+the one-shot `migrate` service, each part connects as its own role; the checks that the database
+refuses the superuser and password-less logins over TCP and the UI role's token insert, that the
+edge serves no /api/metrics and adds its headers, and that no container's environment holds a
+secret run once the stack is up.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ import yaml
 
 from churn.monitoring.web_auth import write_secrets
 from tests.containers.edge_chain import check_edge
+from tests.containers.privilege_chain import check_privilege
 from tests.fixtures.alert_chain import Receiver, credentials
 from tests.fixtures.http import wait_for_http
 from tests.fixtures.ports import free_port
@@ -52,7 +60,8 @@ ROWS_TIMEOUT_S = 60.0
 MONITOR_TIMEOUT_S = 600.0
 ALERT_TIMEOUT_S = 120.0
 UP_TIMEOUT_S = 300.0
-# the services brought up, in dependency order (mlflow and grafana are not part of the chain)
+# the services brought up, in dependency order (mlflow and grafana are not part of the chain);
+# the one-shot `migrate` runs between PostgreSQL and the rest
 STAGES = (
     ("postgres",),
     ("pushgateway", "prometheus", "alertmanager"),
@@ -98,16 +107,18 @@ class Chain:
         self.ports["alertmanager"] = free_port()
         self.ports.update({name: free_port() for name in ("http", "https", "edge_health")})
         self.certs = root / "certs"
+        self.secrets = root / "secrets"  # deploy/compose_secrets.py's folder for this run
         self.receiver = Receiver()
-        self.db_url = f"postgresql://churn@127.0.0.1:{self.ports['postgres']}/churn"
+        self.db_url = ""  # the owner role's URL, once write_secrets made its password
+        # given to deploy/compose_secrets.py only: the containers get them as files
+        self.secret_env = {
+            "FLASK_SECRET_KEY": secrets.token_hex(16),
+            "CHURN_CUSTOMER_ID_KEY": secrets.token_hex(32),
+        }
         self.env = {
             **os.environ,
-            "FLASK_SECRET_KEY": secrets.token_hex(16),
-            # required by docker-compose.yml (Grafana is not part of the chain)
-            "GRAFANA_ADMIN_PASSWORD": secrets.token_hex(16),
             "CHURN_BASE_IMAGE": images["base"],
             "CHURN_SERVICE_IMAGE": images["service"],
-            "CHURN_CUSTOMER_ID_KEY": secrets.token_hex(32),
             "DOCKER_BUILDKIT": "0",
             "COMPOSE_DOCKER_CLI_BUILD": "0",
         }
@@ -127,11 +138,6 @@ class Chain:
             for hook in receiver.get("webhook_configs", []):
                 hook["url"] = self.receiver.url
         (cfg / "alertmanager.yml").write_text(yaml.safe_dump(am))
-        # locked as shipped: web configs and the passwords Prometheus sends, in cfg/secrets
-        # (re-running keeps them); mounted where docker-compose.yml mounts monitoring/secrets
-        write_secrets(cfg / "secrets", {}, rounds=4, container_readable=True)
-        self.auth = credentials(cfg / "secrets")
-        self.env["CHURN_PUSHGATEWAY_PASSWORD"] = self.auth["pushgateway"][1]
 
         prom = yaml.safe_load((MONITORING / "prometheus.yml").read_text())
         prom["global"].update(scrape_interval="1s", evaluation_interval="1s")
@@ -154,10 +160,17 @@ class Chain:
         (cfg / "prometheus.yml").write_text(yaml.safe_dump(prom))
 
         obs = {"volumes": [f"{cfg}:/etc/churn-chain:ro"]}
-        ui_db = {"CHURN_PREDICTION_DB": self.db_url}
         locked = {"volumes": [f"{cfg / 'secrets'}:/etc/churn-monitoring:ro"]}
         p = self.ports
-        override = {
+        shipped = yaml.safe_load(COMPOSE_FILE.read_text())["secrets"]
+        override: dict[str, Any] = {
+            # the same secrets, from this run's folder
+            "secrets": {
+                name: {
+                    "file": str(self.secrets / s["file"].removeprefix("./deploy/local/secrets/"))
+                }
+                for name, s in shipped.items()
+            },
             "services": {
                 "postgres": {
                     "build": {"network": "host"},
@@ -179,11 +192,7 @@ class Chain:
                     },
                 },
                 "churn-service": {
-                    "environment": {
-                        "BENTOML_PORT": str(p["service"]),
-                        "CHURN_PREDICTION_DB": self.db_url,
-                        **self._auth_env(),
-                    },
+                    "environment": {"BENTOML_PORT": str(p["service"]), **self._auth_env()},
                     "healthcheck": {"interval": "3s", "start_period": "120s"},
                 },
                 "flask": {
@@ -192,8 +201,6 @@ class Chain:
                         "FLASK_PORT": str(p["flask"]),
                         "CHURN_SERVICE_URL": self.url("service"),
                         "CHURN_UI_WORKERS": "1",
-                        **ui_db,
-                        **self._client_env(),
                     },
                     "healthcheck": {"interval": "3s"},
                 },
@@ -202,8 +209,6 @@ class Chain:
                     "environment": {
                         "STREAMLIT_PORT": str(p["dashboard"]),
                         "CHURN_SERVICE_URL": self.url("service"),
-                        **ui_db,
-                        **self._client_env(),
                     },
                     "healthcheck": {"interval": "3s"},
                 },
@@ -262,11 +267,47 @@ class Chain:
                     "environment": {"OBS_PORT": str(p["alertmanager"])},
                     "healthcheck": {"interval": "2s"},
                 },
-            }
+            },
         }
         path = self.root / "docker-compose.chain.yml"
         path.write_text(yaml.safe_dump(override, sort_keys=False))
         return path
+
+    def owner_of(self, image: str) -> str:
+        """uid:gid of `image`'s user: the one its secret files belong to."""
+        proc = subprocess.run(
+            ["docker", "run", "--rm", "--network", "none", "--entrypoint", "sh", image, "-c",
+             'echo "$(id -u):$(id -g)"'],
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        if proc.returncode != 0:
+            raise ChainError(f"cannot ask {image} for its user: {proc.stderr[-500:]}")
+        return proc.stdout.strip()
+
+    def write_secrets(self) -> None:
+        """As `make compose-up` writes them: the monitoring servers' (0400, the observability
+        image's user) and every container's own (deploy/compose_secrets.py), this run's port."""
+        monitoring = self.root / "config" / "secrets"
+        obs = self.owner_of("churn-observability:latest")
+        uid, gid = (int(n) for n in obs.split(":"))
+        write_secrets(monitoring, {}, rounds=4, owner=(uid, gid))
+        self.auth = credentials(monitoring)
+        app = self.owner_of(self.images["flask"])
+        owners = {
+            "postgres": self.owner_of("churn-postgres:latest"),
+            "churn-service": self.owner_of(self.images["service"]),
+            **dict.fromkeys(("flask", "dashboard", "monitor", "migrate"), app),
+        }
+        proc = subprocess.run(
+            [sys.executable, str(REPO_ROOT / "deploy/compose_secrets.py"), str(self.secrets),
+             "--monitoring", str(monitoring), "--db-host", f"127.0.0.1:{self.ports['postgres']}",
+             *(a for r, o in owners.items() for a in ("--owner", f"{r}={o}"))],
+            env={**os.environ, **self.secret_env, "CHURN_API_TOKEN": self.token or ""},
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        if proc.returncode != 0:
+            raise ChainError(f"compose_secrets.py failed: {proc.stderr[-1000:]}")
+        self.db_url = (self.secrets / "host" / "CHURN_PREDICTION_DB").read_text()
 
     def make_certs(self) -> None:
         """`make certs`' script into the run's folder; the edge reads the key through its group."""
@@ -294,9 +335,6 @@ class Chain:
 
     def _auth_env(self) -> dict[str, str]:
         return {"CHURN_AUTH": "on"} if self.token else {"CHURN_AUTH": "off"}
-
-    def _client_env(self) -> dict[str, str]:
-        return {"CHURN_API_TOKEN": self.token} if self.token else {}
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
@@ -359,10 +397,14 @@ class Chain:
         return proc.stdout.strip().splitlines()[-1]
 
     def up(self, after_postgres: Callable[[], None] = lambda: None) -> dict[str, float]:
-        """Each stage up (no dependencies pulled in) and healthy before the next one."""
+        """Each stage up (no dependencies pulled in) and healthy before the next one; the schema
+        migrated by the one-shot `migrate` service once PostgreSQL is."""
         seconds = {}
         for stage in STAGES:
             if stage == STAGES[1]:
+                start = time.monotonic()
+                self.compose("run", "--rm", "--no-deps", "migrate", timeout_s=300)
+                seconds["migrate"] = round(time.monotonic() - start, 1)
                 after_postgres()
             start = time.monotonic()
             self.compose("up", "-d", "--no-deps", "--no-build", *stage, timeout_s=300)
@@ -506,10 +548,13 @@ def run_chain(workdir: Path, images: dict[str, str], out: Any, frame: Any, use_a
                 log=logs / "compose-build.log",
             )
 
+        chain.write_secrets()  # the images exist now: each file goes to its reader's user
+
         def with_token() -> None:
             if use_auth:
                 chain.token = chain.create_token()
-                chain.write_configs()  # the frontends get CHURN_API_TOKEN; ports are unchanged
+                chain.write_configs()
+                chain.write_secrets()  # the frontends' CHURN_API_TOKEN file; ports unchanged
 
         with out.timed("compose chain: up, stage by stage, until healthy"):
             out.timings.update({f"up {k}": v for k, v in chain.up(with_token).items()})
@@ -578,8 +623,6 @@ def run_chain(workdir: Path, images: dict[str, str], out: Any, frame: Any, use_a
                 "--rm",
                 "--no-deps",
                 "-e",
-                f"CHURN_PREDICTION_DB={chain.db_url}",
-                "-e",
                 f"CHURN_PUSHGATEWAY_URL={chain.url('pushgateway')}",
                 "-e",
                 f"ZENML_CONFIG_PATH={os.environ['ZENML_CONFIG_PATH']}",
@@ -631,6 +674,8 @@ def run_chain(workdir: Path, images: dict[str, str], out: Any, frame: Any, use_a
             f"{len(alerts)} alert(s)",
         )
         # last: the browser's scoring adds a row to the prediction log counted above
+        with out.timed("compose chain: least privilege, live"):
+            check_privilege(chain, out)
         with out.timed("compose chain: through the TLS edge, in a browser"):
             check_edge(chain, out, chain_dir, logs)
         ok = True

@@ -1,7 +1,8 @@
 """docker/postgres-entrypoint.sh, the compose stack's PostgreSQL start-up, run for real with
 Debian's `postgresql` binaries (the ones docker/postgres.Dockerfile installs) on a loopback port:
-the first start creates the churn role and database the service's CHURN_PREDICTION_DB names, a
-second start reuses the data folder."""
+the first start creates the owner (migration) role, the part roles and the database, each role
+signs in only with its password (scram-sha-256, from its file), the superuser is refused over TCP,
+and a second start reuses the data folder with a rotated password."""
 
 from __future__ import annotations
 
@@ -48,6 +49,27 @@ def pg_root() -> Iterator[Path]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+ROLES = ("churn", "churn_service", "churn_ui", "churn_monitor")
+
+
+def write_passwords(root: Path, suffix: str = "") -> dict[str, str]:
+    """One file per role, 0400 and the server user's, as compose-up writes them."""
+    folder = root / "passwords"
+    folder.mkdir(exist_ok=True)
+    passwords = {role: f"pw-{role}-{suffix}" for role in ROLES}
+    for role, password in passwords.items():
+        path = folder / role
+        if path.exists():
+            path.chmod(0o600)
+        path.write_text(password)
+        path.chmod(0o400)
+        if os.geteuid() == 0:
+            entry = pwd.getpwnam("postgres")
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+            os.chown(folder, entry.pw_uid, entry.pw_gid)
+    return passwords
+
+
 def start(root: Path, port: int) -> subprocess.Popen[bytes]:
     env = {
         "PATH": f"{_bindir()}:/usr/bin:/bin",
@@ -57,6 +79,7 @@ def start(root: Path, port: int) -> subprocess.Popen[bytes]:
         "PGSOCKETDIR": str(root),
         "CHURN_DB_USER": "churn",
         "CHURN_DB_NAME": "churn",
+        "CHURN_DB_PASSWORDS": str(root / "passwords"),
     }
     argv = ["env", *(f"{k}={v}" for k, v in env.items()), "sh", str(SCRIPT)]
     argv = _as_server_user(argv)
@@ -85,9 +108,22 @@ def stop(proc: subprocess.Popen[bytes], root: Path) -> None:
     assert proc.wait(timeout=60) == 0, (root / "log").read_text()
 
 
-def test_first_start_creates_the_churn_database_and_a_restart_keeps_it(pg_root: Path) -> None:
+def refused(url: str) -> str:
+    engine = sa.create_engine(url)
+    try:
+        with pytest.raises(sa.exc.OperationalError) as failed, engine.connect():
+            pass
+    finally:
+        engine.dispose()
+    return str(failed.value.orig)
+
+
+def test_roles_sign_in_only_with_their_password_and_a_restart_keeps_the_data(
+    pg_root: Path,
+) -> None:
     port = free_port()
-    url = f"postgresql://churn@127.0.0.1:{port}/churn"  # as docker-compose.yml writes it
+    passwords = write_passwords(pg_root, "one")
+    url = f"postgresql://churn:{passwords['churn']}@127.0.0.1:{port}/churn"
     proc = start(pg_root, port)
     try:
         engine = wait_ready(proc, url, pg_root)
@@ -97,15 +133,41 @@ def test_first_start_creates_the_churn_database_and_a_restart_keeps_it(pg_root: 
             conn.execute(sa.text("CREATE TABLE kept (n int)"))
             conn.execute(sa.text("INSERT INTO kept VALUES (7)"))
         engine.dispose()
+        assert "password authentication failed" in refused(
+            f"postgresql://churn:wrong@127.0.0.1:{port}/churn"
+        )
+        assert "password" in refused(f"postgresql://churn@127.0.0.1:{port}/churn")
+        assert "rejects connection" in refused(f"postgresql://postgres@127.0.0.1:{port}/churn")
+        ui = sa.create_engine(
+            f"postgresql://churn_ui:{passwords['churn_ui']}@127.0.0.1:{port}/churn"
+        )
+        with ui.connect() as conn:
+            assert conn.execute(sa.text("SELECT rolsuper FROM pg_roles WHERE rolname = "
+                                        "current_user")).scalar_one() is False  # fmt: skip
+        ui.dispose()
     finally:
         stop(proc, pg_root)
     assert (pg_root / "data/PG_VERSION").is_file()
 
+    rotated = write_passwords(pg_root, "two")
     proc = start(pg_root, port)
     try:
+        url = f"postgresql://churn:{rotated['churn']}@127.0.0.1:{port}/churn"
         engine = wait_ready(proc, url, pg_root)
         with engine.connect() as conn:
             assert conn.execute(sa.text("SELECT n FROM kept")).scalar_one() == 7
         engine.dispose()
+        assert "password authentication failed" in refused(
+            f"postgresql://churn:{passwords['churn']}@127.0.0.1:{port}/churn"
+        )
     finally:
         stop(proc, pg_root)
+
+
+def test_a_missing_password_file_stops_the_start_with_one_line(pg_root: Path) -> None:
+    write_passwords(pg_root)
+    (pg_root / "passwords" / "churn_ui").unlink()
+    proc = start(pg_root, free_port())
+    assert proc.wait(timeout=60) == 1
+    assert "no password file" in (pg_root / "log").read_text()
+    assert not (pg_root / "data").exists()

@@ -30,7 +30,8 @@ MAX_BODY_MB = 8  # render.py's default CHURN_EDGE_MAX_BODY
 
 
 def upstream(name: str) -> ThreadingHTTPServer:
-    """Answers every GET/POST with its name, the path and headers it got (JSON)."""
+    """Answers every GET/POST with its name, the path and headers it got (JSON), saying it may
+    be cached and framed anywhere: the edge must override both."""
 
     class Echo(BaseHTTPRequestHandler):
         def _answer(self) -> None:
@@ -41,6 +42,8 @@ def upstream(name: str) -> ThreadingHTTPServer:
             ).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
+            self.send_header("Cache-Control", "public, max-age=600")
+            self.send_header("X-Frame-Options", "ALLOWALL")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -137,6 +140,46 @@ def test_routes_hsts_and_one_trusted_hop(edge: dict[str, str]) -> None:
         "/predict-form": ("flask", "/predict-form"),
         "/dashboard/_stcore/health": ("dashboard", "/dashboard/_stcore/health"),
     }
+
+
+@pytest.mark.parametrize("path", ["/", "/download.csv", "/api/readyz", "/dashboard/", "/nothing"])
+def test_every_answer_is_framed_by_nobody_and_never_cached(edge: dict[str, str], path: str) -> None:
+    got = requests.get(f"{edge['https']}{path}", timeout=5)
+    assert got.headers["Cache-Control"] == "no-store"  # the upstream's "public" replaced
+    assert got.headers["X-Frame-Options"] == "DENY"
+    assert got.headers["Referrer-Policy"] == "same-origin"  # Flask-WTF's HTTPS referrer check
+    csp = got.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp and "object-src 'none'" in csp
+    if not path.startswith("/dashboard/"):
+        assert "unsafe-eval" not in csp and "script-src" not in csp  # default-src 'self'
+
+
+def test_the_dashboards_hashed_static_files_alone_may_be_cached(edge: dict[str, str]) -> None:
+    got = requests.get(f"{edge['https']}/dashboard/static/js/main.abc123.js", timeout=5)
+    assert got.headers["Cache-Control"] == "private, max-age=86400"
+
+
+@pytest.mark.parametrize(
+    "path", ["/metrics", "/api/metrics", "/api//metrics", "/api/metrics/x", "/api/%6Detrics",
+             "/grafana/metrics", "/metrics?format=prometheus"],
+)  # fmt: skip
+def test_metrics_are_not_routed(edge: dict[str, str], path: str) -> None:
+    got = requests.get(f"{edge['https']}{path}", timeout=5)
+    assert got.status_code == 404
+    assert "upstream" not in got.text  # no echo server was asked
+
+
+def test_only_the_dashboard_gets_a_websocket_upgrade(edge: dict[str, str]) -> None:
+    upgrade = {"Upgrade": "websocket", "Connection": "Upgrade"}
+    seen = {
+        path: requests.get(f"{edge['https']}{path}", headers=upgrade, timeout=5).json()["headers"]
+        for path in ("/", "/api/readyz", "/dashboard/_stcore/stream")
+    }
+    assert seen["/dashboard/_stcore/stream"].get("Upgrade") == "websocket"
+    assert seen["/dashboard/_stcore/stream"].get("Connection") == "upgrade"
+    for path in ("/", "/api/readyz"):
+        assert "Upgrade" not in seen[path], path
+        assert seen[path].get("Connection", "").lower() != "upgrade", path
 
 
 def test_unknown_host_and_oversized_body_are_refused(edge: dict[str, str]) -> None:

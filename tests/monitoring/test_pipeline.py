@@ -123,7 +123,12 @@ def test_drifted_log_raises_drift_through_the_pipeline(
     assert "customerID" not in window.columns and "request_id" not in window.columns
     # CHURN_RETENTION_DAYS: the purge ran last, batched and audited, and said what it starves
     purged = output("purge_expired", "purged")
-    assert purged.deleted == {"prediction_log": 5, "outcomes": 0}
+    assert purged.deleted == {
+        "prediction_log": 5,
+        "outcomes": 0,
+        "audit_log": 0,
+        "campaign_assignments": 0,
+    }
     assert result["purged"] == purged.as_json() and "CHURN_RETENTION_DAYS=30" in purged.note
     assert count_rows(db) == 1200
     (audit,) = recent(5, url=db, actions=["privacy_purge"])

@@ -66,7 +66,7 @@ def test_write_secrets_takes_env_keeps_existing_and_locks_the_files(tmp_path: Pa
     assert len(generated) >= 32
 
     again = write_secrets(
-        folder, {"CHURN_METRICS_TOKEN": "tok-m"}, rounds=4, container_readable=True
+        folder, {"CHURN_METRICS_TOKEN": "tok-m"}, rounds=4, owner=(os.getuid(), os.getgid())
     )
     assert again["prometheus"] == again["pushgateway"] == again["grafana"] == "kept"
     assert again["token"] == "CHURN_METRICS_TOKEN"
@@ -75,9 +75,10 @@ def test_write_secrets_takes_env_keeps_existing_and_locks_the_files(tmp_path: Pa
         hashed = yaml.safe_load((folder / f"{server}.web.yml").read_text())["basic_auth_users"]
         password = (folder / f"{server}.password").read_text().encode()
         assert bcrypt.checkpw(password, hashed["churn"].encode())
-    assert mode(folder) == 0o755
-    assert {mode(p) for p in folder.iterdir()} == {0o644}
+    assert mode(folder) == 0o500  # only the reader, and only reading
+    assert {mode(p) for p in folder.iterdir()} == {0o400}
     assert not list(folder.glob("*.tmp"))
+    folder.chmod(0o700)  # pytest's clean-up, when not root
 
 
 def test_the_command_as_typed(tmp_path: Path) -> None:

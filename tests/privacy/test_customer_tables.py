@@ -35,8 +35,11 @@ def undeclared(tables: sa.MetaData) -> list[tuple[str, str]]:
 
 def test_every_customer_column_of_the_project_database_is_declared() -> None:
     assert undeclared(metadata) == []
-    for table, column in (*CUSTOMER_TABLES, *PURGE_TABLES):
+    for table, column in CUSTOMER_TABLES:
         assert metadata.tables[table.name] is table and column in table.c
+    purged = {table.name for table, _ in PURGE_TABLES}
+    assert {t.name for t, _ in CUSTOMER_TABLES} <= purged  # retention covers every customer row
+    assert "audit_log" in purged
     # the check bites: a later table with a customer key and no entry in the list is named
     later = sa.MetaData()
     for table in metadata.tables.values():
@@ -92,4 +95,6 @@ def test_a_customer_is_found_by_every_form_a_store_may_hold() -> None:
     assert stored_keys("A-1", None) == ("A-1",)
     assert audit_subject("A-1", "k") == keyed
     unkeyed = audit_subject("A-1", None)
-    assert unkeyed.startswith("s1:") and "A-1" not in unkeyed and len(unkeyed) <= 64
+    assert unkeyed.startswith("r1:") and "A-1" not in unkeyed and len(unkeyed) <= 64
+    # a receipt, not a hash: nothing in it can be tried against IDs
+    assert unkeyed != audit_subject("A-1", None)

@@ -17,7 +17,7 @@ from churn.cli import main
 from churn.control.privacy import CUSTOMER_TABLES, purge
 from churn.db.audit import recent
 from churn.db.outcomes import engine_for, store
-from churn.db.tables import campaign_assignments, campaigns, prediction_log
+from churn.db.tables import audit_log, campaign_assignments, campaigns, prediction_log
 from churn.outcomes import Outcome
 from churn.privacy import customer_key
 from churn.schema import EXAMPLE_RECORD, FEATURE_NAMES
@@ -162,13 +162,43 @@ def test_export_erase_and_purge(
         counts = purge(engine, 30, "tester", batch_rows=4)
     finally:
         engine.dispose()
-    assert counts == {"prediction_log": 6, "outcomes": 2}
+    assert counts == {"prediction_log": 6, "outcomes": 2, "audit_log": 0, "campaign_assignments": 0}
     assert count_rows(db_url) == 1 and count_rows(db_url, "select count(*) from outcomes") == 1
     code, out, _ = _run(capsys, "privacy", "purge", "--older-than", "30", *db)
     assert code == 0 and "prediction_log=0, outcomes=0" in out
     purges = recent(10, url=db_url, actions=["privacy_purge"])
     assert [p.actor for p in purges] == ["dpo", "tester"]
-    assert "deleted prediction_log=6, outcomes=2; done" in purges[1].reason
+    assert "deleted prediction_log=6, outcomes=2, audit_log=0, campaign_assignments=0; done" in (
+        purges[1].reason
+    )
+
+
+def test_retention_also_purges_old_audit_rows_and_closed_campaigns_assignments(
+    db_url: str, keyed: None
+) -> None:
+    _seed(db_url)
+    long_ago = NOW - dt.timedelta(days=100)
+    engine = engine_for(db_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                audit_log.insert().values(
+                    created_at=long_ago, action="sign_in", source="flask", actor="ana",
+                    model_name="flask", from_version=None, to_version="ok",
+                    reason="from 203.0.113.7",
+                )
+            )  # fmt: skip
+        counts = purge(engine, 30, "tester")
+        assert (counts["audit_log"], counts["campaign_assignments"]) == (1, 0)  # still open
+        with engine.begin() as conn:
+            conn.execute(campaigns.update().values(closed_at=long_ago))
+        counts = purge(engine, 30, "tester")
+        assert counts["campaign_assignments"] == 2
+    finally:
+        engine.dispose()
+    assert _held(db_url, BEN)["campaign_assignments"] == 0
+    assert count_rows(db_url, "select count(*) from campaigns") == 1  # the record of it stays
+    assert "203.0.113.7" not in _audit_text(db_url)
 
 
 @pytest.mark.parametrize(

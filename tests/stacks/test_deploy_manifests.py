@@ -123,7 +123,8 @@ def test_monitoring_cronjob_and_network_policy(overlay: str) -> None:
     assert c["command"] == ["python3", "-m", "churn.cli", "monitor"]
     assert cron["spec"]["concurrencyPolicy"] == "Forbid"
     policies = objects(overlay, "NetworkPolicy")
-    assert policies["churn-default-deny-ingress"]["spec"]["podSelector"] == {}
+    assert policies["churn-default-deny"]["spec"]["podSelector"] == {}
+    assert policies["churn-default-deny"]["spec"]["policyTypes"] == ["Ingress", "Egress"]
     service_policy = policies["churn-service-ingress"]["spec"]
     assert service_policy["ingress"][0]["ports"] == [{"port": 3000, "protocol": "TCP"}]
 

@@ -32,7 +32,15 @@ import yaml
 from churn.monitoring.web_auth import write_secrets
 from tests.fixtures.alert_chain import credentials, with_auth
 from tests.fixtures.http import wait_for_http
-from tests.fixtures.kustomize import DEPLOY, OVERLAYS, Doc, render, rendered
+from tests.fixtures.kustomize import (
+    DEPLOY,
+    OVERLAYS,
+    Doc,
+    render,
+    rendered,
+    secret_sources,
+    volume_secrets,
+)
 from tests.fixtures.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -216,8 +224,10 @@ def wiring_problems(
         volumes = {v["name"]: v for v in spec.get("volumes", [])}
         for vol in volumes.values():
             where = f"{owner} volume {vol['name']}"
-            if "secret" in vol:
-                problems += _ref(where, "secret", have.secrets, vol["secret"]["secretName"], None)
+            for secret, items in volume_secrets(vol):
+                problems += _ref(where, "secret", have.secrets, secret, None)
+                for item in items:
+                    problems += _ref(where, "secret", have.secrets, secret, item["key"])
             if "configMap" in vol:
                 problems += _ref(
                     where, "config map", have.configmaps, vol["configMap"]["name"], None
@@ -389,13 +399,13 @@ def test_service_and_monitoring_read_one_database_url(overlay: str) -> None:
         spec = pod_spec(doc)
         assert spec is not None
         for c in spec["containers"]:
-            env = env_of(c).get("CHURN_PREDICTION_DB")
-            if env is not None:
-                refs.append((doc["metadata"]["name"], env["valueFrom"]["secretKeyRef"]))
+            ref = secret_sources(spec, c).get("CHURN_PREDICTION_DB")
+            if ref is not None:
+                refs.append((doc["metadata"]["name"], ref))
     holders = {n for n, _ in refs}
     assert "churn-monitor" in holders
     assert {n for n in holders if n.startswith("churn-service")}, holders
-    assert len({(r["name"], r["key"]) for _, r in refs}) == 1, refs
+    assert len({r for _, r in refs}) == 1, refs
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -476,8 +486,8 @@ def _edit(path: Path, old: str, new: str) -> None:
 MUTATIONS = {
     "wrong secret name": (
         "base/common/monitor-cronjob.yaml",
-        "name: churn-secrets\n                      key: prediction-db-url",
-        "name: churn-secret\n                      key: prediction-db-url",
+        "name: churn-secrets\n                      items:",
+        "name: churn-secret\n                      items:",
         "secret 'churn-secret' is neither rendered nor in deploy/external.yaml",
     ),
     "wrong secret key": (
@@ -490,7 +500,7 @@ MUTATIONS = {
         "overlays/{overlay}/kustomization.yaml",
         "newName: ghcr.io/telco-churn/churn-dashboard",
         "newName: ghcr.io/telco-churn/churn-app",
-        "'ghcr.io/telco-churn/churn-app:latest' is built by no make target",
+        "'ghcr.io/telco-churn/churn-app:0.1.0' is built by no make target",
     ),
     "entry point not in the repository": (
         "base/common/streamlit.yaml",
@@ -548,10 +558,12 @@ def test_a_dangling_reference_in_a_copied_overlay_fails(
 
 
 def compose_problems(spec: Doc, repo: Path = REPO) -> list[str]:
-    """docker-compose.yml: local images only, one database URL on the compose PostgreSQL, the
-    reports volume shared by the monitoring job and the dashboard, the Pushgateway's address."""
+    """docker-compose.yml: local images only, each part's database URL a secret file of its own
+    role on the compose PostgreSQL (deploy/compose_secrets.py), the reports volume shared by the
+    monitoring job and the dashboard, the Pushgateway's address."""
     images = built_images(repo)
     services = spec["services"]
+    built_here = {image_name(s["image"]) for s in services.values() if "build" in s}
     problems = []
     for name, svc in services.items():
         image = image_name(svc["image"].rsplit(":-", 1)[-1].rstrip("}"))
@@ -564,13 +576,26 @@ def compose_problems(spec: Doc, repo: Path = REPO) -> list[str]:
                 or repo / svc["build"]["dockerfile"] != images[image].dockerfile
             ):
                 problems.append(f"{name}: image {image} is not what its make target builds")
-        elif image != "churn-service" and "grafana" not in svc.get("profiles", []):
+        elif image not in built_here | {"churn-service"} and "grafana" not in svc.get(
+            "profiles", []
+        ):
             problems.append(f"{name}: image {svc['image']} would be pulled from a registry")
     pg = services["postgres"]["environment"]
-    url = f"postgresql://{pg['CHURN_DB_USER']}@{pg['PGHOST']}:{pg['PGPORT']}/{pg['CHURN_DB_NAME']}"
-    for name in ("churn-service", "monitor"):
-        if services[name]["environment"].get("CHURN_PREDICTION_DB") != url:
-            problems.append(f"{name}: CHURN_PREDICTION_DB is not the compose PostgreSQL ({url})")
+    where = f"{pg['PGHOST']}:{pg['PGPORT']}/{pg['CHURN_DB_NAME']}"
+    written = (repo / "deploy" / "compose_secrets.py").read_text()
+    if f'DB_HOST = "{pg["PGHOST"]}:{pg["PGPORT"]}"' not in written:
+        problems.append(f"deploy/compose_secrets.py does not write URLs of {where}")
+    for name in ("churn-service", "monitor", "migrate", "flask", "dashboard"):
+        files = {
+            s["target"]: spec["secrets"][s["source"]]["file"]
+            for s in services[name].get("secrets", [])
+        }
+        if "CHURN_PREDICTION_DB" in services[name]["environment"] or not files.get(
+            "CHURN_PREDICTION_DB", ""
+        ).startswith(f"./deploy/local/secrets/{name}/"):
+            problems.append(
+                f"{name}: CHURN_PREDICTION_DB is not the compose PostgreSQL's ({where})"
+            )
     mounts = {}
     for name in ("monitor", "dashboard"):
         env = services[name]["environment"]
@@ -695,10 +720,9 @@ def cluster_reads(docs: list[Doc] | tuple[Doc, ...]) -> dict[str, set[tuple[str,
         if doc["kind"] not in ("Deployment", "CronJob") or spec is None:
             continue
         for container in spec["containers"]:
-            for name, env in env_of(container).items():
-                ref = env.get("valueFrom", {}).get("secretKeyRef")
-                if name in SHARED and ref:
-                    reads.setdefault(name, set()).add((ref["name"], ref["key"]))
+            for name, ref in secret_sources(spec, container).items():
+                if name in SHARED:
+                    reads.setdefault(name, set()).add(ref)
     return reads
 
 
