@@ -20,6 +20,8 @@ OFFLINE_TABLE = "customer_features"
 """The PostgreSQL offline store's table (one row per customer and extract)."""
 SOURCE_NAME = "customer_extracts"
 DEFAULT_SSLMODE = "require"
+REGISTRY_CACHE_S = 60
+"""How long a process trusts its copy of the registry (a new view shows within a minute)."""
 CONNECT_TIMEOUT_S = 2
 """Redis connect/read timeout: a store that is down answers in seconds, not minutes."""
 
@@ -101,7 +103,6 @@ def redis_connection(url: str) -> str:
 
 def repo_config(loc: Locations) -> RepoConfig:
     from feast import RepoConfig
-    from feast.repo_config import RegistryConfig
 
     from feature_repo.customer import PROJECT
 
@@ -113,14 +114,11 @@ def repo_config(loc: Locations) -> RepoConfig:
     offline: dict[str, Any] = (
         {"type": "postgres", **postgres_params(loc.offline)} if loc.offline else {"type": "dask"}
     )
-    if loc.registry:
-        registry = RegistryConfig(
-            registry_type="sql", path=_sqlalchemy_url(loc.registry), cache_ttl_seconds=60
-        )
+    registry: dict[str, Any] = {"cache_ttl_seconds": REGISTRY_CACHE_S}
+    if loc.registry:  # a dict: Feast picks the registry's config class by its type
+        registry |= {"registry_type": "sql", "path": _sqlalchemy_url(loc.registry)}
     else:
-        registry = RegistryConfig(
-            registry_type="file", path=str(loc.feature_dir / "registry.db"), cache_ttl_seconds=60
-        )
+        registry |= {"registry_type": "file", "path": str(loc.feature_dir / "registry.db")}
     return RepoConfig(
         project=PROJECT,
         provider="local",
