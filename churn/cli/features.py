@@ -175,3 +175,46 @@ def cmd_training_set(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return EXIT_OK if report.written else EXIT_FAILURE
+
+
+def predict_ids(args: argparse.Namespace) -> int:
+    """`churn predict --ids FILE [--as-of TS]`: the IDs' records from the offline store, scored
+    by the production model (the campaign planner's `--ids` can call this the same way)."""
+    if not args.ids.is_file():
+        return fail(f"no such file: {args.ids}", EXIT_USAGE)
+    try:
+        as_of = timestamp(args.as_of) if args.as_of else dt.datetime.now(dt.UTC)
+    except argparse.ArgumentTypeError as exc:
+        return fail(f"--as-of: {exc}", EXIT_USAGE)
+    from churn.batch.files import BatchInputError, file_format
+
+    errors_path = args.errors or args.out.with_suffix(".errors.csv")
+    try:
+        for path in (args.ids, args.out, errors_path):
+            file_format(path)
+    except BatchInputError as exc:
+        return fail(str(exc), EXIT_USAGE)
+    from churn.control.models import ModelNotFound, load_production
+    from churn.feature_store.predict import predict_ids as score_ids
+
+    try:
+        model = load_production(args.model)
+        report = score_ids(
+            args.ids, args.out, errors_path, model.probabilities, model.threshold, as_of,
+            _settings(), block=args.chunk_rows,
+        )  # fmt: skip
+    except ModelNotFound as exc:
+        return fail(str(exc))
+    except _store_errors() as exc:
+        return fail(str(exc))
+    print(
+        f"scored {report.scored} of {report.ids} customer IDs as of {as_of:%Y-%m-%dT%H:%M:%SZ} "
+        f"with {model.describe()} -> {args.out}",
+        file=sys.stderr,
+    )
+    if report.unknown:
+        shown = ", ".join(report.shown or [])
+        print(f"{report.unknown} ID(s) unknown at that time, not scored (all in {errors_path}): "
+              f"{shown}", file=sys.stderr)  # fmt: skip
+        return EXIT_FAILURE
+    return EXIT_OK

@@ -108,3 +108,20 @@ def test_bad_command_lines_fail_with_one_line(
     no_id.write_text("gender\nMale\n")
     assert main(["features", "ingest", str(no_id), "--as-of", "now"]) == 1
     assert "missing columns" in capsys.readouterr().err
+
+
+def test_predict_takes_records_or_ids_not_both(
+    feature_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = str(tmp_path / "out.csv")
+    assert main(["predict", "--out", out]) == 2
+    assert main(["predict", "x.csv", "--ids", "ids.csv", "--out", out]) == 2
+    assert main(["predict", "--ids", str(tmp_path / "none.csv"), "--out", out]) == 2
+    (tmp_path / "ids.csv").write_text("customerID\nA\n")
+    assert (
+        main(["predict", "--ids", str(tmp_path / "ids.csv"), "--as-of", "soon", "--out", out]) == 2
+    )
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == err[1] == "error: give either PATH (records) or --ids FILE (customer IDs)"
+    assert err[2] == f"error: no such file: {tmp_path / 'none.csv'}"
+    assert err[3].startswith("error: --as-of: 'soon' is not an ISO 8601 time")

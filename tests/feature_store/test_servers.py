@@ -141,3 +141,33 @@ def test_the_registry_and_offline_store_live_in_postgresql(
     assert (report.rows, report.written, report.missing) == (3, 3, [])
     got = pd.read_parquet(tmp_path / "set.parquet")
     assert got[ID_COLUMN].tolist() == ids and got["tenure"].dtype == np.int64
+
+
+def test_predict_ids_scores_as_predict_does_on_the_records(
+    stores: Stores, customers: pd.DataFrame, tmp_path: Path
+) -> None:
+    """`churn predict --ids` (blocks of 16 IDs from the PostgreSQL offline store) gives each known
+    ID the probability `churn predict` gives its full record; unknown IDs go to the errors file."""
+    from churn.batch.stream import predict_file
+    from churn.feature_store.predict import predict_ids
+
+    model = _fitted_model(customers)
+
+    def proba(frame: pd.DataFrame) -> np.ndarray:
+        return np.asarray(model.predict_proba(frame[list(FEATURE_NAMES)])[:, 1])
+
+    ids = [*customers[ID_COLUMN].tolist()[::-1], "NOPE-9"]
+    pd.DataFrame({ID_COLUMN: ids}).to_csv(tmp_path / "ids.csv", index=False)
+    report = predict_ids(
+        tmp_path / "ids.csv", tmp_path / "by_id.csv", tmp_path / "errors.csv", proba, 0.5,
+        dt.datetime.now(dt.UTC), stores.settings, block=16,
+    )  # fmt: skip
+    assert (report.ids, report.scored, report.unknown) == (CUSTOMERS + 1, CUSTOMERS, 1)
+    assert pd.read_csv(tmp_path / "errors.csv")[ID_COLUMN].tolist() == ["NOPE-9"]
+    write_extract(tmp_path / "records.csv", customers)
+    predict_file(tmp_path / "records.csv", tmp_path / "full.csv", tmp_path / "e.csv", proba, 0.5)
+    by_id = pd.read_csv(tmp_path / "by_id.csv").set_index(ID_COLUMN)
+    full = pd.read_csv(tmp_path / "full.csv").set_index(ID_COLUMN).loc[ids[:-1]]
+    assert by_id.index.tolist() == ids[:-1]
+    np.testing.assert_allclose(by_id["churn_probability"], full["churn_probability"], atol=1e-9)
+    assert (by_id["churn_prediction"] == full["churn_prediction"]).all()
