@@ -9,6 +9,7 @@ each was observed; `records_as_of` reads a block of IDs as of one time (for `chu
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,6 +117,17 @@ def training_set(labels: Path, out: Path, settings: Settings) -> TrainingSet:
         writer.write(table)
         writer.commit(table.schema)
     return report
+
+
+def training_set_file(labels: Path, settings: Settings) -> tuple[Path, TrainingSet]:
+    """The training pipeline's data from the store (its `feature_store_labels` switch): the
+    training set of `labels`, under the feature folder, named by the labels' content."""
+    digest = hashlib.md5(labels.read_bytes(), usedforsecurity=False).hexdigest()[:12]
+    out = settings.feature_dir / "training_sets" / f"{labels.stem}-{digest}.csv"
+    report = training_set(labels, out, settings)
+    if not report.written:
+        raise NoFeatures(f"{labels}: no label has attributes at or before its observed_at")
+    return out, report
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
