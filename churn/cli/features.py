@@ -144,7 +144,7 @@ def cmd_get(args: argparse.Namespace) -> int:
             record, when = as_record(row), None
     except _store_errors() as exc:
         return fail(str(exc))
-    out = {"customer": record}
+    out: dict[str, Any] = {"customer": record}
     if when is not None:
         out["features_as_of"] = when.isoformat().replace("+00:00", "Z")
     print(json.dumps(out, indent=2))

@@ -51,8 +51,8 @@ OFFLINE_SCHEMA = pa.schema(
 class Sink(Protocol):
     def write(self, table: pa.Table) -> None: ...
     def commit(self) -> None: ...
-    def __enter__(self) -> Sink: ...
-    def __exit__(self, *exc: object) -> None: ...
+    def __enter__(self) -> Any: ...
+    def __exit__(self, *exc: Any) -> None: ...
 
 
 class ParquetSink:
@@ -116,8 +116,8 @@ class PostgresSink:
     def commit(self) -> None:
         self.conn.commit()
 
-    def __exit__(self, exc_type: type[BaseException] | None, *rest: Any) -> None:
-        if exc_type is not None:
+    def __exit__(self, *exc: Any) -> None:
+        if exc[0] is not None:
             self.conn.rollback()
         self.conn.close()
 
