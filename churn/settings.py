@@ -200,11 +200,36 @@ class Settings(BaseSettings):
     """Who the audit rows name when no `--actor` is given (the CI workflow sets
     `github:<run id>`); unset: the OS user (`churn.db.audit.default_actor`)."""
 
+    feature_dir: Path = REPO_ROOT / "data" / "features"
+    """The embedded feature store (docs/features.md): Parquet offline store, SQLite online store
+    and file registry, for each of the three below that is unset."""
+    feature_online_store: str | None = None
+    """`redis://[:password@]host:port/db` (or `rediss://`); unset: SQLite under `feature_dir`."""
+    feature_offline_store: str | None = None
+    """`postgresql://user:password@host:port/db?sslmode=...` (sslmode `require` when the URL names
+    none); unset: Parquet files under `feature_dir`."""
+    feature_registry: str | None = None
+    """The Feast registry, `postgresql://...` like the offline store; unset: a file under
+    `feature_dir`."""
+    feature_max_age_hours: float = Field(default=48.0, gt=0)
+    """Online attributes older than this are refused as stale (the nightly extract plus a day)."""
+
     service: ServiceKnobs = Field(default_factory=ServiceKnobs)
     writer: WriterKnobs = Field(default_factory=WriterKnobs)
     live: LiveKnobs = Field(default_factory=LiveKnobs)
     ui: UiKnobs = Field(default_factory=UiKnobs)
     load: LoadKnobs = Field(default_factory=LoadKnobs)
+
+    @field_validator("feature_online_store", "feature_offline_store", "feature_registry")
+    @classmethod
+    def _store_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if not value:
+            return None
+        schemes = ("redis", "rediss") if info.field_name == "feature_online_store" else (
+            "postgresql", "postgres")  # fmt: skip
+        if value.split("://", 1)[0] not in schemes or "://" not in value:
+            raise ValueError(f"must be a {' or '.join(s + '://' for s in schemes)} URL")
+        return value
 
     @field_validator("pushgateway_password")
     @classmethod

@@ -50,6 +50,7 @@ def training_pipeline(
     quality_floor: dict[str, float] | None = None,
     search_sample_rows: int | None = None,
     quality_sample_rows: int | None = None,
+    feature_store_labels: str | None = None,
 ) -> None:
     from steps.data.ingest import ingest
     from steps.data.split import split
@@ -76,9 +77,15 @@ def training_pipeline(
             "quality_floor": quality_floor or {},
             "search_sample_rows": search_sample_rows,
             "quality_sample_rows": quality_sample_rows,
+            "feature_store_labels": feature_store_labels,
         }
     )
-    raw_data, data_md5 = ingest(data_path=params.data_path)
+    data_source: Any = params.data_path
+    if params.feature_store_labels:  # the data set from the feature store, point in time
+        from steps.data.training_set import training_set_from_store
+
+        data_source = training_set_from_store(labels_path=params.feature_store_labels)
+    raw_data, data_md5 = ingest(data_path=data_source)
     customers = validate(raw_data, quality_sample_rows=params.quality_sample_rows, seed=params.seed)
     reference_data, test_data = split(customers, test_size=params.test_size, seed=params.seed)
     # Both searches cross-validate alike: the same folds, seed and sample of the split.

@@ -8,7 +8,7 @@
 set -euo pipefail
 
 packages=(prometheus prometheus-alertmanager prometheus-pushgateway postgresql chromium
-          docker-compose curl make openjdk-17-jre-headless nginx)
+          docker-compose curl make openjdk-17-jre-headless nginx redis-server)
 # Ubuntu ships chromium as a snap stub; chromium-browser is the apt name there.
 if [ -r /etc/os-release ] && grep -qi '^ID=ubuntu' /etc/os-release; then
     packages=("${packages[@]/#chromium/chromium-browser}")
@@ -47,7 +47,8 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 # Some of these packages start a system service on install; the tests start their own servers on
 # loopback, in temporary folders, so stop those.
-for service in prometheus prometheus-alertmanager prometheus-pushgateway postgresql nginx; do
+for service in prometheus prometheus-alertmanager prometheus-pushgateway postgresql nginx \
+               redis-server; do
     if command -v systemctl >/dev/null && systemctl is-active --quiet "$service" 2>/dev/null; then
         $SUDO systemctl stop "$service" || true
     elif command -v service >/dev/null && [ -x "/etc/init.d/$service" ]; then

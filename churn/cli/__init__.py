@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "churn.cli.data",
     "churn.cli.db",
     "churn.cli.experiment",
+    "churn.cli.features",
     "churn.cli.model",
     "churn.cli.monitor",
     "churn.cli.monitoring_auth",

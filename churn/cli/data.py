@@ -37,7 +37,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict = subparsers.add_parser(
         "predict", help="score a CSV or Parquet file offline with the production model"
     )
-    predict.add_argument("path", type=Path, help="customers, .csv or .parquet (Churn optional)")
+    predict.add_argument(
+        "path", type=Path, nargs="?", help="customers, .csv or .parquet (Churn optional)"
+    )
+    predict.add_argument(
+        "--ids", type=Path, help="instead of PATH: a file of customerIDs, scored from the feature "
+        "store's offline store (docs/features.md)"
+    )  # fmt: skip
+    predict.add_argument(
+        "--as-of", help="with --ids: the customers as they were at this time (default now)"
+    )
     predict.add_argument("--out", type=Path, required=True, help="scored rows, .csv or .parquet")
     predict.add_argument(
         "--errors", type=Path, help="rejected rows (default: OUT with suffix .errors.csv)"
@@ -152,6 +161,14 @@ def _stop_on_sigterm() -> None:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    if (args.path is None) == (args.ids is None):
+        return fail("give either PATH (records) or --ids FILE (customer IDs)", EXIT_USAGE)
+    if args.ids is not None:
+        from churn.cli.features import predict_ids
+
+        return predict_ids(args)
+    if args.as_of is not None:
+        return fail("--as-of goes with --ids", EXIT_USAGE)
     if (code := _check_common(args)) is not None:
         return code
     from churn.batch.files import BatchInputError, file_format

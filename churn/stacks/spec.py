@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import ErrorDetails
@@ -42,6 +43,7 @@ ComponentType = Literal[
     "experiment_tracker",
     "model_registry",
     "data_validator",
+    "feature_store",
 ]
 COMPONENT_TYPES: tuple[str, ...] = get_args(ComponentType)
 REQUIRED_TYPES = ("orchestrator", "artifact_store")
@@ -131,12 +133,16 @@ def interpolation_context(environ: Mapping[str, str] | None = None) -> dict[str,
     from churn.settings import get_settings
 
     settings = get_settings()
+    online = urlsplit(settings.feature_online_store or "")
     context = {
         "CHURN_REPO_ROOT": str(REPO_ROOT),
         "CHURN_STAGING_DIR": str(REPO_ROOT / "tmp" / "staging"),
         "CHURN_MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri,
         "CHURN_MLFLOW_EXPERIMENT": settings.mlflow_experiment,
         "CHURN_MODEL_NAME": settings.model_name,
+        # the feature store's Redis, for the Feast component (localhost: the embedded SQLite)
+        "CHURN_FEATURE_ONLINE_HOST": online.hostname or "localhost",
+        "CHURN_FEATURE_ONLINE_PORT": str(online.port or 6379),
     }
     context.update(os.environ if environ is None else environ)
     return context

@@ -22,6 +22,12 @@ class TrainingParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     data_path: str = Field(default_factory=lambda: str(get_settings().default_data))
+    feature_store_labels: str | None = Field(
+        default=None,
+        description="outcomes (customerID, Churn, observed_at): set, the data set is these joined "
+        "to the feature store's attributes as of each observed_at (`churn features "
+        "training-set`, docs/features.md) instead of data_path",
+    )
     test_size: float = Field(default=0.2, gt=0.05, lt=0.5)
     seed: int = 42
     cv_folds: int = Field(default=5, ge=2, le=20)
