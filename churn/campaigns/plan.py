@@ -141,17 +141,17 @@ def assign_arms(
 ) -> pd.Series:
     """Stratified, systematic split: customers ordered by stratum (the risk decile), then by a
     salted hash of their ID (random without the salt, reproducible with it); walking that order,
-    a customer is `control` each time the running count x share crosses a whole number (from a
-    salted offset). Each stratum gets its share to within one customer, the control arm holds
-    round(N x share) customers (never empty when N x share >= 1), and the arms are balanced on
-    risk by construction, not by luck."""
+    a customer is `control` each time the running count x share crosses a whole number plus a
+    half. Each stratum gets its share to within one customer, the control arm holds exactly
+    round(N x share) customers (the plan refuses when that is 0), and the arms are balanced on
+    risk by construction, not by luck; who lands at a control position is random (the hash)."""
     n = len(customer_ids)
     if n == 0:
         return pd.Series([], index=customer_ids.index, dtype=object)
     hashed = np.array([bucket(str(c), salt) for c in customer_ids])
     key = np.zeros(n) if strata is None else strata.to_numpy(dtype=float)
     order = np.lexsort((hashed, key))
-    offset = bucket("offset", salt)
+    offset = 0.5
     position = np.arange(n)
     crossing = np.floor((position + 1) * control_share + offset) > np.floor(
         position * control_share + offset
