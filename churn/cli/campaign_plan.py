@@ -166,19 +166,21 @@ def plan(args: argparse.Namespace, params: PlanParams, engine: sa.Engine, actor:
     if problems.count:
         shown = "\n".join(f"  - {p}" for p in problems.shown)
         return fail(f"{args.customers}: {problems.count} bad row(s), nothing planned:\n{shown}")
-    if (left_out := eligible.summary()) is not None:
-        print(left_out, file=sys.stderr)
+    left_out = eligible.summary()
     available = len(top.result())
     if params.budget > available:
         return fail(
             f"--budget {params.budget} is more than the {available} customers of "
-            f"{args.customers} a plan may take; nothing planned"
-        )
+            f"{args.customers} a plan may take"
+            + (f" ({left_out})" if left_out else "") + "; nothing planned"
+        )  # fmt: skip
     contacts = contact_list(top.result(), params)
     power = power_of(contacts, params)
-    print(power.message, file=sys.stderr)
     if power.refuse:
         return fail(f"{power.message}; nothing planned")
+    if left_out is not None:
+        print(left_out, file=sys.stderr)
+    print(power.message, file=sys.stderr)
     return _record(args, params, engine, actor, str(production.name), contacts, power)
 
 

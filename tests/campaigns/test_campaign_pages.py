@@ -71,15 +71,17 @@ def test_analyst_reads_a_campaign_report_and_downloads_its_contacts(
     page.locator('[data-testid="stSelectbox"]').click()
     page.get_by_role("option", name="spring").click()
     page.get_by_text("Campaign spring").wait_for(timeout=30_000)
-    metrics = page.locator('[data-testid="stMetric"]')
-    metrics.first.wait_for()
+    # the rerun after the selection redraws from the top: the subheader can be new while the
+    # figures below it are still the previous campaign's, so wait for spring's own figure
+    page.get_by_text("+20.0%").first.wait_for(timeout=30_000)
+    page.get_by_text("Effects by segment").wait_for(timeout=30_000)
     text = page.inner_text("body")
     assert "+20.0%" in text  # uplift: control 40% minus treated 20%
     assert re.search(r"95% interval \+\d+\.\d% to \+\d+\.\d%", text)
     assert "-2,000" in text  # net value: 20 saved x 150 - 100 x 50
     assert "interim: 33% of the window has passed" in text  # 10 days into 30: not final
     assert "Effects by segment" in text and "Bonferroni" in text
-    assert "Month-to-month" in text and "designed to detect an uplift of 19.0%" in text
+    assert "designed to detect an uplift of 19.0%" in text  # (tables draw on a canvas)
     page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=30_000)
     _no_traceback(page)
     screenshots = Settings().reports_dir / "screenshots"
