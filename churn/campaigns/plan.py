@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from churn.campaigns.segments import risk_deciles, tenure_band
 from churn.experiment import bucket
 from churn.schema import ID_COLUMN
 
@@ -26,6 +27,9 @@ CONTACT_COLUMNS = (
     "churn_probability",
     "expected_value",
     "predicted_uplift",
+    "risk_decile",
+    "contract",
+    "tenure_band",
 )
 
 
@@ -42,6 +46,12 @@ class PlanParams:
     saved_value: float
     rank: str
     salt: str
+    horizon_days: int = 30
+    min_detectable: float | None = None
+
+
+DEFAULT_HORIZON_DAYS = 30
+MAX_HORIZON_DAYS = 366
 
 
 def validate_params(
@@ -52,6 +62,8 @@ def validate_params(
     saved_value: float,
     rank: str,
     salt: str | None = None,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
+    min_detectable: float | None = None,
 ) -> PlanParams:
     """The plan's parameters, or `CampaignError` naming the first bad one."""
     if not NAME_PATTERN.match(name or ""):
@@ -70,9 +82,21 @@ def validate_params(
             raise CampaignError(f"{flag} must be a finite number >= 0, got {value}")
     if rank not in RANKS:
         raise CampaignError(f"--rank must be one of {RANKS}, got {rank!r}")
+    if saved_value == 0 and rank != "risk":
+        raise CampaignError(
+            f"--saved-value 0 makes every contact worth -C under --rank {rank}: the ranking "
+            "would be the file's order; give --saved-value > 0 or plan with --rank risk"
+        )
+    if not 1 <= horizon_days <= MAX_HORIZON_DAYS:
+        raise CampaignError(
+            f"--horizon-days must be in [1, {MAX_HORIZON_DAYS}], got {horizon_days}"
+        )
+    wanted = min_detectable
+    if wanted is not None and not (math.isfinite(wanted) and 0 < wanted < 1):
+        raise CampaignError(f"--min-detectable must be an uplift in (0, 1), got {min_detectable}")
     return PlanParams(
         name, budget, float(control_share), float(offer_cost), float(saved_value), rank,
-        salt or secrets.token_hex(16),
+        salt or secrets.token_hex(16), int(horizon_days), min_detectable,
     )  # fmt: skip
 
 
@@ -112,21 +136,94 @@ class TopN:
         return self._top.drop(columns=["_key", "_order"])
 
 
-def assign_arms(customer_ids: pd.Series, salt: str, control_share: float) -> pd.Series:
-    """`control` for the customers whose salted-hash bucket falls under the share: the same
-    customer and salt always land in the same arm; without the salt nobody can predict it."""
-    arms = [CONTROL if bucket(str(c), salt) < control_share else TREATED for c in customer_ids]
-    return pd.Series(arms, index=customer_ids.index, dtype=object)
+def assign_arms(
+    customer_ids: pd.Series, salt: str, control_share: float, strata: pd.Series | None = None
+) -> pd.Series:
+    """Stratified, systematic split: customers ordered by stratum (the risk decile), then by a
+    salted hash of their ID (random without the salt, reproducible with it); walking that order,
+    a customer is `control` each time the running count x share crosses a whole number plus a
+    half. Each stratum gets its share to within one customer, the control arm holds exactly
+    round(N x share) customers (the plan refuses when that is 0), and the arms are balanced on
+    risk by construction, not by luck; who lands at a control position is random (the hash)."""
+    n = len(customer_ids)
+    if n == 0:
+        return pd.Series([], index=customer_ids.index, dtype=object)
+    hashed = np.array([bucket(str(c), salt) for c in customer_ids])
+    key = np.zeros(n) if strata is None else strata.to_numpy(dtype=float)
+    order = np.lexsort((hashed, key))
+    offset = 0.5
+    position = np.arange(n)
+    crossing = np.floor((position + 1) * control_share + offset) > np.floor(
+        position * control_share + offset
+    )
+    control = np.zeros(n, dtype=bool)
+    control[order] = crossing
+    return pd.Series(np.where(control, CONTROL, TREATED), index=customer_ids.index, dtype=object)
 
 
 def contact_list(top: pd.DataFrame, params: PlanParams) -> pd.DataFrame:
-    """The ranked contact list: rank 1 first, every planned customer with its arm."""
+    """The ranked contact list: rank 1 first, every planned customer with its arm and the
+    segments the report breaks the effect down by (risk decile among the planned, contract,
+    tenure band)."""
     out = top.copy()
     out.insert(0, "rank", np.arange(1, len(out) + 1))
-    out["arm"] = assign_arms(out[ID_COLUMN], params.salt, params.control_share)
+    out["risk_decile"] = risk_deciles(out["churn_probability"]).to_numpy()
+    out["arm"] = assign_arms(out[ID_COLUMN], params.salt, params.control_share, out["risk_decile"])
     if "predicted_uplift" not in out.columns:
         out["predicted_uplift"] = np.nan
+    out["contract"] = out["Contract"] if "Contract" in out.columns else None
+    out["tenure_band"] = tenure_band(out["tenure"]) if "tenure" in out.columns else None
     out["churn_probability"] = out["churn_probability"].round(6)
     out["expected_value"] = out["expected_value"].round(4)
     out["predicted_uplift"] = out["predicted_uplift"].round(6)
     return out[list(CONTACT_COLUMNS)]
+
+
+def in_holdout(customer_ids: pd.Series, salt: str, share: float) -> np.ndarray:
+    """The global hold-out: customers whose salted bucket falls under its share (stable for a
+    customer, and for customers who join later)."""
+    return np.array([bucket(str(c), salt) < share for c in customer_ids], dtype=bool)
+
+
+@dataclass(frozen=True)
+class Power:
+    n_treated: int
+    n_control: int
+    baseline: float
+    min_detectable: float | None
+    refuse: bool
+    message: str
+
+
+def power_of(contacts: pd.DataFrame, params: PlanParams) -> Power:
+    """The plan's power figure: the smallest uplift it detects with 80% power at the 5% level,
+    with the control churn rate taken as the model's mean churn probability of the planned; the
+    plan is refused when that is above `--min-detectable` (the uplift the offer is expected to
+    have) or when an arm is empty."""
+    from churn.campaigns.stats import budget_for, min_detectable
+
+    n_control = int((contacts["arm"] == CONTROL).sum())
+    n_treated = len(contacts) - n_control
+    baseline = float(contacts["churn_probability"].mean()) if len(contacts) else 0.0
+    mde = min_detectable(n_treated, n_control, baseline)
+    if mde is None:
+        empty = "control" if n_control == 0 else "treated"
+        return Power(n_treated, n_control, baseline, None, True, (
+            f"the {empty} arm would be empty ({n_treated} treated, {n_control} control from "
+            f"--budget {params.budget} x --control-share {params.control_share}): no uplift "
+            "could be measured; raise the budget or the share"
+        ))  # fmt: skip
+    message = (
+        f"power: {n_treated} treated, {n_control} control, control churn near {baseline:.3f}: "
+        f"the smallest uplift this plan detects with 80% power (5% level) is {mde:.3f}"
+    )
+    wanted = params.min_detectable
+    refuse = wanted is not None and mde > wanted
+    if wanted is not None:
+        need = budget_for(wanted, params.control_share, baseline)
+        message += (
+            f"; the offer is expected to give {wanted:.3f}: "
+            + (f"the plan cannot detect it (a budget of {need} at this share could)"
+               if refuse else "the plan can detect it")
+        )  # fmt: skip
+    return Power(n_treated, n_control, baseline, mde, refuse, message)

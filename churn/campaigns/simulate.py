@@ -3,8 +3,11 @@
 Without an offer a customer churns with the generator's own true probability p0
 (`churn.generator.churn_probability`); an offer multiplies it by (1 - effect), where the effect
 may differ by segment (for example offers work on DSL customers and not on fiber customers).
-The true uplift of the campaign is then known exactly: the mean of p0 * effect over everyone
-planned (treated or not, since the arms are a random split of the same customers).
+The treated probability is clipped to [0, 1] (an offer that backfires cannot push a customer
+past certain churn), and the true uplift of the campaign is then known exactly: the mean of
+p0 - clip(p0 * (1 - effect)) over everyone planned (treated or not, since the arms are a random
+split of the same customers). `return_rate` below 1 leaves that share of outcomes never coming
+back, at random (missing outcomes in the tests).
 """
 
 from __future__ import annotations
@@ -80,7 +83,7 @@ def parse_effects(default: float, segments: list[str]) -> EffectSpec:
 @dataclass(frozen=True)
 class Simulated:
     outcomes: pd.DataFrame  # customerID, Churn (Yes/No), observed_at (ISO 8601, UTC)
-    true_uplift: float  # the campaign's true uplift (population mean of p0 * effect)
+    true_uplift: float  # the campaign's true uplift (mean of p0 - clip(p0 * (1 - effect)))
     true_customers_saved: float  # true uplift x treated n
 
 
@@ -90,6 +93,7 @@ def simulate(
     seed: int,
     start: dt.datetime,
     end: dt.datetime,
+    return_rate: float = 1.0,
 ) -> Simulated:
     """Outcomes for `planned` (features, `customerID` as in the customers file, `arm`), observed
     at random times in [start, end]."""
@@ -97,7 +101,8 @@ def simulate(
     p0 = churn_probability(planned)
     effect = spec.effects(planned)
     treated = planned["arm"].to_numpy() == TREATED
-    p = np.clip(np.where(treated, p0 * (1 - effect), p0), 0.0, 1.0)
+    offered = np.clip(p0 * (1 - effect), 0.0, 1.0)
+    p = np.where(treated, offered, p0)
     churned = rng.random(len(planned)) < p
     span = max((end - start).total_seconds(), 0.0)
     seconds = rng.random(len(planned)) * span
@@ -109,5 +114,7 @@ def simulate(
             "observed_at": observed,
         }
     )
-    uplift = float(np.mean(p0 * effect)) if len(planned) else 0.0
+    back = rng.random(len(planned)) < return_rate
+    outcomes = outcomes[back].reset_index(drop=True)
+    uplift = float(np.mean(p0 - offered)) if len(planned) else 0.0
     return Simulated(outcomes, uplift, uplift * int(treated.sum()))

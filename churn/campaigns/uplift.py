@@ -22,10 +22,12 @@ from churn.features import ChurnEncoder
 from churn.schema import FEATURE_NAMES
 
 TEST_SHARE = 0.4
-BOOTSTRAP_SAMPLES = 400
+BOOTSTRAP_SAMPLES = 2000
+"""Resamples behind the evidence's interval: its 2.5% tails rest on 50 draws each, not 10."""
 CURVE_POINTS = 11
 MIN_PER_ARM = 30
-"""Fewer outcomes than this in an arm's training part: no model is fitted (it would be noise)."""
+"""Fewer outcomes than this in an arm's training part, or in its held-out part: no model is
+fitted, no evidence given (either would be noise)."""
 
 
 @dataclass(frozen=True)
@@ -191,6 +193,14 @@ def learn(
         chosen = rng.choice(rows, size=round(len(rows) * test_share), replace=False)
         is_test[chosen] = True
     train, test = frame[~is_test], frame[is_test]
+    for name in (TREATED, CONTROL):
+        held = test["churned"].to_numpy(dtype=float)[test["arm"].to_numpy() == name]
+        if len(held) < MIN_PER_ARM or held.min() == held.max():
+            raise CampaignError(
+                f"the held-out part of the {name} arm has {len(held)} outcome(s) "
+                f"({int(held.sum())} churned): at least {MIN_PER_ARM}, with both churners and "
+                "stayers, are needed for evidence"
+            )
     model = fit_two_model(train, train["arm"].to_numpy(), train["churned"].to_numpy(dtype=float))
     evidence = evaluate(model, test, samples=samples, seed=seed)
     return model, UpliftEvidence(**{**asdict(evidence), "n_train": len(train)})

@@ -1,4 +1,5 @@
-"""`churn campaign plan|report|list|close|simulate|learn`: retention campaigns with a control group.
+"""`churn campaign plan|report|list|close|simulate|learn|power|holdout|contacts`: retention
+campaigns with a control group (the last three in churn/cli/campaign_design.py).
 
 The production model is loaded (through `churn.control.models`, like `churn predict`) inside
 `plan` only; the other commands read the project database and need no framework.
@@ -45,6 +46,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     plan.add_argument(
         "--uplift-from", help="with --rank uplift: the learned campaign (default: the newest)"
+    )
+    plan.add_argument(
+        "--horizon-days",
+        type=int,
+        default=30,
+        help="the outcome window: outcomes observed after start + this are not counted (30)",
+    )
+    plan.add_argument(
+        "--min-detectable",
+        type=float,
+        help="the uplift the offer is expected to have: refuse a plan that cannot detect it",
     )
     plan.add_argument("--out", type=Path, required=True, help="the ranked contact list (CSV)")
     plan.add_argument("--actor", help="who (audit trail; default: the OS user)")
@@ -95,9 +107,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     learn.add_argument("--customers", type=Path, required=True, help="the customers file planned")
     learn.add_argument("--seed", type=int, default=0)
     learn.add_argument("--json", action="store_true")
+    learn.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an earlier learning of this campaign (recorded in the audit log)",
+    )
     learn.add_argument("--actor", help="who (audit trail; default: the OS user)")
     add_db_argument(learn)
     learn.set_defaults(func=cmd_learn)
+
+    from churn.cli.campaign_design import register_design
+
+    register_design(sub)
 
 
 def _engine(args: argparse.Namespace) -> Any:
@@ -139,6 +160,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
             args.name, args.budget, args.control_share,
             cost if args.offer_cost is None else args.offer_cost,
             value if args.saved_value is None else args.saved_value, args.rank,
+            horizon_days=args.horizon_days, min_detectable=args.min_detectable,
         )  # fmt: skip
     except CampaignError as exc:
         return fail(str(exc), EXIT_USAGE)
@@ -173,38 +195,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(out, default=str))
         return EXIT_OK
-    print(_report_text(campaign, out))
+    from churn.cli.campaign_text import report_text
+
+    print(report_text(campaign, out))
     return EXIT_OK
-
-
-def _fmt(value: Any, money: bool = False) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:,.0f}" if money else f"{value:.4f}"
-
-
-def _report_text(campaign: Any, out: dict[str, Any]) -> str:
-    lines = [
-        f"campaign {campaign.name}: model {campaign.model_version}, rank {campaign.rank_rule}, "
-        f"started {campaign.started_at:%Y-%m-%d %H:%M} UTC"
-        + ("" if campaign.is_open else f", closed {campaign.closed_at:%Y-%m-%d %H:%M}"),
-    ]
-    for arm in ("treated", "control"):
-        a = out[arm]
-        lines.append(
-            f"  {arm:8s} n={a['n']:<7d} outcomes={a['outcomes']:<7d} "
-            f"churn rate={_fmt(a['churn_rate'])}"
-        )
-    pct = f"{out['confidence']:.0%}"
-    for key, money in (("uplift", False), ("customers_saved", False), ("net_value", True)):
-        lines.append(
-            f"  {key:16s} {_fmt(out[key], money)}  ({pct} interval "
-            f"{_fmt(out[key + '_ci_low'], money)} .. {_fmt(out[key + '_ci_high'], money)})"
-        )
-    lines.append(
-        f"  precision in the top {campaign.budget} (control arm): {_fmt(out['precision_top_n'])}"
-    )
-    return "\n".join(lines)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -223,6 +217,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         state = "open" if row["closed_at"] is None else "closed"
         print(
             f"{row['name']:24s} {row['started_at'][:16]} {state:6s} rank={row['rank_rule']:6s} "
+            f"horizon={row['horizon_days'] or '-'}d "
             f"treated={row['n_treated']} control={row['n_control']} model={row['model_version']}"
         )
     return EXIT_OK
@@ -300,7 +295,7 @@ def cmd_learn(args: argparse.Namespace) -> int:
     engine = _engine(args)
     try:
         campaign = _campaign_or_fail(engine, args.name)
-        evidence = learn_from(engine, campaign, args.customers, args.seed, actor)
+        evidence = learn_from(engine, campaign, args.customers, args.seed, actor, args.force)
     except (LookupError, ValueError) as exc:
         return fail(str(exc))
     finally:

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
@@ -18,19 +19,20 @@ from churn.campaigns.plan import (
     CONTROL,
     TREATED,
     PlanParams,
+    Power,
     TopN,
     contact_list,
     expected_value,
+    power_of,
     ranking_key,
 )
-from churn.campaigns.report import latest_outcomes
 from churn.cli import EXIT_OK, fail
 from churn.db.campaigns import Campaign
 from churn.schema import ID_COLUMN
 from churn.settings import get_settings
 
 
-def _uplift_model(engine: sa.Engine, source: str | None) -> tuple[Any, str]:
+def _uplift_model(engine: sa.Engine, source: str | None) -> tuple[Any, str, float]:
     """The learned uplift model a `--rank uplift` plan may use, or ValueError saying why not."""
     from churn.campaigns.uplift import TwoModelUplift
     from churn.db.campaigns import get, list_all
@@ -49,7 +51,76 @@ def _uplift_model(engine: sa.Engine, source: str | None) -> tuple[Any, str]:
             f"--rank uplift refused: campaign {chosen.name} gave {evidence['reason']}; "
             "plan with --rank value (or risk) instead"
         )
-    return TwoModelUplift.from_json(chosen.learned["model"]), chosen.name
+    covered = chosen.learned.get("covered", {}).get("min_churn_probability")
+    if covered is None:
+        raise ValueError(
+            f"--rank uplift refused: campaign {chosen.name}'s learning does not record the "
+            "population its evidence covers; re-learn it with `churn campaign learn --force`"
+        )
+    return TwoModelUplift.from_json(chosen.learned["model"]), chosen.name, float(covered)
+
+
+class Eligibility:
+    """Who a new plan may take: not in the arms of a running campaign (the plan leaves them out
+    and says which campaign holds them), not in the global hold-out, and, for an uplift plan,
+    within the population the uplift evidence covers. Duplicate IDs anywhere in the file are
+    refused (a customer has one row)."""
+
+    def __init__(self, engine: sa.Engine, covered_min_probability: float | None) -> None:
+        from churn.db.campaigns import get_holdout, running_assignments
+
+        self.held = running_assignments(engine, dt.datetime.now(dt.UTC))
+        self.holdout = get_holdout(engine)
+        self.covered = covered_min_probability
+        self.by_campaign: dict[str, int] = {}
+        self.in_holdout = self.outside_evidence = 0
+        self._seen = np.array([], dtype=np.uint64)
+        self._secret = get_settings().customer_id_key
+
+    def check_duplicates(self, chunk: pd.DataFrame) -> str | None:
+        ids = chunk[ID_COLUMN].astype(str)
+        hashed = pd.util.hash_array(ids.to_numpy(dtype=object))
+        doubled = ids.duplicated().to_numpy() | np.isin(hashed, self._seen)
+        if doubled.any():
+            return str(ids[doubled].iloc[0])
+        self._seen = np.union1d(self._seen, hashed)
+        return None
+
+    def keep(self, scored: pd.DataFrame) -> pd.DataFrame:
+        from churn.campaigns.plan import in_holdout
+        from churn.privacy import customer_key
+
+        mask = np.ones(len(scored), dtype=bool)
+        if self.holdout is not None:
+            held_out = in_holdout(scored[ID_COLUMN], self.holdout.salt, self.holdout.share)
+            self.in_holdout += int(held_out.sum())
+            mask &= ~held_out
+        if self.held:
+            owners = [
+                self.held.get(str(customer_key(str(c), self._secret))) for c in scored[ID_COLUMN]
+            ]
+            for i, owner in enumerate(owners):
+                if owner is not None and mask[i]:
+                    self.by_campaign[owner] = self.by_campaign.get(owner, 0) + 1
+                    mask[i] = False
+        if self.covered is not None:
+            outside = scored["churn_probability"].to_numpy(dtype=float) < self.covered - 1e-6
+            self.outside_evidence += int((outside & mask).sum())
+            mask &= ~outside
+        return scored[mask]
+
+    def summary(self) -> str | None:
+        parts = [
+            f"{n} held by running campaign {name}" for name, n in sorted(self.by_campaign.items())
+        ]
+        if self.in_holdout:
+            parts.append(f"{self.in_holdout} in the global hold-out")
+        if self.outside_evidence:
+            parts.append(
+                f"{self.outside_evidence} below churn probability {self.covered:.3f}, outside "
+                "the population the uplift evidence covers"
+            )
+        return "left out of the plan: " + "; ".join(parts) if parts else None
 
 
 def plan(args: argparse.Namespace, params: PlanParams, engine: sa.Engine, actor: str) -> int:
@@ -57,10 +128,10 @@ def plan(args: argparse.Namespace, params: PlanParams, engine: sa.Engine, actor:
 
     if get(engine, params.name) is not None:
         return fail(f"a campaign named {params.name!r} already exists; nothing changed")
-    uplift_model = None
+    uplift_model, covered = None, None
     try:
         if params.rank == "uplift":
-            uplift_model, source = _uplift_model(engine, args.uplift_from)
+            uplift_model, source, covered = _uplift_model(engine, args.uplift_from)
             print(f"ranking by the uplift model learned on campaign {source}", file=sys.stderr)
     except ValueError as exc:
         return fail(str(exc))
@@ -74,33 +145,43 @@ def plan(args: argparse.Namespace, params: PlanParams, engine: sa.Engine, actor:
     from churn.training.scoring import ScoringInputError, score
 
     problems, top = Problems(), TopN(params.budget)
+    eligible = Eligibility(engine, covered)
     try:
         for chunk in valid_chunks(args.customers, problems, args.chunk_rows):
-            scored = score(pipeline, chunk, threshold)
+            doubled = eligible.check_duplicates(chunk)
+            if doubled is not None:
+                return fail(
+                    f"{args.customers}: customerID {doubled!r} appears more than once; "
+                    "nothing planned"
+                )
+            scored = eligible.keep(score(pipeline, chunk, threshold))
             if uplift_model is not None:
                 scored["predicted_uplift"] = uplift_model.predict(scored)
             scored["expected_value"] = expected_value(scored, params)
             scored["_key"] = ranking_key(scored, params)
-            keep = ["_key", ID_COLUMN, "churn_probability", "expected_value"]
+            keep = ["_key", ID_COLUMN, "churn_probability", "expected_value", "Contract", "tenure"]
             top.add(scored[keep + (["predicted_uplift"] if uplift_model else [])])
     except ScoringInputError as exc:
         return fail(f"{exc}; nothing planned")
     if problems.count:
         shown = "\n".join(f"  - {p}" for p in problems.shown)
         return fail(f"{args.customers}: {problems.count} bad row(s), nothing planned:\n{shown}")
-    if params.budget > top.seen:
+    left_out = eligible.summary()
+    available = len(top.result())
+    if params.budget > available:
         return fail(
-            f"--budget {params.budget} is more than the {top.seen} customers in "
-            f"{args.customers}; nothing planned"
-        )
+            f"--budget {params.budget} is more than the {available} customers of "
+            f"{args.customers} a plan may take"
+            + (f" ({left_out})" if left_out else "") + "; nothing planned"
+        )  # fmt: skip
     contacts = contact_list(top.result(), params)
-    doubled = contacts[ID_COLUMN][contacts[ID_COLUMN].duplicated()]
-    if not doubled.empty:
-        return fail(
-            f"{args.customers}: customerID {doubled.iloc[0]!r} appears more than once among the "
-            f"top {params.budget}; nothing planned"
-        )
-    return _record(args, params, engine, actor, str(production.name), contacts)
+    power = power_of(contacts, params)
+    if power.refuse:
+        return fail(f"{power.message}; nothing planned")
+    if left_out is not None:
+        print(left_out, file=sys.stderr)
+    print(power.message, file=sys.stderr)
+    return _record(args, params, engine, actor, str(production.name), contacts, power)
 
 
 def _record(
@@ -110,6 +191,7 @@ def _record(
     actor: str,
     version: str,
     contacts: pd.DataFrame,
+    power: Power,
 ) -> int:
     """The contact list written to a temporary file, the campaign recorded (one transaction with
     its audit row), then the file renamed into place: a failure leaves neither."""
@@ -132,11 +214,15 @@ def _record(
         n_treated=len(contacts) - n_control,
         n_control=n_control,
         source_file=Path(args.customers).name[:255],
+        horizon_days=params.horizon_days,
+        baseline_churn=power.baseline,
+        min_detectable_uplift=power.min_detectable,
     )
     reason = (
         f"campaign {params.name}: top {params.budget} by {params.rank} of {args.customers}, "
         f"{campaign.n_treated} treated, {n_control} control (share {params.control_share}), "
-        f"C={params.offer_cost:g}, V={params.saved_value:g}"
+        f"C={params.offer_cost:g}, V={params.saved_value:g}, horizon {params.horizon_days} "
+        f"day(s), minimum detectable uplift {power.min_detectable:.4f}"
     )
     event = AuditEvent("campaign_plan", "cli", actor, campaign.model_name, None, version, reason)
     out = Path(args.out)
@@ -191,32 +277,51 @@ def planned_customers(engine: sa.Engine, campaign: Campaign, path: Path) -> pd.D
 
 
 def learn_from(
-    engine: sa.Engine, campaign: Campaign, path: Path, seed: int, actor: str
+    engine: sa.Engine, campaign: Campaign, path: Path, seed: int, actor: str, force: bool = False
 ) -> dict[str, Any]:
-    """Fit the two-model learner on the campaign's outcomes, store it with its evidence."""
+    """Fit the two-model learner on the campaign's outcomes in its window, store it with its
+    evidence and the population it covers. Once per campaign: trying seeds until one passes
+    would make the evidence meaningless, so a re-run needs `force` and says so in the audit."""
     from churn.campaigns.uplift import learn
+    from churn.campaigns.window import window_of, window_outcomes
     from churn.db.audit import AuditEvent
     from churn.db.campaigns import update
     from churn.db.outcomes import read
 
+    if campaign.learned and not force:
+        raise ValueError(
+            f"campaign {campaign.name} was learned on {campaign.learned['learned_at'][:16]} "
+            f"(seed {campaign.learned.get('seed', '?')}); a re-run refuses, since trying seeds "
+            "until one passes is not evidence (--force replaces it, recorded in the audit log)"
+        )
     planned = planned_customers(engine, campaign, path)
     keyed = planned.drop(columns=[ID_COLUMN]).rename(columns={"key": ID_COLUMN})
-    joined = latest_outcomes(
-        keyed, read(engine, since=campaign.started_at), campaign.started_at
-    ).dropna(subset=["churned"])
+    window = window_of(campaign.started_at, campaign.horizon_days, campaign.closed_at)
+    joined = window_outcomes(keyed, read(engine, since=campaign.started_at), window)
+    joined = joined.dropna(subset=["churned"])
     for arm in (TREATED, CONTROL):
         if not (joined["arm"] == arm).any():
             raise ValueError(f"campaign {campaign.name}: no outcome yet in the {arm} arm")
     model, evidence = learn(joined.assign(churned=joined["churned"].astype(bool)), seed=seed)
     result = evidence.as_json()
+    replaced = (
+        f"; FORCED re-learn replacing the learning of {campaign.learned['learned_at'][:16]}"
+        if campaign.learned else ""
+    )  # fmt: skip
     event = AuditEvent(
         "campaign_learn", "cli", actor, campaign.model_name, None, campaign.model_version,
-        f"campaign {campaign.name}: uplift model learned; {evidence.reason}",
+        f"campaign {campaign.name}: uplift model learned (seed {seed}); "
+        f"{evidence.reason}{replaced}",
     )  # fmt: skip
     learned = {
         "learned_at": dt.datetime.now(dt.UTC).isoformat(),
+        "seed": seed,
+        "forced": bool(replaced),
         "evidence": result,
         "model": model.as_json(),
+        # the evidence is about the campaign's planned customers: an uplift plan ranks only
+        # customers at least as risky as the least risky of them
+        "covered": {"min_churn_probability": float(planned["churn_probability"].min())},
     }
     update(engine, campaign.name, event, learned=learned)
     return result

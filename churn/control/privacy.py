@@ -23,7 +23,14 @@ import sqlalchemy as sa
 
 from churn.artifacts import Artifact
 from churn.db.audit import AuditEvent, insert
-from churn.db.tables import audit_log, campaign_assignments, campaigns, outcomes, prediction_log
+from churn.db.tables import (
+    audit_log,
+    campaign_assignments,
+    campaign_contacts,
+    campaigns,
+    outcomes,
+    prediction_log,
+)
 from churn.privacy import customer_key
 from churn.schema import ID_COLUMN
 from churn.settings import Settings
@@ -32,6 +39,7 @@ CUSTOMER_TABLES: tuple[tuple[sa.Table, str], ...] = (
     (prediction_log, ID_COLUMN),
     (outcomes, ID_COLUMN),
     (campaign_assignments, ID_COLUMN),
+    (campaign_contacts, ID_COLUMN),
 )
 """(table, column holding the customer key): what export and erase cover, in this order."""
 

@@ -34,6 +34,8 @@ ACTIONS = (
     "campaign_plan",
     "campaign_close",
     "campaign_learn",
+    "campaign_contacts",
+    "campaign_holdout",
     "privacy_export",
     "privacy_erase",
     "privacy_purge",

@@ -19,7 +19,8 @@ import sqlalchemy as sa
 from churn.db.audit import AuditEvent, audit_log
 from churn.db.outcomes import engine_for
 from churn.db.tables import campaign_assignments as assignments
-from churn.db.tables import campaigns, row_by
+from churn.db.tables import campaign_contacts as contacts_table
+from churn.db.tables import campaign_holdout, campaigns, row_by
 from churn.privacy import customer_key
 from churn.settings import get_settings
 
@@ -28,6 +29,14 @@ if TYPE_CHECKING:
 
 __all__ = ["engine_for"]
 CHUNK = 1000
+SEGMENTS = ("risk_decile", "contract", "tenure_band")
+
+
+def _cell(value: Any) -> Any:
+    """NaN and None are NULL; numpy integers become plain ints."""
+    if value is None or value != value:
+        return None
+    return int(value) if hasattr(value, "item") and float(value).is_integer() else value
 
 
 class CampaignExists(ValueError):
@@ -53,10 +62,22 @@ class Campaign:
     closed_at: dt.datetime | None = None
     learned: dict[str, Any] | None = None
     id: int | None = None
+    horizon_days: int | None = None
+    baseline_churn: float | None = None
+    min_detectable_uplift: float | None = None
 
     @property
     def is_open(self) -> bool:
         return self.closed_at is None
+
+    def is_running(self, now: dt.datetime) -> bool:
+        """Open and inside its outcome window: its arms are not to be touched by another plan."""
+        if not self.is_open:
+            return False
+        if self.horizon_days is None:
+            return True
+        now = now if now.tzinfo else now.replace(tzinfo=dt.UTC)
+        return now < self.started_at + dt.timedelta(days=self.horizon_days)
 
     def as_json(self) -> dict[str, Any]:
         """What a person may see: everything but the salt (it would reveal future arms)."""
@@ -116,6 +137,7 @@ def create(
                 "predicted_uplift": None
                 if r["predicted_uplift"] != r["predicted_uplift"]  # NaN: not an uplift plan
                 else float(r["predicted_uplift"]),
+                **{c: _cell(r.get(c)) for c in SEGMENTS},
             }
             for r in contacts.to_dict("records")
         ]
@@ -152,7 +174,7 @@ def read_assignments(engine: sa.Engine, campaign: Campaign) -> pd.DataFrame:
     """The campaign's assignments in rank order (`customerID` keyed)."""
     import pandas as pd
 
-    columns = ["customerID", "arm", "rank", "churn_probability", "expected_value"]
+    columns = ["customerID", "arm", "rank", "churn_probability", "expected_value", *SEGMENTS]
     query = (
         sa.select(*(assignments.c[c] for c in columns))
         .where(assignments.c.campaign_id == campaign.id)
@@ -200,3 +222,90 @@ def treated_customers(engine: sa.Engine) -> pd.DataFrame:
     )
     with engine.connect() as conn:
         return pd.DataFrame(conn.execute(query).mappings().all(), columns=columns)
+
+
+def running_assignments(engine: sa.Engine, now: dt.datetime) -> dict[str, str]:
+    """{keyed customerID: campaign name} for every customer in the arms of a running campaign
+    (open and inside its window): a new plan leaves them out."""
+    running = {c.id: c.name for c in list_all(engine) if c.is_running(now)}
+    if not running:
+        return {}
+    query = sa.select(assignments.c.campaign_id, assignments.c.customerID).where(
+        assignments.c.campaign_id.in_(list(running))
+    )
+    with engine.connect() as conn:
+        return {row.customerID: running[row.campaign_id] for row in conn.execute(query)}
+
+
+def read_contacts(engine: sa.Engine, campaign: Campaign) -> pd.DataFrame:
+    """Who of the campaign was reached and when (keyed customerID, contacted_at in UTC)."""
+    import pandas as pd
+
+    columns = ["customerID", "contacted_at"]
+    if not sa.inspect(engine).has_table("campaign_contacts"):
+        return pd.DataFrame(columns=columns)
+    query = sa.select(contacts_table.c.customerID, contacts_table.c.contacted_at).where(
+        contacts_table.c.campaign_id == campaign.id
+    )
+    with engine.connect() as conn:
+        frame = pd.DataFrame(conn.execute(query).mappings().all(), columns=columns)
+    frame["contacted_at"] = pd.to_datetime(frame["contacted_at"], utc=True)
+    return frame
+
+
+def store_contacts(
+    engine: sa.Engine, campaign: Campaign, rows: list[tuple[str, dt.datetime]], event: AuditEvent
+) -> tuple[int, int]:
+    """Insert (keyed customerID, contacted_at) rows not recorded yet (the first contact counts;
+    a re-import is a no-op), with the audit row; (new, already recorded)."""
+    with engine.begin() as conn:
+        known = {
+            r.customerID
+            for r in conn.execute(
+                sa.select(contacts_table.c.customerID).where(
+                    contacts_table.c.campaign_id == campaign.id
+                )
+            )
+        }
+        new = [
+            {"campaign_id": campaign.id, "customerID": k, "contacted_at": when}
+            for k, when in rows
+            if k not in known
+        ]
+        for start in range(0, len(new), CHUNK):
+            conn.execute(contacts_table.insert(), new[start : start + CHUNK])
+        _audit(conn, replace(event, reason=f"{event.reason}: {len(new)} new contact(s)"))
+    return len(new), len(rows) - len(new)
+
+
+@dataclass(frozen=True)
+class Holdout:
+    share: float
+    salt: str
+    created_at: dt.datetime
+    created_by: str
+
+
+def get_holdout(engine: sa.Engine) -> Holdout | None:
+    """The global hold-out in force (the newest row); None when there is none (or share 0)."""
+    if not sa.inspect(engine).has_table("campaign_holdout"):
+        return None
+    query = sa.select(campaign_holdout).order_by(campaign_holdout.c.id.desc()).limit(1)
+    with engine.connect() as conn:
+        row = conn.execute(query).mappings().first()
+    if row is None or row["share"] <= 0:
+        return None
+    created = _utc(row["created_at"])
+    assert created is not None
+    return Holdout(row["share"], row["salt"], created, row["created_by"])
+
+
+def set_holdout(engine: sa.Engine, share: float, salt: str, actor: str, event: AuditEvent) -> None:
+    """Record a new hold-out (share 0 ends it), with its audit row."""
+    with engine.begin() as conn:
+        conn.execute(
+            campaign_holdout.insert().values(
+                share=share, salt=salt, created_at=dt.datetime.now(dt.UTC), created_by=actor
+            )
+        )
+        _audit(conn, event)

@@ -130,6 +130,10 @@ campaigns = sa.Table(
     sa.Column("source_file", sa.String(255), nullable=False),
     sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("learned", sa.Text, nullable=True),
+    # revision 0012: the design fixed at plan time
+    sa.Column("horizon_days", sa.Integer, nullable=True),
+    sa.Column("baseline_churn", sa.Float, nullable=True),
+    sa.Column("min_detectable_uplift", sa.Float, nullable=True),
 )
 campaign_assignments = sa.Table(
     "campaign_assignments",
@@ -142,6 +146,28 @@ campaign_assignments = sa.Table(
     sa.Column("churn_probability", sa.Float, nullable=False),
     sa.Column("expected_value", sa.Float, nullable=False),
     sa.Column("predicted_uplift", sa.Float, nullable=True),
+    # revision 0012: the segments recorded at plan time
+    sa.Column("risk_decile", sa.Integer, nullable=True),
+    sa.Column("contract", sa.String(32), nullable=True),
+    sa.Column("tenure_band", sa.String(16), nullable=True),
+)
+# revision 0012: who of a treated arm was reached, and the global hold-out
+campaign_contacts = sa.Table(
+    "campaign_contacts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("campaign_id", sa.Integer, nullable=False),
+    sa.Column(ID_COLUMN, sa.String(64), nullable=False),
+    sa.Column("contacted_at", sa.DateTime(timezone=True), nullable=False),
+)
+campaign_holdout = sa.Table(
+    "campaign_holdout",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("share", sa.Float, nullable=False),
+    sa.Column("salt", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
 )
 
 

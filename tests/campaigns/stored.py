@@ -1,5 +1,5 @@
-"""A campaign written straight to the store, with its outcomes: for the gauge and page tests,
-which need no model."""
+"""A campaign written straight to the store, with its outcomes and segments, 10 days into its
+30-day window: for the gauge and page tests, which need no model."""
 
 from __future__ import annotations
 
@@ -27,11 +27,14 @@ def stored_campaign(url: str, name: str, churned_treated: int, churned_control: 
             "churn_probability": 0.6,
             "expected_value": 40.0,
             "predicted_uplift": float("nan"),
+            "risk_decile": [10 - (i % 100) // 10 for i in range(200)],
+            "contract": ["Month-to-month", "One year"] * 100,
+            "tenure_band": "0-12 months",
         }
     )
     campaign = Campaign(
         name, STARTED, "ana", "telco_churn", "3", "value", 200, 0.5, 50.0, 150.0, "salt",
-        100, 100, "customers.csv",
+        100, 100, "customers.csv", horizon_days=30, min_detectable_uplift=0.19,
     )  # fmt: skip
     event = AuditEvent("campaign_plan", "cli", "ana", "telco_churn", None, "3", f"plan {name}")
     engine = engine_for(url)

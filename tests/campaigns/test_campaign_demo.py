@@ -39,5 +39,11 @@ def test_make_campaign_demo_runs_end_to_end(trained_model: TrainedModel, tmp_pat
     assert "ranking by predicted uplift beats ranking by risk" in run.stdout
     assert "the next plan may use --rank uplift --uplift-from demo" in run.stdout
     following = pd.read_csv(demo / "contacts_next.csv")
-    assert following["predicted_uplift"].notna().all() and len(following) == 4000
+    assert following["predicted_uplift"].notna().all() and len(following) == 2000
     assert "planned campaign demo-next" in run.stderr
+    # the second campaign is planned properly: after the first is closed, within the customers
+    # the evidence covers, with its power figure
+    assert "closed campaign demo" in run.stderr
+    assert not set(following["customerID"]) - set(contacts["customerID"])
+    assert "the smallest uplift this plan detects with 80% power" in run.stderr
+    assert "the smallest uplift detected with 80% power at the 5% level" in run.stdout

@@ -71,12 +71,17 @@ def test_analyst_reads_a_campaign_report_and_downloads_its_contacts(
     page.locator('[data-testid="stSelectbox"]').click()
     page.get_by_role("option", name="spring").click()
     page.get_by_text("Campaign spring").wait_for(timeout=30_000)
-    metrics = page.locator('[data-testid="stMetric"]')
-    metrics.first.wait_for()
+    # the rerun after the selection redraws from the top: the subheader can be new while the
+    # figures below it are still the previous campaign's, so wait for spring's own figure
+    page.get_by_text("+20.0%").first.wait_for(timeout=30_000)
+    page.get_by_text("Effects by segment").wait_for(timeout=30_000)
     text = page.inner_text("body")
     assert "+20.0%" in text  # uplift: control 40% minus treated 20%
     assert re.search(r"95% interval \+\d+\.\d% to \+\d+\.\d%", text)
     assert "-2,000" in text  # net value: 20 saved x 150 - 100 x 50
+    assert "interim: 33% of the window has passed" in text  # 10 days into 30: not final
+    assert "Effects by segment" in text and "Bonferroni" in text
+    assert "designed to detect an uplift of 19.0%" in text  # (tables draw on a canvas)
     page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=30_000)
     _no_traceback(page)
     screenshots = Settings().reports_dir / "screenshots"
@@ -91,7 +96,9 @@ def test_analyst_reads_a_campaign_report_and_downloads_its_contacts(
         if len(lines) > 1 and lines[1].startswith("spring-"):
             break
         page.wait_for_timeout(1000)
-    assert lines[0] == "customerID,arm,rank,churn_probability,expected_value"
+    assert lines[0] == (
+        "customerID,arm,rank,churn_probability,expected_value,risk_decile,contract,tenure_band"
+    )
     assert len(lines) == 201 and lines[1].startswith("spring-0,treated,1,")
     page.close()
 
@@ -112,5 +119,6 @@ def test_admins_see_the_campaigns_in_the_ops_ui(project_db: str, tmp_path: Path)
     html = _text(_sign_in(app, "admin").get("/campaigns"))
     rows = re.findall(r"<tr><td>([^<]+)</td><td>[^<]+</td><td>(\w+)</td><td>(\w+)</td>", html)
     assert rows == [("summer", "open", "ana"), ("spring", "open", "ana")]
+    assert "<td>30</td><td>0.190</td>" in html  # the horizon and the design's power figure
     assert 'href="/campaigns"' in html
     assert _sign_in(app, "analyst").get("/campaigns").status_code == 403

@@ -28,8 +28,50 @@ def _engine() -> sa.Engine:
 def _interval(figures: dict[str, Any], key: str, fmt: str) -> str:
     low, high = figures[f"{key}_ci_low"], figures[f"{key}_ci_high"]
     if low is None:
-        return "no outcomes in both arms yet"
+        return f"not enough outcomes yet (at least {figures['min_outcomes_per_arm']} per arm)"
     return f"95% interval {fmt.format(low)} to {fmt.format(high)}"
+
+
+def _status(figures: dict[str, Any]) -> None:
+    """Whether the figures can be trusted yet: not enough outcomes, interim, or final."""
+    {"final": st.success, "interim": st.info}.get(figures["status"], st.warning)(figures["message"])
+    window = figures["window"] or {}
+    if window.get("passed_share") is not None:
+        st.progress(
+            float(window["passed_share"]),
+            text=f"outcome window {window['start'][:10]} to {window['end'][:10]} "
+            f"({window['horizon_days'] or '-'} days): {window['passed_share']:.0%} passed",
+        )
+    for warning in figures["checks"]["warnings"]:
+        st.warning(warning)
+
+
+def _contacts_and_segments(figures: dict[str, Any]) -> None:
+    if (c := figures["complier"]) is not None:
+        reached = (
+            "n/a" if c["cace"] is None
+            else f"{c['cace']:+.1%} (95% interval {c['cace_ci_low']:+.1%} to "
+            f"{c['cace_ci_high']:+.1%})"
+        )  # fmt: skip
+        st.write(
+            f"Contacts: {c['contacted']} contacted, {c['reached']} reached "
+            f"({c['reach_rate']:.1%} of the treated arm; {c['churned_before_contact']} churned "
+            f"before the contact). Effect of being assigned (ITT): the uplift above; effect of "
+            f"being reached (complier average): {reached}."
+        )
+    if (seg := figures["segments"]) is None:
+        return
+    st.markdown("**Effects by segment**")
+    rows = [
+        {"segment": r["segment"], "value": r["value"],
+         "treated outcomes": r["treated_outcomes"], "control outcomes": r["control_outcomes"],
+         "uplift": "not enough outcomes yet" if r["uplift"] is None else f"{r['uplift']:+.1%}",
+         "interval": "" if r["uplift"] is None
+         else f"{r['ci_low']:+.1%} to {r['ci_high']:+.1%}"}
+        for r in seg["rows"]
+    ]  # fmt: skip
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    st.caption(seg["note"])
 
 
 def _value(value: Any, fmt: str) -> str:
@@ -39,6 +81,7 @@ def _value(value: Any, fmt: str) -> str:
 def _report(engine: sa.Engine, campaign: Any) -> None:
     report, joined = report_of(engine, campaign)
     figures = report.as_json()
+    _status(figures)
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Uplift (churn points)", _value(figures["uplift"], "{:+.1%}"))
     c1.caption(_interval(figures, "uplift", "{:+.1%}"))
@@ -53,11 +96,13 @@ def _report(engine: sa.Engine, campaign: Any) -> None:
     arms = pd.DataFrame(
         [
             {"arm": arm, "customers": a["n"], "outcomes": a["outcomes"],
+             "outcomes back": "n/a" if a["outcome_rate"] is None else percent(a["outcome_rate"]),
              "churn rate": percent(a["churn_rate"]) if a["churn_rate"] is not None else "n/a"}
             for arm, a in (("treated", figures["treated"]), ("control", figures["control"]))
         ]
     )  # fmt: skip
     st.dataframe(arms, hide_index=True)
+    _contacts_and_segments(figures)
     over_time = churn_over_time(joined)
     if over_time.empty:
         st.info("No outcomes yet for this campaign (churn outcomes import, POST /outcomes).")
@@ -115,6 +160,12 @@ def render() -> None:
             f"Model version {campaign.model_version}, ranked by {campaign.rank_rule}, "
             f"{campaign.n_treated} treated and {campaign.n_control} control, "
             f"offer cost {campaign.offer_cost:g}, value of a customer kept {campaign.saved_value:g}"
+            + (
+                f"; designed to detect an uplift of {campaign.min_detectable_uplift:.1%} "
+                "with 80% power"
+                if campaign.min_detectable_uplift is not None
+                else ""
+            )
         )
         _report(engine, campaign)
         _download(engine, campaign)

@@ -17,7 +17,7 @@ use the sequences of tables later migrations add. A later migration that adds a 
 grants the same way (tests/db/test_roles.py fails on a table without an entry). SQLite: nothing.
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0012
 Create Date: 2026-12-07
 """
 
@@ -26,7 +26,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0013"
-down_revision = "0010"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
@@ -47,6 +47,8 @@ GRANTS: dict[str, dict[str, str]] = {
     "users": {UI: "SELECT, INSERT, UPDATE, DELETE"},
     "campaigns": {UI: "SELECT, INSERT, UPDATE", MONITOR: "SELECT"},
     "campaign_assignments": {UI: "SELECT, INSERT", MONITOR: "SELECT, DELETE"},
+    "campaign_contacts": {UI: "SELECT, INSERT", MONITOR: "SELECT, DELETE"},
+    "campaign_holdout": {UI: "SELECT, INSERT", MONITOR: "SELECT"},
 }
 """Table -> role -> privileges. Absent: nothing (PostgreSQL's default for a role not the owner).
 `SELECT (id)`: an INSERT ... RETURNING id (SQLAlchemy's) reads the new row's id, nothing else."""
