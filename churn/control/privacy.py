@@ -55,9 +55,15 @@ PURGE_TABLES: tuple[tuple[sa.Table, Callable[[dt.datetime], sa.ColumnElement[boo
             sa.select(campaigns.c.id).where(campaigns.c.closed_at < cutoff)
         ),
     ),
+    (
+        campaign_contacts,
+        lambda cutoff: campaign_contacts.c.campaign_id.in_(
+            sa.select(campaigns.c.id).where(campaigns.c.closed_at < cutoff)
+        ),
+    ),
 )
 """(table, which of its rows are due, given the cutoff): what retention deletes, in this order.
-An open campaign's assignments are kept: its outcomes are still being measured."""
+An open campaign's assignments and contacts are kept: its outcomes are still being measured."""
 
 PURGE_BATCH_ROWS = 10_000
 """Rows per DELETE statement and transaction: a purge of millions of rows never holds them all,
