@@ -17,10 +17,19 @@ from functools import partial
 from typing import Any
 
 import bentoml
+import pydantic_core
 from bentoml.exceptions import ServiceUnavailable
+from starlette.responses import Response
 
 from bentos import metrics
-from bentos.api_models import Contribution, Customer, Explanation, ModelInfo, Prediction
+from bentos.api_models import (
+    Contribution,
+    Customer,
+    Explanation,
+    ModelInfo,
+    Prediction,
+)
+from bentos.by_id import Refused, resolve
 from bentos.live_model import LiveModel, ShadowScorer, Snapshot
 from bentos.model_loader import LoadedModel, load, load_tag
 from bentos.prediction_log import (
@@ -184,6 +193,42 @@ class Answers:
             method=exp.method,
             contributions=[Contribution(**vars(c)) for c in exp.contributions],
         )
+
+    def predict(self, customer: Customer | None, customer_id: str | None) -> Prediction | Response:
+        """`/predict`: the posted record, or the customer's attributes from the online store
+        (bentos/by_id.py) with `features_as_of`; scored and logged the same way."""
+        if customer_id is None:
+            assert customer is not None  # OneCustomer: exactly one of the two
+            return self.predict_one(customer)
+        try:
+            (found,), (as_of,) = resolve([customer_id], self.settings)
+        except Refused as refused:
+            return refused.response
+        answer = {**self.predict_one(found).__dict__, "features_as_of": as_of}
+        return Response(pydantic_core.to_json(answer), media_type="application/json")
+
+    def explain(self, customer: Customer | None, customer_id: str | None) -> Explanation | Response:
+        """`/explain`: the posted record or the customer's attributes from the online store."""
+        if customer_id is not None:
+            try:
+                (customer,), _ = resolve([customer_id], self.settings)
+            except Refused as refused:
+                return refused.response
+        assert customer is not None  # OneCustomer: exactly one of the two
+        return self.explain_one(customer)
+
+    def predict_by_ids(self, ids: Sequence[str]) -> Response:
+        """`/predict_ids`: the customers' attributes from the online store, then `predictions`."""
+        try:
+            customers, as_of = resolve(ids, self.settings, "customerIDs")
+        except Refused as refused:
+            return refused.response
+        out = self.predictions(customers)
+        for prediction, stamp in zip(out, as_of, strict=True):
+            prediction["features_as_of"] = stamp
+        version = out[0]["model_version"] if out else ""
+        body = pydantic_core.to_json({"predictions": out, "model_version": version})
+        return Response(body, media_type="application/json")
 
     def model_info(self) -> ModelInfo:
         """`/model_info`: the card of the model this worker serves now, and the experiment."""

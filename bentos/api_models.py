@@ -71,23 +71,39 @@ CustomerList = Annotated[
 ]
 
 
-class OneCustomer(BaseModel):
-    """The body of `/predict` and `/explain`: `{"customer": {...}}`, nothing else.
+CustomerId = Annotated[str, Field(min_length=1, max_length=64, description="a customer ID")]
 
-    An alternative input (`{"customerID": "..."}`, the feature store) goes here: one more optional
-    field, `customer` optional too, and a model validator for "exactly one of them"; the handlers
-    in bentos/service.py then take both keywords (docs/ARCHITECTURE.md, "Add a route")."""
+
+class OneCustomer(BaseModel):
+    """The body of `/predict` and `/explain`: `{"customer": {...}}` or `{"customerID": "..."}`
+    (the attributes then come from the feature store's online store, docs/features.md)."""
 
     model_config = ConfigDict(extra="forbid")
-    customer: Customer
+    customer: Customer | None = None
+    customerID: CustomerId | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> OneCustomer:
+        if (self.customer is None) == (self.customerID is None):
+            raise ValueError('send exactly one of "customer" (the record) or "customerID"')
+        return self
 
 
 class Customers(BaseModel):
-    """The body of `/predict_batch`: `{"customers": [...]}` (1..1000), nothing else (an
-    alternative `{"customerIDs": [...]}` is added the way `OneCustomer` says)."""
+    """The body of `/predict_batch`: `{"customers": [...]}` (1..1000), nothing else."""
 
     model_config = ConfigDict(extra="forbid")
     customers: CustomerList
+
+
+class CustomerIDs(BaseModel):
+    """The body of `/predict_ids`: `{"customerIDs": [...]}` (1..1000), scored on the online
+    store's attributes. Its own route: BentoML's batchable `/predict_batch` takes one argument."""
+
+    model_config = ConfigDict(extra="forbid")
+    customerIDs: Annotated[
+        list[CustomerId], Field(min_length=1, max_length=MAX_BATCH_RECORDS, description="1..1000")
+    ]
 
 
 class Prediction(BaseModel):
@@ -118,6 +134,19 @@ class BatchPredictions(BaseModel):
     """`/predict_batch`'s answer (documented; encoded by `BatchBody`)."""
 
     predictions: list[Prediction]
+    model_version: str
+
+
+class ByIdPrediction(Prediction):
+    """A prediction made on the feature store's attributes: when they were extracted."""
+
+    features_as_of: str = Field(description="UTC time of the extract the attributes come from")
+
+
+class ByIdPredictions(BaseModel):
+    """`/predict_ids`'s answer: one prediction per ID, in order."""
+
+    predictions: list[ByIdPrediction]
     model_version: str
 
 

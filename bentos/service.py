@@ -18,7 +18,9 @@ from bentos.answers import Answers
 from bentos.api_models import (
     BatchBody,
     BatchPredictions,
+    ByIdPredictions,
     Customer,
+    CustomerIDs,
     CustomerList,
     Customers,
     Explanation,
@@ -27,6 +29,7 @@ from bentos.api_models import (
     OneCustomer,
     Prediction,
 )
+from bentos.by_id import BY_ID_ERRORS
 from bentos.middleware import ContractGuard
 from bentos.outcomes import OutcomeCounts, OutcomesBody
 from bentos.outcomes import answer as store_outcomes
@@ -70,9 +73,12 @@ class ChurnService:
         summary="Churn probability, decision and risk band for one customer",
         request=OneCustomer,
         response=Prediction,
+        errors=BY_ID_ERRORS,
     )
-    def predict(self, customer: Customer) -> Prediction:
-        return self.answers.predict_one(customer)
+    def predict(
+        self, customer: Customer | None = None, customerID: str | None = None
+    ) -> Prediction | Response:
+        return self.answers.predict(customer, customerID)
 
     @ROUTES.api(
         "/predict_batch",
@@ -95,9 +101,24 @@ class ChurnService:
         summary="Churn probability and each input feature's exact contribution",
         request=OneCustomer,
         response=Explanation,
+        errors=BY_ID_ERRORS,
     )
-    def explain(self, customer: Customer) -> Explanation:
-        return self.answers.explain_one(customer)
+    def explain(
+        self, customer: Customer | None = None, customerID: str | None = None
+    ) -> Explanation | Response:
+        return self.answers.explain(customer, customerID)
+
+    @ROUTES.api(
+        "/predict_ids",
+        scope="predict",
+        summary="One prediction per customer ID, in order (1..1000 IDs), on the feature "
+        "store's attributes, each with features_as_of",
+        request=CustomerIDs,
+        response=ByIdPredictions,
+        errors=BY_ID_ERRORS,
+    )
+    def predict_ids(self, customerIDs: list[str]) -> Response:
+        return self.answers.predict_by_ids(customerIDs)
 
     @ROUTES.api(
         "/model_info",

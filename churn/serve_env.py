@@ -36,7 +36,9 @@ def serve_environment(env_file: Path = Path(".env")) -> dict[str, str]:
         and value is not None
         and key not in os.environ
     }
-    values["CHURN_PREDICTION_DB"] = Settings(_env_file=env_file).prediction_db  # type: ignore[call-arg]
+    settings = Settings(_env_file=env_file)  # type: ignore[call-arg]
+    values["CHURN_PREDICTION_DB"] = settings.prediction_db
+    values["CHURN_FEATURE_DIR"] = str(settings.feature_dir.resolve())  # the checkout's store
     return values
 
 

@@ -36,6 +36,7 @@ os.environ["BENTOML_HOME"] = str(_SESSION_DIR / "bentoml")
 os.environ["CHURN_MLFLOW_TRACKING_URI"] = f"sqlite:///{_SESSION_DIR / 'mlruns.db'}"
 os.environ["CHURN_PREDICTION_DB"] = f"sqlite:///{_SESSION_DIR / 'predictions.db'}"
 os.environ["CHURN_REPORTS_DIR"] = str(_SESSION_DIR / "reports")
+os.environ["CHURN_FEATURE_DIR"] = str(_SESSION_DIR / "features")  # the embedded feature store
 os.environ.setdefault("ZENML_ANALYTICS_OPT_IN", "false")
 os.environ.setdefault("ZENML_LOGGING_VERBOSITY", "WARN")
 os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
