@@ -74,8 +74,10 @@ def training_pipeline(
             "quality_sample_rows": quality_sample_rows,
         }
     )
-    raw_data, data_md5 = ingest(data_path=params.data_path)
-    customers = validate(raw_data, quality_sample_rows=params.quality_sample_rows, seed=params.seed)
+    data_file, data_md5 = ingest(data_path=params.data_path)
+    customers = validate(
+        data_file, quality_sample_rows=params.quality_sample_rows, seed=params.seed
+    )
     reference_data, test_data = split(customers, test_size=params.test_size, seed=params.seed)
     # Both searches cross-validate alike: the same folds, seed and sample of the split.
     search: dict[str, Any] = {

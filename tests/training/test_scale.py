@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -14,8 +15,9 @@ from churn.data import clean
 from churn.generator import generate, to_csv_text
 from churn.schema import ID_COLUMN, TARGET
 from churn.training.config import validate_params
+from churn.training.frames import bytes_per_row, compact
 from churn.training.sampling import rows_by_stage, stratified_sample
-from churn.training.validation import check_in_chunks, contract_violations
+from churn.training.validation import check_file_in_chunks, contract_violations
 from tests.fixtures.training import TrainedModel
 
 REPO = Path(__file__).resolve().parents[2]
@@ -56,20 +58,47 @@ def test_rows_by_stage() -> None:
 
 
 @pytest.mark.parametrize("chunk_rows", [700, 2000, 5000])
-def test_the_contract_checked_in_chunks_gives_the_same_answer(chunk_rows: int) -> None:
+def test_the_file_checked_in_chunks_gives_the_whole_files_answer_in_compact_types(
+    chunk_rows: int, tmp_path: Path
+) -> None:
     raw = raw_customers(5000, seed=2)
+    good = tmp_path / "good.csv"
+    raw.to_csv(good, index=False)
     whole = contract_violations(raw)
-    chunked = check_in_chunks(raw, chunk_rows)
+    chunked = check_file_in_chunks(good, chunk_rows)
     assert whole.violations == chunked.violations == []
-    pd.testing.assert_frame_equal(chunked.frame, whole.frame)
+    pd.testing.assert_frame_equal(chunked.frame, compact(whole.frame))
+    assert chunked.frame["Contract"].dtype == "category"
+    assert chunked.frame["MonthlyCharges"].dtype == np.float32
+    assert chunked.frame[TARGET].dtype == np.int8
+    assert object not in set(chunked.frame.dtypes)  # no Python strings
+    assert bytes_per_row(chunked.frame) < 80
+    parquet = tmp_path / "good.parquet"
+    raw.to_parquet(parquet, index=False)
+    pd.testing.assert_frame_equal(check_file_in_chunks(parquet, chunk_rows).frame, chunked.frame)
     bad = raw.copy()
     bad.loc[[3, 4000], "tenure"] = "x"  # the same problem in two chunks: one line, 2 rows
     bad.loc[2500, "Contract"] = "Weekly"
     bad.loc[4999, ID_COLUMN] = bad.loc[1, ID_COLUMN]  # a duplicate across chunks
-    assert check_in_chunks(bad, chunk_rows).violations == contract_violations(bad).violations
-    assert {str(v) for v in check_in_chunks(bad, chunk_rows).violations} >= {
+    bad_file = tmp_path / "bad.csv"
+    bad.to_csv(bad_file, index=False)
+    found = check_file_in_chunks(bad_file, chunk_rows).violations
+    assert found == contract_violations(bad).violations
+    assert {str(v) for v in found} >= {
         "tenure: not a number: 'x' (2 rows)",
         f"customerID: duplicated ids: {bad.loc[1, ID_COLUMN]!r} (2 rows)",
+    }
+
+
+def test_a_file_missing_a_column_is_told_every_other_problem_too(tmp_path: Path) -> None:
+    raw = raw_customers(1200, seed=3).drop(columns=["PaymentMethod"])
+    raw.loc[700, "MonthlyCharges"] = "lots"
+    path = tmp_path / "missing.csv"
+    raw.to_csv(path, index=False)
+    found = {str(v) for v in check_file_in_chunks(path, 500).violations}
+    assert found == {
+        "PaymentMethod: missing column",
+        "MonthlyCharges: not a number: 'lots' (1 rows)",
     }
 
 
