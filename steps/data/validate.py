@@ -66,7 +66,7 @@ class RowsRead:
         self.rows = rows
         if rows >= self.next_log:
             logger.info("validate: %s rows read and checked from %s", f"{rows:,}", self.path.name)
-            self.next_log = rows + 1_000_000
+            self.next_log = (rows // 1_000_000 + 1) * 1_000_000
 
 
 def quality_sample(customers: pd.DataFrame, rows: int | None, seed: int) -> pd.DataFrame:
