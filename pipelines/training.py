@@ -106,7 +106,10 @@ def training_pipeline(
         **search,
     )
     # Evaluation and the promotion's paired bootstrap read the same sample of the test split.
-    bootstrap = {"bootstrap_sample_rows": params.bootstrap_sample_rows, "seed": params.seed}
+    bootstrap: dict[str, Any] = {
+        "bootstrap_sample_rows": params.bootstrap_sample_rows,
+        "seed": params.seed,
+    }
     test_metrics = evaluate(split_model, test_data, threshold, **bootstrap)
     # The served model: the same candidate and hyperparameters, fitted on the labelled rows.
     model, refit_summary = refit(

@@ -205,4 +205,3 @@ def test_the_caps_are_applied_per_step_and_recorded_on_the_card_and_in_mlflow(
     assert parent.data.metrics["rows_refit"] == 5000
     assert parent.data.metrics["rows_evaluation"] == 1000
     assert parent.data.metrics["rows_test"] == test
-
