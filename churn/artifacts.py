@@ -91,7 +91,8 @@ class Candidates(Artifact):
 
 
 class RefitSummary(Artifact):
-    """`refit`'s second output: how the served model was fitted on every labelled row."""
+    """`refit`'s second output: how the served model was fitted (on every labelled row, or a
+    stratified sample of `refit_sample_rows` of them; `rows_by_stage["refit"]`)."""
 
     refit_on_all_rows: bool
     rows: int = Field(ge=1)
@@ -107,14 +108,16 @@ class RefitSummary(Artifact):
     rows_by_stage: dict[str, int] = Field(default_factory=dict)
     search_sample_rows: int | None = None
     quality_sample_rows: int | None = None
+    refit_sample_rows: int | None = None
+    bootstrap_sample_rows: int | None = None
 
     def figures(self) -> dict[str, float]:
         """The numeric fields (logged to MLflow as `refit_<name>`)."""
+        caps = {"search_sample_rows", "quality_sample_rows"}
+        caps |= {"refit_sample_rows", "bootstrap_sample_rows"}
         return {
             k: float(v)
-            for k, v in self.model_dump(
-                exclude={"model_uri", "rows_by_stage", "search_sample_rows", "quality_sample_rows"}
-            ).items()
+            for k, v in self.model_dump(exclude={"model_uri", "rows_by_stage", *caps}).items()
         }
 
 

@@ -1,6 +1,8 @@
 """The training pipeline: ingest -> validate -> split -> train candidates -> threshold -> evaluate
--> refit on all rows -> promote -> package. At scale, selection runs on a stratified sample
-(`search_sample_rows`), every fit that is measured or served on every row.
+-> refit on the labelled rows -> promote -> package. Each stage's rows are capped in the run
+config (`search_sample_rows`, `refit_sample_rows`, `bootstrap_sample_rows`,
+`quality_sample_rows`: stratified samples; a set below its cap is used whole), so time and memory
+stay bounded as the customer base grows (docs/training.md "Row caps").
 
 Run it with `make train` / `churn train` (which validate the run config strictly first), or
 `zenml pipeline run pipelines.training.training_pipeline -c configs/training.yaml`.
@@ -51,6 +53,8 @@ def training_pipeline(
     search_sample_rows: int | None = None,
     quality_sample_rows: int | None = None,
     feature_store_labels: str | None = None,
+    refit_sample_rows: int | None = None,
+    bootstrap_sample_rows: int | None = None,
 ) -> None:
     from steps.data.ingest import ingest
     from steps.data.split import split
@@ -78,6 +82,8 @@ def training_pipeline(
             "search_sample_rows": search_sample_rows,
             "quality_sample_rows": quality_sample_rows,
             "feature_store_labels": feature_store_labels,
+            "refit_sample_rows": refit_sample_rows,
+            "bootstrap_sample_rows": bootstrap_sample_rows,
         }
     )
     data_source: Any = params.data_path
@@ -85,8 +91,10 @@ def training_pipeline(
         from steps.data.training_set import training_set_from_store
 
         data_source = training_set_from_store(labels_path=params.feature_store_labels)
-    raw_data, data_md5 = ingest(data_path=data_source)
-    customers = validate(raw_data, quality_sample_rows=params.quality_sample_rows, seed=params.seed)
+    data_file, data_md5 = ingest(data_path=data_source)
+    customers = validate(
+        data_file, quality_sample_rows=params.quality_sample_rows, seed=params.seed
+    )
     reference_data, test_data = split(customers, test_size=params.test_size, seed=params.seed)
     # Both searches cross-validate alike: the same folds, seed and sample of the split.
     search: dict[str, Any] = {
@@ -95,7 +103,11 @@ def training_pipeline(
         "search_sample_rows": params.search_sample_rows,
     }
     split_model, candidates = train_candidates(
-        reference_data, grids=params.grids, cv_repeats=params.cv_repeats, **search
+        reference_data,
+        grids=params.grids,
+        cv_repeats=params.cv_repeats,
+        refit_sample_rows=params.refit_sample_rows,
+        **search,
     )
     threshold = select_threshold(
         split_model,
@@ -104,14 +116,21 @@ def training_pipeline(
         saved_customer_value=params.saved_customer_value,
         **search,
     )
-    test_metrics = evaluate(split_model, test_data, threshold)
-    # The served model: the same candidate and hyperparameters, fitted on every labelled row.
+    # Evaluation and the promotion's paired bootstrap read the same sample of the test split.
+    bootstrap: dict[str, Any] = {
+        "bootstrap_sample_rows": params.bootstrap_sample_rows,
+        "seed": params.seed,
+    }
+    test_metrics = evaluate(split_model, test_data, threshold, **bootstrap)
+    # The served model: the same candidate and hyperparameters, fitted on the labelled rows.
     model, refit_summary = refit(
         split_model,
         reference_data,
         test_data,
         search_sample_rows=params.search_sample_rows,
         quality_sample_rows=params.quality_sample_rows,
+        refit_sample_rows=params.refit_sample_rows,
+        **bootstrap,
     )
     promoted, model_card, bento_model = promote(
         split_model,
@@ -124,6 +143,7 @@ def training_pipeline(
         refit_summary,
         promotion=params.promotion,
         quality_floor=params.quality_floor,
+        **bootstrap,
     )
     package(model_card, promoted, bento_model)
 

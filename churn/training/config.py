@@ -16,6 +16,14 @@ from churn.settings import get_settings
 from churn.training.promotion import EvidenceRule, QualityFloor
 
 
+CAP_NAMES = (
+    "search_sample_rows",
+    "refit_sample_rows",
+    "bootstrap_sample_rows",
+    "quality_sample_rows",
+)
+
+
 class TrainingParams(BaseModel):
     """The `parameters:` of the training pipeline."""
 
@@ -37,14 +45,30 @@ class TrainingParams(BaseModel):
     offer_cost: float = Field(default=50.0, gt=0)
     saved_customer_value: float = Field(default=150.0, gt=0)
     grids: dict[str, dict[str, list[Any]]] = Field(default_factory=dict)
-    # Row budgets (churn/training/sampling.py); None: every row. The contract check, the split
-    # model, the test metrics and the served model's refit always use every row.
+    # Row caps (churn/training/sampling.py, docs/training.md "Row caps"); None: every row. A set
+    # below a cap is used whole. The contract check always reads every row.
     search_sample_rows: int | None = Field(
         default=None, ge=1000, description="stratified sample of the training split for selection"
     )
     quality_sample_rows: int | None = Field(
         default=None, ge=1000, description="random sample for the Evidently data quality report"
     )
+    refit_sample_rows: int | None = Field(
+        default=None,
+        ge=1000,
+        description="stratified sample the split model (of the training split) and the served "
+        "model (of every labelled row) are fitted on",
+    )
+    bootstrap_sample_rows: int | None = Field(
+        default=None,
+        ge=1000,
+        description="stratified sample of the test split: the test metrics, their bootstrap "
+        "intervals and the promotion's paired bootstrap",
+    )
+
+    def caps(self) -> dict[str, int | None]:
+        """The row caps by name (MLflow params, the model card)."""
+        return {name: getattr(self, name) for name in CAP_NAMES}
 
     @field_validator("grids")
     @classmethod

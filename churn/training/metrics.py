@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 from sklearn.metrics import (
@@ -45,39 +45,54 @@ def classification_metrics(y_true: np.ndarray, proba: np.ndarray, threshold: flo
     }
 
 
-BLOCK_CELLS = 8_000_000
-"""Resampled rows held at once. 1,000 resamples of a 200,000-row test split drawn in one piece held
-three 1.6 GB matrices and their ranks (the 1M-row training run peaked at 11 GB in `evaluate`);
-drawn a block of resamples at a time the peak stays ~0.3 GB. Up to this size (1,000 resamples of
-8,000 rows) the single block is the same draw as before, so small runs give the same figures."""
+BLOCK_CELLS = 2_000_000
+"""Resampled rows held at once: a block of resamples at a time, so memory stays ~0.2 GB whatever
+the rows (1,000 resamples of a 200,000-row split drawn in one piece held 1.6 GB matrices). The
+draws are one seeded stream, the same for any block size."""
+
+Progress = Callable[[int, int], None]
+"""Told `(resamples done, resamples)` after each block (the steps log "bootstrap i of n")."""
 
 
-def _resample_blocks(n_rows: int, n_resamples: int, seed: int) -> Iterator[np.ndarray]:
-    """Bootstrap row indices, (resamples x rows), a block of resamples at a time, one seeded
-    stream."""
+def _resample_counts(n_rows: int, n_resamples: int, seed: int) -> Iterator[np.ndarray]:
+    """How often each row is drawn, (resamples x rows), a block of resamples at a time, from one
+    seeded stream of row indices (the same draws as indexing the rows with them)."""
     rng = np.random.default_rng(seed)
     per_block = max(1, BLOCK_CELLS // max(n_rows, 1))
     for start in range(0, n_resamples, per_block):
-        yield rng.integers(0, n_rows, size=(min(per_block, n_resamples - start), n_rows))
+        k = min(per_block, n_resamples - start)
+        idx = rng.integers(0, n_rows, size=(k, n_rows))
+        idx += np.arange(k)[:, None] * n_rows
+        yield np.bincount(idx.ravel(), minlength=k * n_rows).reshape(k, n_rows)
 
 
-def _resampled_aucs(y_b: np.ndarray, p_b: np.ndarray) -> np.ndarray:
-    """ROC-AUC of each row of (resamples x rows) labels and scores: Mann-Whitney on ranks.
+class _Ranked:
+    """One score vector sorted once, so each resample's ROC-AUC is a weighted sum in O(rows)."""
 
-    Resamples that drew a single class have no AUC and come back as NaN.
-    """
-    from scipy.stats import rankdata
+    def __init__(self, y_true: np.ndarray, proba: np.ndarray) -> None:
+        self.order = np.argsort(proba, kind="stable")
+        ranked = proba[self.order]
+        self.positive = y_true[self.order].astype(np.float64)
+        self.starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
 
-    n_pos = y_b.sum(axis=1).astype(np.float64)
-    n_neg = y_b.shape[1] - n_pos
-    ranks = rankdata(p_b, axis=1)
-    pos_rank_sum = (ranks * y_b).sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return (pos_rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+    def aucs(self, counts: np.ndarray) -> np.ndarray:
+        """Mann-Whitney ROC-AUC of each resample (ties count one half); NaN for a resample that
+        drew a single class. Equal to the rank formula on the resampled rows."""
+        drawn = counts[:, self.order].astype(np.float64)
+        pos = np.add.reduceat(drawn * self.positive, self.starts, axis=1)
+        neg = np.add.reduceat(drawn * (1.0 - self.positive), self.starts, axis=1)
+        below = np.cumsum(neg, axis=1) - neg
+        n_pos, n_neg = pos.sum(axis=1), neg.sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.asarray((pos * (below + 0.5 * neg)).sum(axis=1) / (n_pos * n_neg))
 
 
 def bootstrap_intervals(
-    y_true: np.ndarray, proba: np.ndarray, n_resamples: int = 1000, seed: int = 0
+    y_true: np.ndarray,
+    proba: np.ndarray,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    progress: Progress | None = None,
 ) -> dict[str, float]:
     """95% percentile-bootstrap intervals of test ROC-AUC and accuracy at 0.5.
 
@@ -86,11 +101,15 @@ def bootstrap_intervals(
     """
     y_true = np.asarray(y_true).astype(int)
     proba = np.asarray(proba, dtype=np.float64)
-    aucs, accs = [], []
-    for idx in _resample_blocks(len(y_true), n_resamples, seed):
-        y_b, p_b = y_true[idx], proba[idx]
-        aucs.append(_resampled_aucs(y_b, p_b))
-        accs.append(((p_b >= 0.5) == y_b).mean(axis=1))
+    ranked = _Ranked(y_true, proba)
+    correct = ((proba >= 0.5) == y_true).astype(np.float64)
+    aucs, accs, done = [], [], 0
+    for counts in _resample_counts(len(y_true), n_resamples, seed):
+        aucs.append(ranked.aucs(counts))
+        accs.append(counts @ correct / len(y_true))
+        done += len(counts)
+        if progress is not None:
+            progress(done, n_resamples)
     auc_low, auc_high = np.nanpercentile(np.concatenate(aucs), [2.5, 97.5])
     acc_low, acc_high = np.percentile(np.concatenate(accs), [2.5, 97.5])
     return {
@@ -107,6 +126,7 @@ def paired_auc_difference(
     proba_old: np.ndarray,
     n_resamples: int = 1000,
     seed: int = 0,
+    progress: Progress | None = None,
 ) -> dict[str, float]:
     """Bootstrap of ROC-AUC(new) - ROC-AUC(old) on the same resampled test rows.
 
@@ -114,11 +134,14 @@ def paired_auc_difference(
     than either model's own; `share_new_better` is the fraction of resamples where new wins.
     """
     y_true = np.asarray(y_true).astype(int)
-    new, old = np.asarray(proba_new, np.float64), np.asarray(proba_old, np.float64)
-    diffs = [
-        _resampled_aucs(y_true[idx], new[idx]) - _resampled_aucs(y_true[idx], old[idx])
-        for idx in _resample_blocks(len(y_true), n_resamples, seed)
-    ]
+    new = _Ranked(y_true, np.asarray(proba_new, np.float64))
+    old = _Ranked(y_true, np.asarray(proba_old, np.float64))
+    diffs, done = [], 0
+    for counts in _resample_counts(len(y_true), n_resamples, seed):
+        diffs.append(new.aucs(counts) - old.aucs(counts))
+        done += len(counts)
+        if progress is not None:
+            progress(done, n_resamples)
     diff = np.concatenate(diffs)
     diff = diff[~np.isnan(diff)]
     low, high = np.percentile(diff, [2.5, 97.5])

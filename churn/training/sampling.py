@@ -1,10 +1,13 @@
-"""Row budgets for training at scale: which rows each stage of a run uses.
+"""Row caps for training at scale: which rows each stage of a run uses.
 
 Model selection (the candidate searches, their out-of-fold figures, the threshold) runs on a
-stratified sample of the training split; the chosen model is then fitted on every training row
-(the split model, measured on the held-out test split) and on every labelled row (the served
-model). The data quality report (Evidently) reads a random sample; the contract check reads every
-row. `rows_by_stage` is what the model card and MLflow record.
+stratified sample of the training split (`search_sample_rows`); the chosen model is then fitted on
+a stratified sample of the training split (the split model, measured on the test split) and of
+every labelled row (the served model), both `refit_sample_rows`. The test metrics, their bootstrap
+intervals and the promotion's paired bootstrap read one stratified sample of the test split
+(`bootstrap_sample_rows`). The data quality report (Evidently) reads a random sample; the contract
+check reads every row. A set no larger than its cap is used whole. `rows_by_stage` is what the
+model card and MLflow record; each step also logs the rows it saw in its own metadata.
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ def rows_by_stage(
     test: int,
     quality_cap: int | None,
     search_cap: int | None,
+    refit_cap: int | None = None,
+    bootstrap_cap: int | None = None,
 ) -> dict[str, int]:
     """How many rows each stage of one training run used (the model card's `rows_by_stage`)."""
     return {
@@ -54,7 +59,9 @@ def rows_by_stage(
         "validation_quality_report": sample_size(labelled, quality_cap),
         "model_selection": sample_size(train, search_cap),
         "threshold": sample_size(train, search_cap),
-        "split_model_fit": train,
+        "split_model_fit": sample_size(train, refit_cap),
         "test": test,
-        "refit": labelled,
+        "evaluation": sample_size(test, bootstrap_cap),
+        "promotion_bootstrap": sample_size(test, bootstrap_cap),
+        "refit": sample_size(labelled, refit_cap),
     }

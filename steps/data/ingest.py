@@ -1,4 +1,8 @@
-"""Ingest: read the CSV as the raw strings it holds; record md5, rows and churn rate."""
+"""Ingest: locate the training file and fingerprint it (md5, size, format), reading it in pieces.
+
+The rows themselves are read once, a chunk at a time, by `validate` (the row validator types them
+into a compact frame as it goes): no step holds the file as strings.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,9 @@ import logging
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 from zenml import log_metadata, step
 
-from churn.data import read_raw
-from churn.schema import TARGET
+from churn.batch.files import file_format
 from churn.settings import REPO_ROOT
 
 logger = logging.getLogger(__name__)
@@ -34,15 +36,16 @@ def file_md5(path: Path) -> str:
 @step
 def ingest(
     data_path: str,
-) -> tuple[Annotated[pd.DataFrame, "raw_data"], Annotated[str, "data_md5"]]:
-    """Read the file unparsed (strings); cleaning and the contract checks belong to `validate`."""
+) -> tuple[Annotated[str, "data_file"], Annotated[str, "data_md5"]]:
+    """The resolved path and md5 of the file; a readable error for a missing or empty one."""
     path = resolve_data_path(data_path)
-    raw = read_raw(path)  # raises a readable error for a missing, empty or unreadable file
+    if not path.is_file():
+        raise FileNotFoundError(f"no such data file: {path}")
+    if path.stat().st_size == 0:
+        raise ValueError(f"{path}: the file is empty")
+    fmt = file_format(path)  # a readable error for a suffix that is neither CSV nor Parquet
     md5 = file_md5(path)
-    churn_rate = float((raw[TARGET].str.strip() == "Yes").mean()) if TARGET in raw else None
-    metadata: dict = {"data_path": str(path), "data_md5": md5, "rows": len(raw)}
-    if churn_rate is not None:
-        metadata["churn_rate"] = churn_rate
-    log_metadata(metadata=metadata)
-    logger.info("ingested %s: %d rows, md5 %s, churn rate %s", path, len(raw), md5, churn_rate)
-    return raw, md5
+    size = path.stat().st_size
+    log_metadata(metadata={"data_path": str(path), "data_md5": md5, "bytes": size, "format": fmt})
+    logger.info("ingest %s (%s, %.1f MB), md5 %s", path, fmt, size / 1e6, md5)
+    return str(path), md5

@@ -1,9 +1,12 @@
 """Validate: the schema contract (churn.data) plus an Evidently data quality report.
 
-The contract check reads every row, a chunk at a time; the Evidently report reads a random sample
-of `quality_sample_rows` (configs/training.yaml): its summaries and range checks need no more, and
-on 1,000,000 rows it cost 72 s. On any violation the step fails with a readable summary; the HTML report is still saved (as the
-`data_quality_report` artifact and under reports/), and nothing downstream runs.
+The contract check streams the file, 100,000 rows at a time through the one row validator (as
+`churn validate` does), keeping only the valid rows as a compact typed frame (categoricals,
+float32 charges: `churn.training.frames`), the step's output. The Evidently report reads a random
+sample of `quality_sample_rows` (configs/training.yaml): its summaries and range checks need no
+more, and on 1,000,000 rows it cost 72 s. On any violation the step fails with a readable summary;
+the HTML report is still saved (as the `data_quality_report` artifact and under reports/), and
+nothing downstream runs.
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ from zenml import get_step_context, log_metadata, save_artifact, step
 from zenml.types import HTMLString
 
 from churn.data import SchemaError, Violation
+from churn.schema import TARGET
 from churn.settings import get_settings
+from churn.training.frames import bytes_per_row
 from churn.training.sampling import random_sample
-from churn.training.validation import check_in_chunks
+from churn.training.validation import check_file_in_chunks
 from steps.data.quality import quality_report
 
 logger = logging.getLogger(__name__)
@@ -49,13 +54,38 @@ def summary(violations: list[Violation], failed_checks: list[str]) -> str:
     return "training data failed validation:\n" + "\n".join(lines)
 
 
+class RowsRead:
+    """Logs the rows read so far (the step logs and the terminal) every 1,000,000 rows."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.next_log = 0
+        self.rows = 0
+
+    def __call__(self, rows: int) -> None:
+        self.rows = rows
+        if rows >= self.next_log:
+            logger.info("validate: %s rows read and checked from %s", f"{rows:,}", self.path.name)
+            self.next_log = (rows // 1_000_000 + 1) * 1_000_000
+
+
+def quality_sample(customers: pd.DataFrame, rows: int | None, seed: int) -> pd.DataFrame:
+    """The rows the Evidently report reads, with the label as the file spells it (Yes/No)."""
+    sample = random_sample(customers, rows, seed).copy()
+    if TARGET in sample and sample[TARGET].dtype.kind in "iu":
+        sample[TARGET] = sample[TARGET].map({0: "No", 1: "Yes"}).astype("category")
+    return sample
+
+
 @step(enable_cache=False)
 def validate(
-    raw_data: pd.DataFrame, quality_sample_rows: int | None = None, seed: int = 42
+    data_file: str, quality_sample_rows: int | None = None, seed: int = 42
 ) -> Annotated[pd.DataFrame, "customers"]:
-    result = check_in_chunks(raw_data)
+    path = Path(data_file)
+    rows_read = RowsRead(path)
+    result = check_file_in_chunks(path, rows_read=rows_read)
     missing_cols = any(v.problem == "missing column" for v in result.violations)
-    quality_rows = random_sample(raw_data, quality_sample_rows, seed)
+    quality_rows = quality_sample(result.frame, quality_sample_rows, seed)
     quality = quality_report(quality_rows)
     report_path = _write_report(quality.html)
     save_artifact(HTMLString(quality.html), name="data_quality_report")
@@ -69,8 +99,9 @@ def validate(
             "evidently_checks": quality.checks_run,
             "evidently_failed": failed,
             "report": str(report_path),
-            "contract_rows": len(raw_data),
+            "contract_rows": rows_read.rows,
             "quality_report_rows": len(quality_rows),
+            "bytes_per_row": bytes_per_row(result.frame),
         }
     )
     if result.violations or failed:
@@ -78,8 +109,9 @@ def validate(
         logger.error(message)
         raise DataValidationError(message)
     logger.info(
-        "data valid: %d rows, %d Evidently checks passed, report %s",
+        "data valid: %d rows (%.0f bytes a row in memory), %d Evidently checks passed, report %s",
         len(result.frame),
+        bytes_per_row(result.frame),
         quality.checks_run,
         report_path,
     )

@@ -28,19 +28,23 @@ from churn.db.audit import AuditEvent, default_actor
 from churn.model_card import CandidateScore, ModelCard
 from churn.training.metrics import paired_auc_difference
 from churn.training.promotion import EvidenceRule, QualityFloor, decide_promotion
+from churn.training.sampling import stratified_sample
 from churn.training.search import features_and_target
+from steps.train.evaluate import bootstrap_progress
 
 logger = logging.getLogger(__name__)
 
 
 def _compare(
-    model: Pipeline, production: Any, test_data: pd.DataFrame
+    model: Pipeline, production: Any, test_rows: pd.DataFrame
 ) -> tuple[float, dict[str, float]]:
-    """Production's ROC-AUC on this test split, and the paired bootstrap of new minus production."""
-    X, y = features_and_target(test_data)
+    """Production's ROC-AUC on the test rows (the sample `evaluate` measured), and the paired
+    bootstrap of new minus production on them."""
+    X, y = features_and_target(test_rows)
     old = load_split_pipeline(production).predict_proba(X)[:, 1]
     new = model.predict_proba(X)[:, 1]
-    return float(roc_auc_score(y, old)), paired_auc_difference(y, new, old)
+    paired = paired_auc_difference(y, new, old, progress=bootstrap_progress("promote"))
+    return float(roc_auc_score(y, old)), paired
 
 
 def build_card(
@@ -61,9 +65,11 @@ def build_card(
             "rows_by_stage": refit_summary.rows_by_stage,
             "search_sample_rows": refit_summary.search_sample_rows,
             "quality_sample_rows": refit_summary.quality_sample_rows,
-            "note": "served model refit on every labelled row with the chosen hyperparameters; "
-            "`metrics` are the split model's on the held-out test split (they measure the "
-            "procedure)",
+            "refit_sample_rows": refit_summary.refit_sample_rows,
+            "bootstrap_sample_rows": refit_summary.bootstrap_sample_rows,
+            "note": "served model refit on the labelled rows (`rows_by_stage.refit` of them) with "
+            "the chosen hyperparameters; `metrics` are the split model's on the held-out test "
+            "split (`rows_by_stage.evaluation` of its rows; they measure the procedure)",
         }
     return ModelCard(
         model_version=version_name,
@@ -93,6 +99,8 @@ def promote(
     refit_summary: RefitSummary,
     promotion: EvidenceRule,
     quality_floor: QualityFloor,
+    bootstrap_sample_rows: int | None = None,
+    seed: int = 42,
 ) -> tuple[
     Annotated[bool, "promoted"],
     Annotated[ModelCard, "model_card"],
@@ -111,8 +119,16 @@ def promote(
 
     production = production_version(model_name)
     new_score = test_metrics.roc_auc
+    test_rows = stratified_sample(test_data, bootstrap_sample_rows, seed)
+    if production is not None:
+        logger.info(
+            "paired bootstrap against production %s on %d of the %d test rows",
+            production.name,
+            len(test_rows),
+            len(test_data),
+        )
     production_score, paired = (
-        (None, None) if production is None else _compare(model, production, test_data)
+        (None, None) if production is None else _compare(model, production, test_rows)
     )
     outcome = decide_promotion(
         test_metrics.as_floats(),
@@ -201,7 +217,7 @@ def promote(
     else:
         context_model.set_stage(ModelStages.STAGING, force=True)
         record()
-    log_metadata(metadata={"promotion": decision})
+    log_metadata(metadata={"promotion": decision, "bootstrap_rows": len(test_rows)})
     mlflow.set_tags({"promotion": decision["stage"], "zenml_model_version": version_name})
     mlflow.set_tag("promotion_reason", reason[:5000])
     logger.info("promotion decision for %s version %s: %s", model_name, version_name, reason)

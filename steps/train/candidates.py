@@ -1,7 +1,8 @@
 """Train the candidates: GridSearchCV by repeated stratified K-fold on the training split (or a
 stratified sample of it: `search_sample_rows`), one nested MLflow run each with the spread, the
-Brier score and an out-of-fold reliability plot. The chosen one is then fitted on every training
-row: that split model is what the test split measures."""
+Brier score and an out-of-fold reliability plot. The chosen one is then fitted on the training
+split (or a stratified sample of it: `refit_sample_rows`): that split model is what the test split
+measures."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Annotated, Any
 import mlflow
 import pandas as pd
 from sklearn.metrics import brier_score_loss
+from sklearn.model_selection import ParameterGrid
 from sklearn.pipeline import Pipeline
 from zenml import log_metadata, step
 
@@ -90,16 +92,28 @@ def train_candidates(
     seed: int,
     cv_repeats: int = 1,
     search_sample_rows: int | None = None,
+    refit_sample_rows: int | None = None,
 ) -> tuple[Annotated[Pipeline, "split_model"], Annotated[Candidates, "candidates"]]:
     """The best candidate by repeated-CV ROC-AUC (never the test split), fitted on the training
     split (the "split model"), and every candidate's scores."""
     sample = stratified_sample(reference_data, search_sample_rows, seed)
     summaries: list[CandidateSummary] = []
     results = []
-    for name, grid in grids_for(grids).items():
+    chosen_grids = grids_for(grids)
+    for n, (name, grid) in enumerate(chosen_grids.items(), start=1):
+        logger.info(
+            "candidate %d of %d: %s, searching %d settings on %d rows",
+            n,
+            len(chosen_grids),
+            name,
+            len(list(ParameterGrid(grid))),
+            len(sample),
+        )
         result = tune(name, grid, sample, cv_folds, seed, cv_repeats)
         logger.info(
-            "candidate %s: CV ROC-AUC %.4f ± %.4f, best %s, search %.1f s",
+            "candidate %d of %d: %s: CV ROC-AUC %.4f ± %.4f, best %s, search %.1f s",
+            n,
+            len(chosen_grids),
             name,
             result.cv_roc_auc,
             result.cv_roc_auc_std,
@@ -110,16 +124,20 @@ def train_candidates(
         summaries.append(_log_candidate(result, grid, sample, cv_folds, cv_repeats, seed))
     best = best_of(results)
     chosen = next(s for s in summaries if s.name == best.name)
+    fit_rows = stratified_sample(reference_data, refit_sample_rows, seed)
     split_model, split_seconds = best.pipeline, best.fit_seconds
-    if len(sample) < len(reference_data):  # selected on a sample: fit on every training row
-        split_model, split_seconds = refit_on_all(best.pipeline, reference_data)
+    if len(sample) != len(fit_rows):  # selected on another sample: fit on the split model's rows
+        logger.info("fitting the chosen %s on %d training rows", best.name, len(fit_rows))
+        split_model, split_seconds = refit_on_all(best.pipeline, fit_rows)
     mlflow.set_tag("chosen_candidate", best.name)
-    mlflow.log_param("search_sample_rows", search_sample_rows)
+    mlflow.log_params(
+        {"search_sample_rows": search_sample_rows, "refit_sample_rows": refit_sample_rows}
+    )
     mlflow.log_metrics(
         {
             "best_cv_roc_auc": best.cv_roc_auc,
             "rows_model_selection": len(sample),
-            "rows_split_model_fit": len(reference_data),
+            "rows_split_model_fit": len(fit_rows),
             "split_model_fit_seconds": split_seconds,
         }
     )
@@ -130,18 +148,19 @@ def train_candidates(
             "cv_roc_auc_std": {s.name: s.cv_roc_auc_std for s in summaries},
             "cv_brier": {s.name: s.cv_brier for s in summaries},
             "search_seconds": {s.name: s.search_seconds for s in summaries},
+            "training_rows": len(reference_data),
             "search_rows": len(sample),
-            "split_model_rows": len(reference_data),
+            "split_model_rows": len(fit_rows),
             "split_model_fit_seconds": split_seconds,
         }
     )
     logger.info(
-        "chosen: %s (CV ROC-AUC %.4f on %d of %d training rows); fitted on all %d in %.1f s",
+        "chosen: %s (CV ROC-AUC %.4f on %d of %d training rows); fitted on %d in %.1f s",
         best.name,
         best.cv_roc_auc,
         len(sample),
         len(reference_data),
-        len(reference_data),
+        len(fit_rows),
         split_seconds,
     )
     return split_model, Candidates(chosen=chosen, candidates=summaries, search_rows=len(sample))

@@ -1,4 +1,5 @@
-"""Refit the chosen candidate, with its chosen hyperparameters, on every labelled row.
+"""Refit the chosen candidate, with its chosen hyperparameters, on every labelled row (or a
+stratified sample of them: `refit_sample_rows`).
 
 The split model (training part only) was measured on the test split: those figures measure the
 procedure. The refit model is what gets packaged and served; the split model is kept as the
@@ -18,7 +19,7 @@ from sklearn.pipeline import Pipeline
 from zenml import log_metadata, step
 
 from churn.artifacts import RefitSummary
-from churn.training.sampling import rows_by_stage
+from churn.training.sampling import rows_by_stage, stratified_sample
 from churn.training.search import features_and_target, refit_on_all
 from steps.train.tracking import log_pipeline
 
@@ -32,17 +33,31 @@ def refit(
     test_data: pd.DataFrame,
     search_sample_rows: int | None = None,
     quality_sample_rows: int | None = None,
+    refit_sample_rows: int | None = None,
+    bootstrap_sample_rows: int | None = None,
+    seed: int = 42,
 ) -> tuple[Annotated[Pipeline, "churn_model"], Annotated[RefitSummary, "refit_summary"]]:
     labelled = pd.concat([reference_data, test_data], ignore_index=True)
-    model, seconds = refit_on_all(split_model, labelled)
-    X, y = features_and_target(labelled)
+    fit_rows = stratified_sample(labelled, refit_sample_rows, seed)
+    logger.info("refit on %d of the %d labelled rows", len(fit_rows), len(labelled))
+    model, seconds = refit_on_all(split_model, fit_rows)
+    X, y = features_and_target(fit_rows)
     proba = model.predict_proba(X)[:, 1]
-    X_test, _ = features_and_target(test_data)
+    X_test, _ = features_and_target(stratified_sample(test_data, bootstrap_sample_rows, seed))
     moved = np.abs(model.predict_proba(X_test)[:, 1] - split_model.predict_proba(X_test)[:, 1])
+    stages = rows_by_stage(
+        labelled=len(labelled),
+        train=len(reference_data),
+        test=len(test_data),
+        quality_cap=quality_sample_rows,
+        search_cap=search_sample_rows,
+        refit_cap=refit_sample_rows,
+        bootstrap_cap=bootstrap_sample_rows,
+    )
     summary = RefitSummary(
-        refit_on_all_rows=True,
+        refit_on_all_rows=len(fit_rows) == len(labelled),
         rows=len(labelled),
-        split_model_rows=len(reference_data),
+        split_model_rows=stages["split_model_fit"],
         fit_seconds=seconds,
         # In-sample: the refit model has no held-out rows left; the test figures are the split
         # model's and measure the procedure.
@@ -50,29 +65,39 @@ def refit(
         in_sample_brier=float(brier_score_loss(y, proba)),
         test_rows_mean_abs_change=float(moved.mean()),
         test_rows_max_abs_change=float(moved.max()),
-        model_uri=log_pipeline(model, labelled),
-        rows_by_stage=rows_by_stage(
-            labelled=len(labelled),
-            train=len(reference_data),
-            test=len(test_data),
-            quality_cap=quality_sample_rows,
-            search_cap=search_sample_rows,
-        ),
+        model_uri=log_pipeline(model, fit_rows),
+        rows_by_stage=stages,
         search_sample_rows=search_sample_rows,
         quality_sample_rows=quality_sample_rows,
+        refit_sample_rows=refit_sample_rows,
+        bootstrap_sample_rows=bootstrap_sample_rows,
     )
     mlflow.log_metrics({f"refit_{k}": v for k, v in summary.figures().items()})
     mlflow.log_metrics({f"rows_{k}": v for k, v in summary.rows_by_stage.items()})
     mlflow.log_params(
-        {"search_sample_rows": search_sample_rows, "quality_sample_rows": quality_sample_rows}
+        {
+            "search_sample_rows": search_sample_rows,
+            "quality_sample_rows": quality_sample_rows,
+            "refit_sample_rows": refit_sample_rows,
+            "bootstrap_sample_rows": bootstrap_sample_rows,
+        }
     )
-    log_metadata(metadata={"refit": summary.as_json(), "rows_by_stage": summary.rows_by_stage})
+    log_metadata(
+        metadata={
+            "refit": summary.as_json(),
+            "rows_by_stage": summary.rows_by_stage,
+            "labelled_rows": len(labelled),
+            "refit_rows": len(fit_rows),
+        }
+    )
     logger.info(
-        "refit on all %d labelled rows in %.2f s (split model: %d rows); probabilities on the "
+        "refit on %d of %d labelled rows in %.2f s (split model: %d rows); probabilities on %d "
         "test rows moved by %.4f on average",
+        len(fit_rows),
         len(labelled),
         seconds,
-        len(reference_data),
+        summary.split_model_rows,
+        len(X_test),
         summary.test_rows_mean_abs_change,
     )
     return model, summary

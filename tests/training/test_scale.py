@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -13,9 +15,10 @@ from churn.config_files import ConfigError
 from churn.data import clean
 from churn.generator import generate, to_csv_text
 from churn.schema import ID_COLUMN, TARGET
-from churn.training.config import validate_params
+from churn.training.config import CAP_NAMES, validate_params
+from churn.training.frames import bytes_per_row, compact
 from churn.training.sampling import rows_by_stage, stratified_sample
-from churn.training.validation import check_in_chunks, contract_violations
+from churn.training.validation import check_file_in_chunks, contract_violations
 from tests.fixtures.training import TrainedModel
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,35 +44,72 @@ def test_the_search_sample_keeps_the_churn_rate_and_its_rows_for_a_seed() -> Non
 
 def test_rows_by_stage() -> None:
     assert rows_by_stage(
-        labelled=1_000_000, train=800_000, test=200_000, quality_cap=100_000, search_cap=100_000
+        labelled=10_000_000,
+        train=8_000_000,
+        test=2_000_000,
+        quality_cap=100_000,
+        search_cap=50_000,
+        refit_cap=1_000_000,
+        bootstrap_cap=100_000,
     ) == {
-        "validation_contract": 1_000_000,
+        "validation_contract": 10_000_000,
         "validation_quality_report": 100_000,
-        "model_selection": 100_000,
-        "threshold": 100_000,
-        "split_model_fit": 800_000,
-        "test": 200_000,
+        "model_selection": 50_000,
+        "threshold": 50_000,
+        "split_model_fit": 1_000_000,
+        "test": 2_000_000,
+        "evaluation": 100_000,
+        "promotion_bootstrap": 100_000,
         "refit": 1_000_000,
     }
+    assert set(validate_params({}).caps()) == set(CAP_NAMES)
     small = rows_by_stage(labelled=7043, train=5634, test=1409, quality_cap=None, search_cap=None)
     assert small["model_selection"] == small["split_model_fit"] == 5634
+    assert small["evaluation"] == small["test"] == 1409 and small["refit"] == 7043
 
 
 @pytest.mark.parametrize("chunk_rows", [700, 2000, 5000])
-def test_the_contract_checked_in_chunks_gives_the_same_answer(chunk_rows: int) -> None:
+def test_the_file_checked_in_chunks_gives_the_whole_files_answer_in_compact_types(
+    chunk_rows: int, tmp_path: Path
+) -> None:
     raw = raw_customers(5000, seed=2)
+    good = tmp_path / "good.csv"
+    raw.to_csv(good, index=False)
     whole = contract_violations(raw)
-    chunked = check_in_chunks(raw, chunk_rows)
+    chunked = check_file_in_chunks(good, chunk_rows)
     assert whole.violations == chunked.violations == []
-    pd.testing.assert_frame_equal(chunked.frame, whole.frame)
+    pd.testing.assert_frame_equal(chunked.frame, compact(whole.frame))
+    assert chunked.frame["Contract"].dtype == "category"
+    assert chunked.frame["MonthlyCharges"].dtype == np.float32
+    assert chunked.frame[TARGET].dtype == np.int8
+    assert object not in set(chunked.frame.dtypes)  # no Python strings
+    assert bytes_per_row(chunked.frame) < 80
+    parquet = tmp_path / "good.parquet"
+    raw.to_parquet(parquet, index=False)
+    pd.testing.assert_frame_equal(check_file_in_chunks(parquet, chunk_rows).frame, chunked.frame)
     bad = raw.copy()
     bad.loc[[3, 4000], "tenure"] = "x"  # the same problem in two chunks: one line, 2 rows
     bad.loc[2500, "Contract"] = "Weekly"
     bad.loc[4999, ID_COLUMN] = bad.loc[1, ID_COLUMN]  # a duplicate across chunks
-    assert check_in_chunks(bad, chunk_rows).violations == contract_violations(bad).violations
-    assert {str(v) for v in check_in_chunks(bad, chunk_rows).violations} >= {
+    bad_file = tmp_path / "bad.csv"
+    bad.to_csv(bad_file, index=False)
+    found = check_file_in_chunks(bad_file, chunk_rows).violations
+    assert found == contract_violations(bad).violations
+    assert {str(v) for v in found} >= {
         "tenure: not a number: 'x' (2 rows)",
         f"customerID: duplicated ids: {bad.loc[1, ID_COLUMN]!r} (2 rows)",
+    }
+
+
+def test_a_file_missing_a_column_is_told_every_other_problem_too(tmp_path: Path) -> None:
+    raw = raw_customers(1200, seed=3).drop(columns=["PaymentMethod"])
+    raw.loc[700, "MonthlyCharges"] = "lots"
+    path = tmp_path / "missing.csv"
+    raw.to_csv(path, index=False)
+    found = {str(v) for v in check_file_in_chunks(path, 500).violations}
+    assert found == {
+        "PaymentMethod: missing column",
+        "MonthlyCharges: not a number: 'lots' (1 rows)",
     }
 
 
@@ -79,7 +119,32 @@ def test_a_budget_below_the_floor_is_refused_naming_the_field() -> None:
     assert validate_params({"quality_sample_rows": None}).quality_sample_rows is None
 
 
-def test_the_card_and_mlflow_say_how_many_rows_each_stage_used(
+def rows_seen(run: Any) -> dict[str, int]:
+    """The rows each step of a training run says it saw, from the run's own step metadata."""
+    meta = {name: step.run_metadata for name, step in run.steps.items()}
+    return {
+        "labelled": int(meta["validate"]["contract_rows"]),
+        "quality_report": int(meta["validate"]["quality_report_rows"]),
+        "training": int(meta["train_candidates"]["training_rows"]),
+        "search": int(meta["train_candidates"]["search_rows"]),
+        "split_model_fit": int(meta["train_candidates"]["split_model_rows"]),
+        "test": int(meta["evaluate"]["test_rows"]),
+        "evaluation": int(meta["evaluate"]["evaluation_rows"]),
+        "refit": int(meta["refit"]["refit_rows"]),
+        "promotion_bootstrap": int(meta["promote"]["bootstrap_rows"]),
+    }
+
+
+def latest_run() -> Any:
+    from zenml.client import Client
+
+    runs = Client().list_pipeline_runs(
+        pipeline_name="training_pipeline", sort_by="desc:created", size=1
+    )
+    return runs.items[0]
+
+
+def test_the_caps_are_applied_per_step_and_recorded_on_the_card_and_in_mlflow(
     trained_model: TrainedModel,
 ) -> None:
     import mlflow
@@ -91,34 +156,52 @@ def test_the_card_and_mlflow_say_how_many_rows_each_stage_used(
     from churn.settings import get_settings
 
     version = Client().get_model_version(trained_model.model_name, ModelStages.PRODUCTION)
-    card = version.get_artifact("model_card").load()
+    card_artifact = version.get_artifact("model_card")
+    run = Client().get_pipeline_run(card_artifact.producer_pipeline_run_id)
+    seen = rows_seen(run)
+    train, test = seen["training"], seen["test"]
+    assert train > 3000 and train + test == seen["labelled"]  # the fast config's caps are below
+    # configs/training_fast.yaml: search 3000, refit 5000, bootstrap 1000, quality 2000
+    assert seen["search"] == 3000
+    assert seen["quality_report"] == 2000
+    assert seen["split_model_fit"] == min(train, 5000)
+    assert seen["refit"] == 5000 < seen["labelled"]
+    assert seen["evaluation"] == seen["promotion_bootstrap"] == 1000 < test
+    card = card_artifact.load()
     assert isinstance(card, ModelCard)
-    train = len(version.get_artifact("reference_data").load())
-    test = len(trained_model.test_data)
-    assert train > 3000  # the budgets of configs/training_fast.yaml are below the data
-    assert card.training["search_sample_rows"] == 3000
-    assert card.training["quality_sample_rows"] == 2000
+    assert {k: card.training[k] for k in CAP_NAMES} == {
+        "search_sample_rows": 3000,
+        "refit_sample_rows": 5000,
+        "bootstrap_sample_rows": 1000,
+        "quality_sample_rows": 2000,
+    }
     assert card.training["rows_by_stage"] == {
         "validation_contract": train + test,
         "validation_quality_report": 2000,
         "model_selection": 3000,
         "threshold": 3000,
-        "split_model_fit": train,
+        "split_model_fit": min(train, 5000),
         "test": test,
-        "refit": train + test,
+        "evaluation": 1000,
+        "promotion_bootstrap": 1000,
+        "refit": 5000,
     }
+    assert card.training["refit_on_all_rows"] is False
     candidates = version.get_artifact("candidates").load()
     assert candidates.search_rows == 3000
-    split_model = version.get_artifact("split_model").load()
-    assert split_model.named_steps["encode"].mean_.shape == (3,)  # fitted: on every train row
     settings = get_settings()
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
     client = MlflowClient()
-    run = client.get_run(str(card.mlflow_run_id))
-    parent = client.get_run(run.data.tags.get("mlflow.parentRunId", run.info.run_id))
-    assert parent.data.params["search_sample_rows"] == "3000"
-    assert parent.data.params["quality_sample_rows"] == "2000"
+    mlflow_run = client.get_run(str(card.mlflow_run_id))
+    parent = client.get_run(mlflow_run.data.tags.get("mlflow.parentRunId", mlflow_run.info.run_id))
+    assert {k: parent.data.params[k] for k in CAP_NAMES} == {
+        "search_sample_rows": "3000",
+        "refit_sample_rows": "5000",
+        "bootstrap_sample_rows": "1000",
+        "quality_sample_rows": "2000",
+    }
     assert parent.data.metrics["rows_model_selection"] == 3000
-    assert parent.data.metrics["rows_split_model_fit"] == train
-    assert parent.data.metrics["rows_refit"] == train + test
+    assert parent.data.metrics["rows_split_model_fit"] == min(train, 5000)
+    assert parent.data.metrics["rows_refit"] == 5000
+    assert parent.data.metrics["rows_evaluation"] == 1000
     assert parent.data.metrics["rows_test"] == test
