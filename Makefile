@@ -50,6 +50,7 @@ run: venv data ## the main job: register the local stack, then train, promote an
 	$(PY) scripts/ensure_local_token.py  # an admin API token in the git-ignored .env (mode 600)
 	$(MAKE) --no-print-directory stack-local
 	$(MAKE) --no-print-directory train DATA=$(DATA)
+	$(MAKE) --no-print-directory features DATA=$(DATA)  # customers by ID (docs/features.md)
 
 # CHURN_ALLOW_SKIPS=1 is the one opt-out: system packages that cannot be installed are left out,
 # and the tests that need them are skipped (and counted in the summary) instead of failing.
