@@ -82,11 +82,15 @@ class OneCustomer(BaseModel):
     customer: Customer | None = None
     customerID: CustomerId | None = None
 
-    @model_validator(mode="after")
-    def _exactly_one(self) -> OneCustomer:
-        if (self.customer is None) == (self.customerID is None):
+    @model_validator(mode="before")
+    @classmethod
+    def _exactly_one(cls, data: Any) -> Any:
+        """Before the fields: `{"client": ...}` is told what to send, not only what it sent."""
+        if isinstance(data, dict) and (data.get("customer") is None) == (
+            data.get("customerID") is None
+        ):
             raise ValueError('send exactly one of "customer" (the record) or "customerID"')
-        return self
+        return data
 
 
 class Customers(BaseModel):

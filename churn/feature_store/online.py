@@ -37,6 +37,18 @@ class UnknownCustomer(FeatureStoreError):
         super().__init__(f"unknown {ID_COLUMN}: {', '.join(self.ids)}")
 
 
+class EmptyStore(UnknownCustomer):
+    """Nothing was ever ingested and materialized here: every ID is unknown, and the operator is
+    told what to run."""
+
+    def __init__(self, ids: Sequence[str]) -> None:
+        super().__init__(ids)
+        self.args = (
+            f"{self.args[0]} (the feature store holds no customers yet: run `churn features "
+            "ingest` and `churn features materialize`)",
+        )
+
+
 class StaleFeatures(FeatureStoreError):
     def __init__(self, ids: Sequence[str], age_hours: float, max_age_hours: float) -> None:
         self.ids = list(ids)
@@ -76,6 +88,8 @@ def online_records(
 ) -> tuple[list[dict[str, Any]], list[dt.datetime]]:
     """(one record per ID, in order: `customerID` and the 19 inputs; the UTC time of the extract
     each record's attributes come from, the oldest of its views'). Raises the errors above."""
+    from feast.errors import FeastObjectNotFoundException
+
     if not ids:
         return [], []
     loc = Locations.of(settings)
@@ -86,6 +100,8 @@ def online_records(
         ).to_dict(include_event_timestamps=True)
     except _store_errors() as exc:
         raise StoreUnavailable(loc.online_name(), _reason(exc)) from exc
+    except FeastObjectNotFoundException as exc:  # no feature views registered: never ingested
+        raise EmptyStore(list(dict.fromkeys(ids))) from exc
     unknown = [
         i for n, i in enumerate(ids) if any(response[f][n] is None for f in FEATURE_NAMES)
     ]  # fmt: skip

@@ -373,6 +373,7 @@ def smoke(workdir: Path, base_image: str, out: Outcome, skip_chain: bool = False
                     "BENTOML_HOST": "127.0.0.1",
                     "BENTOML_PORT": str(ports["service"]),
                     "CHURN_SERVICE_WORKERS": "1",
+                    "CHURN_PREDICTION_DB": "sqlite:////home/bentoml/data/predictions.db",
                 },
             )
             common = {"HOST": "127.0.0.1", "CHURN_SERVICE_URL": service_url}

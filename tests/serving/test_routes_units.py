@@ -48,7 +48,9 @@ def test_a_thousand_invalid_records_name_the_first_and_count_the_rest() -> None:
 
 def test_whole_body_problems_name_the_body() -> None:
     assert _refused(OneCustomer, [EXAMPLE_RECORD])["detail"][0]["loc"] == ["body"]
-    assert _refused(OneCustomer, {})["detail"][0]["loc"] == ["customer"]
+    for neither in ({}, {"customerID": None}, {"customer": None}):  # the record or an ID, not none
+        (problem,) = _refused(OneCustomer, neither)["detail"]
+        assert problem["loc"] == ["body"] and '"customer"' in problem["msg"], neither
     other = _refused(OneCustomer, {"customer": EXAMPLE_RECORD, "other": 1})
     assert other["detail"] == [{"loc": ["other"], "msg": "unknown field: not part of the schema"}]
     inconsistent = _refused(OneCustomer, {"customer": {**EXAMPLE_RECORD, "MultipleLines": "Yes"}})
@@ -108,7 +110,7 @@ def test_the_guard_and_the_token_scopes_are_read_from_the_declarations() -> None
     guard = middleware.ContractGuard(lambda *a: None, routes=ROUTES, max_in_flight=1, auth=None)
     assert guard.methods == {
         "/predict": ("POST",), "/predict_batch": ("POST",), "/explain": ("POST",),
-        "/model_info": ("GET", "POST"), "/outcomes": ("POST",),
+        "/model_info": ("GET", "POST"), "/outcomes": ("POST",), "/predict_ids": ("POST",),
     }  # fmt: skip
     scopes = ROUTES.scopes()
     assert needed_scope("/outcomes", False, scopes) == "admin"
