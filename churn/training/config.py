@@ -15,7 +15,6 @@ from churn.config_files import ConfigError, read_yaml_mapping
 from churn.settings import get_settings
 from churn.training.promotion import EvidenceRule, QualityFloor
 
-
 CAP_NAMES = (
     "search_sample_rows",
     "refit_sample_rows",
