@@ -3,13 +3,13 @@
 # $CHURN_DB_USER (the migration role: `churn db migrate`). Every start: pg_hba.conf is written
 # again (the superuser only through the container's own socket, every TCP login with
 # scram-sha-256, the superuser refused over TCP), each role of $CHURN_DB_ROLES gets LOGIN and the
-# password in the file $CHURN_DB_PASSWORDS/<role> (compose secrets; never an environment variable;
+# password in the file $CHURN_DB_PASSWORDS_DIR/<role> (compose secrets; never an environment variable;
 # a changed file is a rotated password), then postgres runs in the foreground on $PGHOST:$PGPORT,
 # its socket in $PGSOCKETDIR. Migration 0013 grants the part roles their tables (docs/security.md).
 # tests/containers/test_postgres_entrypoint.py runs this script.
 set -eu
 SOCKETS="${PGSOCKETDIR:-/var/run/postgresql}"
-PASSWORDS="${CHURN_DB_PASSWORDS:-/run/secrets}"
+PASSWORDS="${CHURN_DB_PASSWORDS_DIR:-/run/secrets}"
 ROLES="${CHURN_DB_ROLES:-churn_service churn_ui churn_monitor}"
 for role in "$CHURN_DB_USER" $ROLES; do
 	if [ ! -s "$PASSWORDS/$role" ]; then

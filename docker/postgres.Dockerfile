@@ -3,7 +3,7 @@
 #   docker build -f docker/postgres.Dockerfile -t churn-postgres .
 #   docker run -v pgdata:/var/lib/churn-postgres -v ./passwords:/run/secrets:ro churn-postgres
 # The first start runs initdb in $PGDATA and creates $CHURN_DB_NAME owned by $CHURN_DB_USER; every
-# start gives each role its password from $CHURN_DB_PASSWORDS/<role> (scram-sha-256 over TCP, the
+# start gives each role its password from $CHURN_DB_PASSWORDS_DIR/<role> (scram-sha-256 over TCP, the
 # superuser only through the container's own socket): docker/postgres-entrypoint.sh.
 ARG BASE_IMAGE=python:3.11-slim-bookworm
 
@@ -21,7 +21,7 @@ ENV PATH=/usr/local/lib/pgbin:$PATH \
     PGPORT=5432 \
     CHURN_DB_USER=churn \
     CHURN_DB_NAME=churn \
-    CHURN_DB_PASSWORDS=/run/secrets
+    CHURN_DB_PASSWORDS_DIR=/run/secrets
 USER postgres
 HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=5 \
   CMD ["sh", "-c", "pg_isready -h \"$PGHOST\" -p \"$PGPORT\" -U \"$CHURN_DB_USER\" -d \"$CHURN_DB_NAME\""]

@@ -9,13 +9,17 @@ only in their columns; the source (a Parquet folder or a PostgreSQL table) is th
 from __future__ import annotations
 
 from datetime import timedelta
-
-from feast import Entity, FeatureView, Field
-from feast.data_source import DataSource
-from feast.types import Float64, Int64, String
-from feast.value_type import ValueType
+from functools import cache
+from typing import TYPE_CHECKING
 
 from churn.schema import FEATURES, ID_COLUMN
+
+if TYPE_CHECKING:
+    from feast import Entity, FeatureView
+    from feast.data_source import DataSource
+
+# Feast is imported where the objects are built, never at import: `import feast` creates a
+# temporary folder and sets PROMETHEUS_MULTIPROC_DIR for the whole process (feast.metrics).
 
 PROJECT = "churn"
 EVENT_TIMESTAMP, CREATED = "event_timestamp", "created"
@@ -36,25 +40,35 @@ VIEWS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 """Feature view -> its fields; together exactly the 19 model inputs of `churn.schema`."""
 
-_TYPES = {"categorical": String, "binary": Int64, "integer": Int64, "numeric": Float64}
 _KIND = {f.name: f.kind for f in FEATURES}
 
-customer = Entity(
-    name="customer",
-    join_keys=[ID_COLUMN],
-    value_type=ValueType.STRING,
-    description="A Telco customer, by the customerID of every extract",
-)
+
+@cache
+def customer() -> Entity:
+    """The `customer` entity, keyed by `customerID`."""
+    from feast import Entity
+    from feast.value_type import ValueType
+
+    return Entity(
+        name="customer",
+        join_keys=[ID_COLUMN],
+        value_type=ValueType.STRING,
+        description="A Telco customer, by the customerID of every extract",
+    )
 
 
 def feature_views(source: DataSource) -> list[FeatureView]:
     """The three views over `source` (one row per customer and extract)."""
+    from feast import FeatureView, Field
+    from feast.types import Float64, Int64, String
+
+    types = {"categorical": String, "binary": Int64, "integer": Int64, "numeric": Float64}
     return [
         FeatureView(
             name=name,
-            entities=[customer],
+            entities=[customer()],
             ttl=TTL,
-            schema=[Field(name=col, dtype=_TYPES[_KIND[col]]) for col in columns],
+            schema=[Field(name=col, dtype=types[_KIND[col]]) for col in columns],
             source=source,
             online=True,
             description=f"Telco {name} attributes",

@@ -173,7 +173,7 @@ def feature_store(settings: Settings, *, apply: bool = False) -> FeatureStore:
     if apply:
         from feature_repo.customer import customer, feature_views
 
-        store.apply([customer, *feature_views(source(loc))])
+        store.apply([customer(), *feature_views(source(loc))])
     return store
 
 

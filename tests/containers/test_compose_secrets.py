@@ -45,7 +45,7 @@ def test_no_service_gets_a_secret_as_an_environment_variable() -> None:
         for variable, value in (service.get("environment") or {}).items():
             if variable.endswith("__FILE") or variable in (
                 "CHURN_SECRETS_DIR",
-                "CHURN_DB_PASSWORDS",
+                "CHURN_DB_PASSWORDS_DIR",
             ):
                 continue
             if SECRET_WORDS.search(variable) and (name, variable) not in ALLOWED_VARIABLES:
@@ -141,7 +141,7 @@ def test_postgres_gets_a_password_file_per_role_and_retention_is_on() -> None:
     services = compose()["services"]
     targets = {s["target"] for s in services["postgres"]["secrets"]}
     assert targets == {"churn", "churn_service", "churn_ui", "churn_monitor"}
-    assert services["postgres"]["environment"]["CHURN_DB_PASSWORDS"] == "/run/secrets"
+    assert services["postgres"]["environment"]["CHURN_DB_PASSWORDS_DIR"] == "/run/secrets"
     assert services["monitor"]["environment"]["CHURN_RETENTION_DAYS"].startswith(
         "${CHURN_RETENTION_DAYS:-"
     )

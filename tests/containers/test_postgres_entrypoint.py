@@ -79,7 +79,7 @@ def start(root: Path, port: int) -> subprocess.Popen[bytes]:
         "PGSOCKETDIR": str(root),
         "CHURN_DB_USER": "churn",
         "CHURN_DB_NAME": "churn",
-        "CHURN_DB_PASSWORDS": str(root / "passwords"),
+        "CHURN_DB_PASSWORDS_DIR": str(root / "passwords"),
     }
     argv = ["env", *(f"{k}={v}" for k, v in env.items()), "sh", str(SCRIPT)]
     argv = _as_server_user(argv)
