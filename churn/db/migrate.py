@@ -18,7 +18,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-HEAD = "0010"
+HEAD = "0011"
 PG_LOCK_KEY = 0x636875726E  # "churn": one advisory lock id for the project's migrations
 
 
