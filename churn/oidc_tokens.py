@@ -106,7 +106,8 @@ class AccessTokenVerifier:
             stale = time.monotonic() - self._fetched_at >= self.refresh_min_s
             if self._keys is None or (force and stale):
                 try:
-                    self._keys = KeySet.import_key_set(self._fetch(self._jwks_uri()))
+                    jwks: Any = self._fetch(self._jwks_uri())
+                    self._keys = KeySet.import_key_set(jwks)
                 except (OSError, ValueError, KeyError, JoseError) as exc:
                     if self._keys is None:
                         raise TokenRejected(f"the provider's keys are unavailable ({exc})") from exc

@@ -38,6 +38,10 @@ __all__ = ["REPO_ROOT", "Settings", "SettingsError", "get_settings", "load_setti
 
 ENV_PREFIX = "CHURN_"
 OnOff = Literal["on", "off"]
+DEFAULT_SCOPE_MAP: dict[str, Literal["predict", "admin"]] = {
+    "churn.predict": "predict",
+    "churn.admin": "admin",
+}
 
 
 class _Section(BaseModel):
@@ -235,7 +239,7 @@ class Settings(BaseSettings):
     oidc_audience: str | None = None
     """The API's audience: a provider access token for the service must name it (`aud`)."""
     oidc_scope_map: dict[str, Literal["predict", "admin"]] = Field(
-        default_factory=lambda: {"churn.predict": "predict", "churn.admin": "admin"}
+        default_factory=lambda: dict(DEFAULT_SCOPE_MAP)
     )
     """JSON: an access token's scope -> the service's scope."""
     audit_actor: str | None = None

@@ -47,14 +47,10 @@ def _utc(value: dt.datetime) -> dt.datetime:
 def insert_new(conn: sa.Connection, into: sa.Table, values: dict[str, object]) -> bool:
     """INSERT unless the primary key exists (one statement, safe against a concurrent insert on
     SQLite and PostgreSQL); True when it inserted."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects import postgresql, sqlite
 
-        statement = pg_insert(into).values(values).on_conflict_do_nothing()
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        statement = sqlite_insert(into).values(values).on_conflict_do_nothing()
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(into).values(values).on_conflict_do_nothing()
     return bool(conn.execute(statement).rowcount)
 
 
