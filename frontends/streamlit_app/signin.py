@@ -97,7 +97,9 @@ def _provider_user() -> User | None:
         AUDIT_SUBJECT, token, subject, name[:128], role, client_address(), when
     )
     if user is None:  # signed out elsewhere, revoked or expired: clear the provider cookie too
-        st.logout()
+        st.info("Your session has ended; signing you out.")
+        st.logout()  # the browser follows Streamlit's redirect; nothing more to draw
+        st.stop()
     return user
 
 
@@ -173,7 +175,9 @@ def require_user(role: str = "viewer") -> User:
         st.caption(f"Signed in as **{user.name}** ({user.role})")
         if st.button("Sign out"):
             sign_out(user)
-            st.rerun()
+            if user.method != "oidc":
+                st.rerun()
+            st.stop()  # st.logout's redirect must not be lost to a rerun
     if user.must_change_password:
         _password_form(user)
         st.stop()

@@ -212,13 +212,16 @@ def test_dashboard_signs_in_with_st_login_and_sign_out_ends_a_copied_cookie(
     page.get_by_text("Signed in as adm (admin)").wait_for(timeout=60_000)
     copied = page.context.cookies()
     page.get_by_role("button", name="Sign out").click()
-    sign_out_at_provider(page)  # st.logout also ends the provider's session
-    page.get_by_role("button", name="Sign in with your company account").wait_for(timeout=60_000)
+    sign_in_button = page.get_by_role("button", name="Sign in with your company account")
+    sign_out_at_provider(page, then=sign_in_button)  # st.logout may end the provider's too
+    sign_in_button.wait_for(timeout=60_000)
     thief = chromium.new_context()
     thief.add_cookies(copied)
     stolen = thief.new_page()
     stolen.goto(site.dashboard)
-    stolen.get_by_role("button", name="Sign in with your company account").wait_for(timeout=60_000)
+    again = stolen.get_by_role("button", name="Sign in with your company account")
+    sign_out_at_provider(stolen, then=again)  # the dashboard clears the dead cookie
+    again.wait_for(timeout=60_000)
     assert stolen.get_by_text("Signed in as adm").count() == 0
     events = recent(50, url=site.db, actions=["sign_in", "sign_out"])
     dash = [(e.action, e.actor) for e in events if e.model_name == "streamlit_dashboard"]
