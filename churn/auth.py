@@ -11,6 +11,7 @@ Scopes are ordered: `predict` < `admin`; an admin token may do everything a pred
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 import secrets
@@ -39,6 +40,25 @@ def new_token() -> str:
 def hash_token(token: str) -> str:
     """SHA-256 hex digest of the token (see the module docstring for why not a slow hash)."""
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+DURATION = re.compile(r"^(\d{1,5})([mhd])$")
+UNIT_S = {"m": 60, "h": 3600, "d": 86400}
+MAX_LIFETIME = dt.timedelta(days=3650)
+
+
+def parse_lifetime(text: str) -> dt.timedelta:
+    """`30d`, `12h` or `90m` (what `churn auth token create --expires-in` takes)."""
+    match = DURATION.match(text.strip())
+    if not match or int(match.group(1)) == 0:
+        raise TokenError(
+            f"--expires-in must be a whole number of minutes, hours or days like 90m, 12h or "
+            f"30d, not {text[:32]!r}"
+        )
+    lifetime = dt.timedelta(seconds=int(match.group(1)) * UNIT_S[match.group(2)])
+    if lifetime > MAX_LIFETIME:
+        raise TokenError(f"--expires-in is at most {MAX_LIFETIME.days}d, not {text[:32]!r}")
+    return lifetime
 
 
 def check_scope(scope: str) -> Scope:

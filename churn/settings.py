@@ -39,6 +39,10 @@ __all__ = ["REPO_ROOT", "Settings", "SettingsError", "get_settings", "load_setti
 
 ENV_PREFIX = "CHURN_"
 OnOff = Literal["on", "off"]
+DEFAULT_SCOPE_MAP: dict[str, Literal["predict", "admin"]] = {
+    "churn.predict": "predict",
+    "churn.admin": "admin",
+}
 
 
 class _Section(BaseModel):
@@ -92,11 +96,29 @@ class UiKnobs(_Section):
     service_retries: int = Field(default=2, ge=0)
     rate_limit: str = "60 per minute"
     row_rate_limit: str = "100000 per hour"
-    login_rate_limit: str = "10 per minute"
     batch_dir: Path | None = None
     """Where uploaded batches wait for download (default: `<temp dir>/churn-ui`)."""
     batch_ttl_s: int = Field(default=3600, ge=1)
     secure_cookies: bool = False
+    """`true` behind the TLS edge: cookies are `Secure` and the session cookie gets `__Host-`."""
+    lockout_tries: int = Field(default=5, ge=1)
+    """Sign-in tries per account before it is locked (churn/db/sign_in_guard.py)."""
+    address_tries: int = Field(default=30, ge=1)
+    """Failed sign-in tries per client address before it is locked (any account, or none)."""
+    lockout_s: float = Field(default=60.0, gt=0)
+    """The first lockout; each try while over the limit doubles it, up to `lockout_max_s`."""
+    lockout_max_s: float = Field(default=900.0, gt=0)
+    try_window_s: float = Field(default=900.0, gt=0)
+    """Tries older than this (since the last one) are forgotten."""
+    password_checks: int = Field(default=2, ge=1, le=64)
+    """Password hashes computed at once per process (each scrypt check takes 32 MiB)."""
+    first_admin_file: Path | None = None
+    """Where `flask users first-admin` writes the generated password (mode 600); deleted when
+    that admin changes it at the first sign-in."""
+    session_max_s: float = Field(default=8 * 3600.0, gt=0)
+    """A UI session's absolute lifetime."""
+    session_idle_s: float = Field(default=1800.0, gt=0)
+    """A UI session unused this long ends."""
     workers: int = Field(default=2, ge=1)
     threads: int = Field(default=4, ge=1)
 
@@ -196,6 +218,34 @@ class Settings(BaseSettings):
     `FLASK_SECRET_KEY`...): how containers get secrets (compose secrets, Kubernetes Secrets mounted
     as files) so none is an environment variable `docker inspect` shows. A variable set in the
     environment still wins (docs/security.md, "Secrets")."""
+    sign_in: Literal["local", "oidc", "both"] = "local"
+    """How people sign in to the UIs: the project's accounts, the OpenID provider, or both."""
+    oidc_issuer: str | None = None
+    """The OpenID provider's issuer URL (discovery: `<issuer>/.well-known/openid-configuration`)."""
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_client_secret_file: Path | None = None
+    """A file holding the client secret (a mounted Kubernetes or compose secret)."""
+    oidc_scopes: str = "openid profile email"
+    """Scopes the UIs ask for (Okta needs `groups` added for the groups claim)."""
+    oidc_roles_claim: str = "groups"
+    """The ID token / userinfo claim listing the person's groups or roles."""
+    oidc_role_map: dict[str, Literal["viewer", "analyst", "admin"]] = Field(default_factory=dict)
+    """JSON: a claim value -> a UI role, e.g. `{"churn-admins": "admin"}`; the highest wins."""
+    dashboard_url: str = "http://127.0.0.1:8501"
+    """The dashboard's public address: its `st.login` redirect URI is this + `/oauth2callback`."""
+    dashboard_oidc_prompt: str = "login"
+    """The `prompt` the dashboard's `st.login` sends (Streamlit's own default, `select_account`,
+    is refused by providers that do not support it; `login` is in OpenID Connect Core)."""
+    dashboard_cookie_secret: SecretStr | None = None
+    """Signs the dashboard's sign-in cookie; set it (the same in every replica) to keep people
+    signed in across restarts (unset: a new one at each start)."""
+    oidc_audience: str | None = None
+    """The API's audience: a provider access token for the service must name it (`aud`)."""
+    oidc_scope_map: dict[str, Literal["predict", "admin"]] = Field(
+        default_factory=lambda: dict(DEFAULT_SCOPE_MAP)
+    )
+    """JSON: an access token's scope -> the service's scope."""
     audit_actor: str | None = None
     """Who the audit rows name when no `--actor` is given (the CI workflow sets
     `github:<run id>`); unset: the OS user (`churn.db.audit.default_actor`)."""
@@ -240,6 +290,28 @@ class Settings(BaseSettings):
                 "set CHURN_PUSHGATEWAY_USER and CHURN_PUSHGATEWAY_PASSWORD together (or neither)"
             )
         return value
+
+    def oidc_secret(self) -> str | None:
+        """The client secret, from `CHURN_OIDC_CLIENT_SECRET` or the file it names."""
+        if self.oidc_client_secret is not None:
+            return self.oidc_client_secret.get_secret_value()
+        if self.oidc_client_secret_file is not None:
+            try:
+                return self.oidc_client_secret_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise SettingsError(
+                    f"CHURN_OIDC_CLIENT_SECRET_FILE={str(self.oidc_client_secret_file)!r}: "
+                    f"cannot read it ({exc.strerror})"
+                ) from None
+        return None
+
+    @property
+    def oidc_on(self) -> bool:
+        return self.sign_in in ("oidc", "both")
+
+    @property
+    def local_on(self) -> bool:
+        return self.sign_in in ("local", "both")
 
     def pushgateway_auth(self) -> tuple[str, str] | None:
         """(user, password) for the Pushgateway, or None when it is open."""

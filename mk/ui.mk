@@ -28,5 +28,8 @@ flask-dev: venv ## the Flask UI on Flask's dev server (development only: debugge
 	  --host 127.0.0.1 --port $(FLASK_PORT)
 
 dashboard: venv ## the Streamlit dashboard on 127.0.0.1:$(STREAMLIT_PORT)
+	@mkdir -p $(UI_RUN_DIR)
+	$(PY) -m frontends.streamlit_app.auth_secrets $(UI_RUN_DIR)/streamlit-secrets.toml
 	$(VENV)/bin/streamlit run frontends/streamlit_app/Home.py --server.address 127.0.0.1 \
-	  --server.port $(STREAMLIT_PORT) --server.headless true --browser.gatherUsageStats false
+	  --server.port $(STREAMLIT_PORT) --server.headless true --browser.gatherUsageStats false \
+	  --secrets.files $(UI_RUN_DIR)/streamlit-secrets.toml

@@ -2,13 +2,14 @@
 # System packages the test suite needs (`make test` runs this; so does CI): promtool/prometheus,
 # Alertmanager (amtool) and Pushgateway, PostgreSQL (initdb/pg_ctl), chromium, docker-compose
 # (config check), curl and make (`make staging-up` in the staging test), Java 17 for Spark
-# (`churn predict --engine spark`, docs/scale.md), nginx (the TLS edge proxy, tests/edge).
+# (`churn predict --engine spark`, docs/scale.md), nginx (the TLS edge proxy, tests/edge), Node
+# with npm for the OpenID provider of the sign-in tests (scripts/install_oidc_provider.sh, run last).
 # Idempotent: installs only what is missing. Needs root or password-less sudo; Debian/Ubuntu.
 # Where it cannot install, it stops at once and prints the exact command to run.
 set -euo pipefail
 
 packages=(prometheus prometheus-alertmanager prometheus-pushgateway postgresql chromium
-          docker-compose curl make openjdk-17-jre-headless nginx redis-server)
+          docker-compose curl make openjdk-17-jre-headless nginx redis-server nodejs)
 # Ubuntu ships chromium as a snap stub; chromium-browser is the apt name there.
 if [ -r /etc/os-release ] && grep -qi '^ID=ubuntu' /etc/os-release; then
     packages=("${packages[@]/#chromium/chromium-browser}")
@@ -21,6 +22,7 @@ done
 
 if [ "${#missing[@]}" -eq 0 ]; then
     echo "install_system_deps: already installed: ${packages[*]}"
+    bash "$(dirname "${BASH_SOURCE[0]}")/install_oidc_provider.sh"
     exit 0
 fi
 
@@ -62,4 +64,5 @@ fi
 for tool in promtool amtool; do
     command -v "$tool" >/dev/null || { echo "install_system_deps: $tool still missing" >&2; exit 1; }
 done
+bash "$(dirname "${BASH_SOURCE[0]}")/install_oidc_provider.sh"
 echo "install_system_deps: done"

@@ -1,4 +1,5 @@
-"""`churn auth token create|list|revoke`: the service's API tokens (churn/db/tokens.py)."""
+"""`churn auth token create|list|revoke`: the service's API tokens (churn/db/tokens.py), with an
+optional lifetime (`--expires-in 30d`)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     create.add_argument("name", help="a name for the token: who or what uses it")
     create.add_argument("--scope", choices=("predict", "admin"), default="predict")
     create.add_argument("--actor", help="who creates it (default: the OS user)")
+    create.add_argument(
+        "--expires-in", metavar="DURATION", help="e.g. 90m, 12h or 30d (default: never)"
+    )
     create.set_defaults(func=cmd_create)
 
     listing = actions.add_parser("list", help="names, scopes and dates (never the tokens)")
@@ -33,18 +37,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_create(args: argparse.Namespace) -> int:
-    from churn.auth import TokenError
+    from churn.auth import TokenError, parse_lifetime
     from churn.db.tokens import TokenExists, create
 
     try:
-        token = create(args.name, args.scope, actor=args.actor)
+        lifetime = parse_lifetime(args.expires_in) if args.expires_in else None
+        token = create(args.name, args.scope, actor=args.actor, lifetime=lifetime)
     except TokenError as exc:
         return fail(str(exc), EXIT_USAGE)
     except TokenExists as exc:
         return fail(str(exc))
     print(token)
+    until = f", expires in {args.expires_in}" if lifetime else ""
     print(
-        f"token {args.name!r} (scope {args.scope}) created; it is shown only this once",
+        f"token {args.name!r} (scope {args.scope}{until}) created; it is shown only this once",
         file=sys.stderr,
     )
     return 0
@@ -62,6 +68,7 @@ def cmd_list(args: argparse.Namespace) -> int:
                 "created_at": t.created_at.isoformat(),
                 "created_by": t.created_by,
                 "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None,
+                "expires_at": t.expires_at.isoformat() if t.expires_at else None,
             }
             for t in tokens
         ]
@@ -70,7 +77,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     if not tokens:
         print("no API token yet: churn auth token create NAME --scope predict|admin")
         return 0
-    header = ("name", "scope", "created (UTC)", "by", "revoked (UTC)")
+    header = ("name", "scope", "created (UTC)", "by", "revoked (UTC)", "expires (UTC)")
     table = [
         (
             t.name,
@@ -78,6 +85,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             t.created_at.strftime("%Y-%m-%d %H:%M:%S"),
             t.created_by,
             t.revoked_at.strftime("%Y-%m-%d %H:%M:%S") if t.revoked_at else "-",
+            t.expires_at.strftime("%Y-%m-%d %H:%M:%S") if t.expires_at else "-",
         )
         for t in tokens
     ]

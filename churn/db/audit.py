@@ -2,7 +2,8 @@
 
 Written by every promotion (the training pipeline's promote step, `churn model promote`) and every
 rollback, token and campaign changes, the customer-data commands (`churn privacy`, the monitoring
-run's retention purge) and the Flask UI's sign-ins; read by `churn audit` and the UI's audit page.
+run's retention purge) and both UIs' sign-ins, sign-outs, lockouts, revocations and password
+changes (churn/db/users.py); read by `churn audit` and the UI's audit page.
 The table is created by the migrations, which `record` and `recent` run first, so a fresh database
 works.
 """
@@ -41,6 +42,10 @@ ACTIONS = (
     "privacy_purge",
     "sign_in",
     "sign_in_failed",
+    "sign_in_locked",
+    "sign_out",
+    "session_revoke",
+    "password_change",
 )
 
 

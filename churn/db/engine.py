@@ -7,7 +7,8 @@ Each caller names its use; the use picks the pool policy, so the policies are li
   waits `SQLITE_BUSY_S` for another's lock and the file is in WAL mode (readers never block the
   writer); on PostgreSQL stale connections are pinged and a connect gives up after 10 s.
 - `token_poll`: a worker's token refresh thread (bentos/auth.py): one pinged pooled connection.
-- `ui`: the UIs' user store (churn/db/users.py): pooled, for the life of the app.
+- `ui`: the UIs' user store, sign-in counts and sessions (churn/db/users.py): pooled, for the life
+  of the app; on SQLite like `log_writer` (WAL, 30 s busy wait): many threads count tries at once.
 - `window`: the monitoring window's read (churn/monitoring/window.py): no pool, and a UTC session
   on PostgreSQL, so a naive UTC bound compares as UTC.
 - `once`: everything short-lived (a CLI command, a store call, a migration, a step): no pool, so
@@ -107,6 +108,6 @@ def _options(url: str, use: Use) -> dict[str, Any]:
 def make_engine(url: str | None = None, use: Use = "once") -> sa.Engine:
     """An engine on `url` (default: the settings' `prediction_db`) with `use`'s pool policy."""
     url = url or get_settings().prediction_db
-    if use == "log_writer":
+    if use == "log_writer" or (use == "ui" and url.startswith("sqlite")):
         return _log_writer(url)
     return sa.create_engine(url, hide_parameters=True, **_options(url, use))

@@ -97,6 +97,8 @@ api_tokens = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("created_by", sa.String(128), nullable=False),
     sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+    # revision 0011: `churn auth token create --expires-in`
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
 )
 
 USER_NAME_LENGTH = 64
@@ -107,6 +109,35 @@ users = sa.Table(
     sa.Column("password_hash", sa.String(255), nullable=False),
     sa.Column("role", sa.String(16), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # revision 0011: the first admin's generated password must be changed at first sign-in
+    sa.Column("must_change_password", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("password_changed_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+# revision 0011: failed sign-ins per account and client address (churn/db/sign_in_guard.py)
+sign_in_limits = sa.Table(
+    "sign_in_limits",
+    metadata,
+    sa.Column("key", sa.String(96), primary_key=True),
+    sa.Column("tries", sa.Integer, nullable=False),
+    sa.Column("last_try_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
+)
+
+# revision 0011: the server side of the UIs' sessions (churn/db/sessions.py)
+ui_sessions = sa.Table(
+    "ui_sessions",
+    metadata,
+    sa.Column("id_hash", sa.String(64), primary_key=True),
+    sa.Column("subject", sa.String(160), nullable=False),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("method", sa.String(16), nullable=False),
+    sa.Column("address", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Index("ix_ui_sessions_subject", "subject"),
 )
 
 # revision 0008: retention campaigns (churn/db/campaigns.py, docs/campaigns.md)

@@ -38,6 +38,7 @@ class TokenInfo:
     created_at: dt.datetime
     created_by: str
     revoked_at: dt.datetime | None
+    expires_at: dt.datetime | None = None
 
 
 def _utc(value: dt.datetime | None) -> dt.datetime | None:
@@ -50,8 +51,15 @@ def _active(name: str) -> sa.ColumnElement[bool]:
     return sa.and_(api_tokens.c.name == name, api_tokens.c.revoked_at.is_(None))
 
 
-def create(name: str, scope: str, actor: str | None = None, url: str | None = None) -> str:
-    """Store a new token's digest and return the token (the only time it is ever shown).
+def create(
+    name: str,
+    scope: str,
+    actor: str | None = None,
+    url: str | None = None,
+    lifetime: dt.timedelta | None = None,
+) -> str:
+    """Store a new token's digest and return the token (the only time it is ever shown); with
+    `lifetime`, the service stops accepting it then (at its next digest refresh).
 
     The token row is committed first, then the audit row; when the audit row cannot be written
     the token row is deleted again, so no token exists without its audit entry.
@@ -74,10 +82,17 @@ def create(name: str, scope: str, actor: str | None = None, url: str | None = No
                     scope=checked_scope,
                     created_at=dt.datetime.now(dt.UTC),
                     created_by=actor[:128],
+                    expires_at=dt.datetime.now(dt.UTC) + lifetime if lifetime else None,
                 )
             )
         event = AuditEvent(
-            "token_create", "cli", actor, AUDIT_SUBJECT, None, name, f"scope={checked_scope}"
+            "token_create",
+            "cli",
+            actor,
+            AUDIT_SUBJECT,
+            None,
+            name,
+            f"scope={checked_scope}" + (f" expires_in={lifetime}" if lifetime else ""),
         )
         try:
             record(event, url=url)
@@ -132,6 +147,7 @@ def list_tokens(include_revoked: bool = False, url: str | None = None) -> list[T
             api_tokens.c.created_at,
             api_tokens.c.created_by,
             api_tokens.c.revoked_at,
+            api_tokens.c.expires_at,
         ).order_by(api_tokens.c.id)
         if not include_revoked:
             query = query.where(api_tokens.c.revoked_at.is_(None))
@@ -143,6 +159,7 @@ def list_tokens(include_revoked: bool = False, url: str | None = None) -> list[T
                     _utc(r.created_at) or r.created_at,
                     r.created_by,
                     _utc(r.revoked_at),
+                    _utc(r.expires_at),
                 )
                 for r in conn.execute(query)
             ]
@@ -151,9 +168,12 @@ def list_tokens(include_revoked: bool = False, url: str | None = None) -> list[T
 
 
 def active_hashes(engine: sa.Engine) -> dict[str, str]:
-    """digest -> scope of every token not revoked (the service's periodic refresh)."""
+    """digest -> scope of every token neither revoked nor expired (the service's periodic
+    refresh, so an expired token stops working within `CHURN_AUTH_REFRESH_S`)."""
+    now = dt.datetime.now(dt.UTC)
     query = sa.select(api_tokens.c.token_hash, api_tokens.c.scope).where(
-        api_tokens.c.revoked_at.is_(None)
+        api_tokens.c.revoked_at.is_(None),
+        sa.or_(api_tokens.c.expires_at.is_(None), api_tokens.c.expires_at > now),
     )
     with engine.connect() as conn:
         return {r.token_hash: r.scope for r in conn.execute(query)}

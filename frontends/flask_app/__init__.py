@@ -58,8 +58,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     hops = int(app.config["PROXY_HOPS"])
     if hops:
-        # Behind `hops` trusted proxies: the client address is the one they saw, not theirs.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+        # Behind `hops` trusted proxies: the client address is the one they saw, not theirs, and
+        # the host and scheme the browser used build the OpenID redirect URI.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     CSRFProtect(app)
     auth.init_app(app)
@@ -73,7 +74,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
 
 def _init_rate_limits(app: Flask) -> None:
-    """Requests per client address on the scoring routes, rows on uploads, tries on sign-in.
+    """Requests per client address on the scoring routes, rows on uploads. (Sign-in tries are
+    counted in the project database, across workers and both UIs: churn/db/sign_in_guard.py.)
 
     The counters live in `RATE_LIMIT_STORAGE` (memory:// is per process; use Redis with several
     workers or pods so they share one count). The sliding-window counter refuses a hit that would
@@ -97,8 +99,6 @@ def _init_rate_limits(app: Flask) -> None:
             lambda: str(app.config["ROW_RATE_LIMIT"]), methods=["POST"], cost=upload_rows
         )
         views[endpoint] = rows(views[endpoint])  # type: ignore[assignment]
-    login = limiter.limit(lambda: str(app.config["LOGIN_RATE_LIMIT"]), methods=["POST"])
-    views["auth.login"] = login(views["auth.login"])  # type: ignore[assignment]
 
 
 def upload_rows() -> int:

@@ -1,21 +1,24 @@
-"""Sign-in for the Flask UI: users with roles in the project database, Flask-Login sessions.
+"""Sign-in for the Flask UI: users with roles in the project database, server-side sessions.
 
 Roles are ordered viewer < analyst < admin: viewers look, analysts score and upload, admins also
 manage users. Every page needs a signed-in user (except `PUBLIC_ENDPOINTS`), and the views check the
 role on the server with `requires(role)`, whatever the template shows.
+
+The password check, its lockout and audit are the shared `UserStore.sign_in` (churn/db/users.py);
+Flask-Login's cookie holds only a random session id whose row (churn/db/sessions.py) decides, at
+every request, whether the session still lives: sign-out, an admin's revoke, 8 h and 30 min idle
+end it in every worker. Accounts, the password change and the users CLI: accounts.py; OpenID
+Connect: oidc.py.
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
-import sys
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
-import click
 from flask import (
     Blueprint,
     Flask,
@@ -25,9 +28,9 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
-from flask.cli import AppGroup
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.exceptions import Forbidden
@@ -41,13 +44,19 @@ from churn.db.users import (  # the store is shared with Streamlit; re-exported 
     UserError,
     UserStore,
     check_role,
-    hash_fingerprint,
 )
+
+__all__ = ["ROLES", "SIGN_IN_FAILED", "User", "UserError", "UserStore", "requires"]
 
 log = logging.getLogger(__name__)
 
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "ui.healthz", "metrics", "static"})
+PUBLIC_ENDPOINTS = frozenset(
+    {"auth.login", "ui.healthz", "metrics", "static", "oidc.start", "oidc.callback"}
+)
 SIGN_IN_FAILED = "Unknown user name or wrong password."
+LOCKED = "Too many sign-in tries: try again in {s} seconds."
+BUSY = "The sign-in is busy: try again in a few seconds."
+PASSWORD_CHANGE_ENDPOINTS = frozenset({"accounts.password", "auth.logout", "static", "ui.healthz"})
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -115,39 +124,60 @@ AUDIT_SUBJECT = "flask_ui"
 """The audit rows' `model_name` for sign-ins: the door they came through."""
 
 
-def audit_sign_in(action: str, name: str, what: str) -> None:
-    """The attempt in the audit table (churn.db.users), with the client address after
-    `CHURN_PROXY_HOPS`; written before the session starts: no audit row, no session."""
-    user_store().audit_sign_in(AUDIT_SUBJECT, action, name, request.remote_addr or "", what)
+def client_address() -> str:
+    """The client address after `CHURN_PROXY_HOPS` trusted proxies (werkzeug's ProxyFix)."""
+    return request.remote_addr or ""
+
+
+def start_session(user: User) -> None:
+    """Flask's side of a sign-in: a fresh cookie (no session fixation) holding the new id."""
+    session.clear()
+    session.permanent = True  # the cookie's own lifetime: PERMANENT_SESSION_LIFETIME (8 h)
+    login_user(user)
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     form = SignInForm()
     next_url = request.args.get("next")
-    if request.method == "POST":
+    oidc = current_app.config.get("OIDC_ON", False)
+    local = current_app.config.get("LOCAL_SIGN_IN", True)
+    page = {"form": form, "next_url": next_url, "oidc": oidc, "local": local}
+    if request.method == "POST" and local:
         if not form.validate_on_submit():
-            return render_template("login.html", form=form, next_url=next_url), 400
-        user = user_store().authenticate(form.name.data or "", form.password.data or "")
-        if user is None:
-            log.warning(
-                "failed sign-in for %r from %s", (form.name.data or "")[:64], request.remote_addr
-            )
-            audit_sign_in("sign_in_failed", form.name.data or "", "unknown name or wrong password")
+            return render_template("login.html", **page), 400
+        address = client_address()
+        name, password = form.name.data or "", form.password.data or ""
+        result = user_store().sign_in(AUDIT_SUBJECT, name, password, address)
+        if result.outcome in ("locked", "busy"):
+            log.warning("sign-in refused (%s) from %s", result.outcome, address)
+            message = LOCKED.format(s=result.retry_after_s) if result.outcome == "locked" else BUSY
+            form.form_errors.append(message)
+            status = 429 if result.outcome == "locked" else 503
+            headers = {"Retry-After": str(result.retry_after_s)}
+            return render_template("login.html", **page), status, headers
+        if result.user is None:
+            log.warning("failed sign-in from %s", address)  # never the typed name
             form.form_errors.append(SIGN_IN_FAILED)
-            return render_template("login.html", form=form, next_url=next_url), 401
-        audit_sign_in("sign_in", user.name, f"signed in as {user.role}")
-        login_user(user)
-        log.info("signed in: %s (%s) from %s", user.name, user.role, request.remote_addr)
+            return render_template("login.html", **page), 401
+        user = result.user
+        start_session(user)
+        log.info("signed in: %s (%s) from %s", user.name, user.role, address)
+        if user.must_change_password:
+            flash("Choose a new password before you go on.")
+            return redirect(url_for("accounts.password"))
         return redirect(_safe_next(next_url))
-    return render_template("login.html", form=form, next_url=next_url)
+    return render_template("login.html", **page)
 
 
 @bp.post("/logout")
 def logout() -> Any:
     if current_user.is_authenticated:
-        log.info("signed out: %s", current_user.name)
+        user = cast(User, current_user)
+        user_store().sign_out(AUDIT_SUBJECT, user.session, client_address())
+        log.info("signed out: %s", user.name)
     logout_user()
+    session.clear()
     flash("You are signed out.")
     return redirect(url_for("auth.login"))
 
@@ -155,7 +185,10 @@ def logout() -> Any:
 @bp.get("/users")
 @requires("admin")
 def users() -> str:
-    return render_template("users.html", users=user_store().list())
+    store = user_store()
+    return render_template(
+        "users.html", users=store.list(), sessions=store.sessions.live_subjects()
+    )
 
 
 AUDIT_PAGE_ROWS = 200
@@ -189,17 +222,19 @@ def campaigns() -> str:
 
 
 def _require_sign_in() -> Any:
-    if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
+    if request.endpoint in PUBLIC_ENDPOINTS:
         return None
-    return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
+    user = cast(User, current_user)
+    if user.must_change_password and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
+        return redirect(url_for("accounts.password"))
+    return None
 
 
-def _load_user(user_id: str) -> User | None:
-    name, _, fingerprint = user_id.rpartition(":")
-    user = user_store().get(name) if name else None
-    if user is None or hash_fingerprint(user.password_hash) != fingerprint:
-        return None
-    return user
+def _load_user(session_id: str) -> User | None:
+    """The user of a live server-side session (None ends the cookie's use)."""
+    return user_store().session_user(session_id)
 
 
 def _unauthorized() -> Any:
@@ -210,64 +245,18 @@ def _unauthorized() -> Any:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["churn_users"] = UserStore(app.config["USERS_DB"])
+    from frontends.flask_app import accounts, oidc
+
+    # SIGN_IN_POLICY: a churn.db.sign_in_guard.Policy (tests); default from the settings
+    app.extensions["churn_users"] = UserStore(
+        app.config["USERS_DB"], policy=app.config.get("SIGN_IN_POLICY")
+    )
     manager = LoginManager()
-    manager.session_protection = "basic"
+    manager.session_protection = None  # the server-side session decides (churn/db/sessions.py)
     manager.user_loader(_load_user)
     manager.unauthorized_handler(_unauthorized)
     manager.init_app(app)
     app.register_blueprint(bp)
+    accounts.init_app(app)
+    oidc.init_app(app)
     app.before_request(_require_sign_in)
-    app.cli.add_command(users_cli)
-
-
-users_cli = AppGroup("users", help="Add, list and remove the people who may sign in to the UI.")
-
-
-@users_cli.command("add")
-@click.argument("name")
-@click.option("--role", type=click.Choice(ROLES), default="viewer", show_default=True)
-@click.option("--password-stdin", is_flag=True, help="Read the password from stdin (one line).")
-def add_user(name: str, role: str, password_stdin: bool) -> None:
-    """Add user NAME; the password is prompted for (twice) unless --password-stdin."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    try:
-        user = user_store().add(name, password, role)
-    except UserError as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(f"added {user.name} ({user.role})")
-
-
-@users_cli.command("list")
-def list_users() -> None:
-    """List the users and their roles (never their password hashes)."""
-    for row in user_store().list():
-        click.echo(f"{row['name']}\t{row['role']}\t{row['created_at']:%Y-%m-%d %H:%M}")
-
-
-@users_cli.command("remove")
-@click.argument("name")
-def remove_user(name: str) -> None:
-    """Remove user NAME; their open sessions end at their next request."""
-    if not user_store().remove(name):
-        raise click.ClickException(f"no user named {name!r}")
-    click.echo(f"removed {name}")
-
-
-@users_cli.command("first-admin")
-@click.option("--name", default="admin", show_default=True)
-def first_admin(name: str) -> None:
-    """On a fresh database only: add admin NAME with a generated password, printed once.
-
-    `make ui` runs it, so a new installation can be signed in to; with any user present it does
-    nothing."""
-    store = user_store()
-    if store.list():
-        return
-    password = secrets.token_urlsafe(12)
-    store.add(name, password, "admin")
-    click.echo(f"first sign-in: user {name!r}, password {password} (shown once; change it with")
-    click.echo("  flask --app frontends.flask_app:create_app users remove/add)")

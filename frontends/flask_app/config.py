@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from churn.schema import MAX_BATCH_RECORDS
-from churn.settings import SettingsError, load_settings
+from churn.settings import Settings, SettingsError, load_settings
 
 PRODUCTION = "production"
 
@@ -49,7 +49,6 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "MAX_UPLOAD_ROWS": ui.max_rows,
         "RATE_LIMIT": ui.rate_limit.strip(),
         "ROW_RATE_LIMIT": ui.row_rate_limit.strip(),
-        "LOGIN_RATE_LIMIT": ui.login_rate_limit.strip(),
         "RATE_LIMIT_STORAGE": settings.rate_limit_storage.strip(),
         "PROXY_HOPS": settings.proxy_hops,
         "USERS_DB": settings.prediction_db,
@@ -60,11 +59,31 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": ui.secure_cookies,
+        # behind TLS the `__Host-` prefix: Secure, Path=/, no Domain (no subdomain can set it)
+        "SESSION_COOKIE_NAME": "__Host-churn_session" if ui.secure_cookies else "churn_session",
+        "SESSION_COOKIE_PATH": "/",
+        "PERMANENT_SESSION_LIFETIME": int(ui.session_max_s),
+        "SESSION_REFRESH_EACH_REQUEST": False,
+        "LOCAL_SIGN_IN": settings.local_on,
+        "OIDC_ON": settings.oidc_on,
+        "OIDC_ISSUER": settings.oidc_issuer,
+        "OIDC_CLIENT_ID": settings.oidc_client_id,
+        "OIDC_CLIENT_SECRET": _oidc_secret(settings) if settings.oidc_on else None,
+        "OIDC_ROLES_CLAIM": settings.oidc_roles_claim,
+        "OIDC_ROLE_MAP": dict(settings.oidc_role_map),
+        "OIDC_SCOPES": settings.oidc_scopes,
         "PROPAGATE_EXCEPTIONS": False,
         "DEBUG": False,
     }
     config.update(overrides)
     return config
+
+
+def _oidc_secret(settings: Settings) -> str | None:
+    try:
+        return settings.oidc_secret()
+    except SettingsError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _maintenance_command() -> bool:

@@ -187,15 +187,15 @@ def test_sign_ins_and_failed_sign_ins_are_audited_never_the_password(
     events = recent(10, url=url, actions=["sign_in", "sign_in_failed"])
     seen = [(e.action, e.actor, e.source, e.to_version) for e in reversed(events)]
     assert seen == [
-        ("sign_in_failed", "mallory", "ui", "127.0.0.1"),
+        ("sign_in_failed", "(unknown name)", "ui", "127.0.0.1"),  # never the typed name
         ("sign_in_failed", "viewer", "ui", "127.0.0.1"),
-        ("sign_in_failed", "(blank)", "ui", "127.0.0.1"),
+        ("sign_in_failed", "(unknown name)", "ui", "127.0.0.1"),
         ("sign_in", "viewer", "ui", "127.0.0.1"),
         ("sign_in", "analyst", "ui", "203.0.113.9"),  # the address the trusted proxy saw
     ]
     assert events[0].reason == "signed in as analyst from 203.0.113.9"
     stored = " ".join(str(e.as_dict()) for e in recent(50, url=url))
-    assert guess not in stored and PASSWORDS["viewer"] not in stored
+    assert guess not in stored and PASSWORDS["viewer"] not in stored and "mallory" not in stored
     # no audit row, no session: the sign-in fails whole
     break_inserts(url, "audit_log")
     client = app.test_client()
@@ -206,7 +206,8 @@ def test_sign_ins_and_failed_sign_ins_are_audited_never_the_password(
 
 def test_admin_sees_the_users_list_without_password_hashes(app: Flask) -> None:
     html = _text(_sign_in(app, "admin").get("/users"))
-    names = re.findall(r"<tr><td>([^<]+)</td><td>([^<]+)</td>", html)
+    users_table = html.split('id="users"')[1].split("</table>")[0]
+    names = re.findall(r"<tr><td>([^<]+)</td><td>([^<]+)</td>", users_table)
     assert names == [("admin", "admin"), ("analyst", "analyst"), ("viewer", "viewer")]
     assert "scrypt" not in html and "pbkdf2" not in html
 
@@ -380,11 +381,15 @@ def test_without_proxy_hops_a_forged_forwarded_for_is_ignored(app: Flask, tmp_pa
     assert [_score_from(direct, "10.0.0.1"), _score_from(direct, "10.0.0.2")] == [400, 429]
 
 
-def test_sign_in_attempts_are_rate_limited(dead_url: str, tmp_path: Path) -> None:
-    client = _app(dead_url, tmp_path, LOGIN_RATE_LIMIT="3 per minute").test_client()
+def test_sign_in_attempts_are_limited_per_client_address(dead_url: str, tmp_path: Path) -> None:
+    from churn.db.sign_in_guard import Policy
+
+    client = _app(dead_url, tmp_path, SIGN_IN_POLICY=Policy(address_tries=3)).test_client()
     bad = {"name": "x", "password": "y"}
-    tries = [client.post("/login", data=bad).status_code for _ in range(4)]
-    assert tries == [401, 401, 401, 429]
+    tries = [client.post("/login", data=bad) for _ in range(4)]
+    assert [t.status_code for t in tries] == [401, 401, 401, 429]
+    assert "Too many sign-in tries: try again in 60 seconds." in tries[-1].get_data(as_text=True)
+    assert tries[-1].headers["Retry-After"] == "60"
 
 
 def test_rate_limit_storage_comes_from_the_environment(

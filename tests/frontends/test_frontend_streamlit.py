@@ -12,6 +12,7 @@ from frontend_servers import REPO_ROOT
 from streamlit.testing.v1 import AppTest
 
 from churn.db.audit import recent
+from churn.db.sessions import local_subject
 from churn.db.users import User, UserStore
 from frontends.streamlit_app.signin import AUDIT_SUBJECT, SIGN_IN_FAILED, USER_KEY
 
@@ -57,12 +58,21 @@ def _user(role: str) -> User:
     return store.get(name) or store.add(name, PASSWORD, role)
 
 
+def _session(user: User) -> str:
+    """A live server-side session of `user` (what a sign-in leaves in the Streamlit session)."""
+    store = UserStore(os.environ["CHURN_PREDICTION_DB"])
+    with store.engine.begin() as conn:
+        info = store.sessions.start(
+            conn, local_subject(user.name), user.name, user.role, "password", "127.0.0.1"
+        )
+    return info.token
+
+
 def run(page: str, role: str | None = "analyst") -> AppTest:
     """The page run once, signed in as a user with `role` (None: signed out)."""
     at = AppTest.from_file(str(APP / page), default_timeout=TIMEOUT_S)
     if role is not None:
-        user = _user(role)
-        at.session_state[USER_KEY] = {"name": user.name, "password_hash": user.password_hash}
+        at.session_state[USER_KEY] = {"session": _session(_user(role))}
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at

@@ -43,7 +43,6 @@ def ui(
             "BATCH_DIR": tmp / "batches",
             "USERS_DB": f"sqlite:///{tmp / 'users.db'}",
             "RATE_LIMIT": "10000 per minute",
-            "LOGIN_RATE_LIMIT": "10000 per minute",
             "MAX_CONTENT_LENGTH": 1024 * 1024,
         }
     )

@@ -49,6 +49,8 @@ GRANTS: dict[str, dict[str, str]] = {
     "campaign_assignments": {UI: "SELECT, INSERT", MONITOR: "SELECT, DELETE"},
     "campaign_contacts": {UI: "SELECT, INSERT", MONITOR: "SELECT, DELETE"},
     "campaign_holdout": {UI: "SELECT, INSERT", MONITOR: "SELECT"},
+    "sign_in_limits": {UI: "SELECT, INSERT, UPDATE, DELETE"},
+    "ui_sessions": {UI: "SELECT, INSERT, UPDATE, DELETE"},
 }
 """Table -> role -> privileges. Absent: nothing (PostgreSQL's default for a role not the owner).
 `SELECT (id)`: an INSERT ... RETURNING id (SQLAlchemy's) reads the new row's id, nothing else."""
