@@ -30,6 +30,26 @@ logger = logging.getLogger("churn.auth")
 OPEN_PATHS = frozenset({"/readyz", "/livez"})
 ADMIN_PREFIX = "/admin"
 REALM = 'Bearer realm="churn"'
+INVALID = f'{REALM}, error="invalid_token"'
+
+
+def provider_scope(authorization: str) -> str:
+    """The scope of the company provider's access token (a JWT: `churn.oidc_tokens`, set by
+    CHURN_OIDC_ISSUER and CHURN_OIDC_AUDIENCE), or `Denied` naming why it is refused."""
+    from churn.oidc_tokens import TokenRejected, verify_bearer
+
+    try:
+        return verify_bearer(authorization).scope
+    except TokenRejected as exc:
+        if exc.reason != "unknown token":
+            raise Denied(401, f"token refused: {exc.reason}", INVALID) from exc
+        if bearer_token(authorization) is None and not authorization.startswith("Bearer ey"):
+            raise Denied(
+                401,
+                "malformed Authorization header: expected 'Bearer <token>'",
+                f'{REALM}, error="invalid_request"',
+            ) from exc
+        raise Denied(401, "invalid or revoked token", INVALID) from exc
 
 
 def canonical(path: str) -> str:
@@ -142,15 +162,9 @@ class TokenAuth:
             return
         if not authorization:
             raise Denied(401, "missing bearer token: send 'Authorization: Bearer <token>'", REALM)
-        if bearer_token(authorization) is None:
-            raise Denied(
-                401,
-                "malformed Authorization header: expected 'Bearer <token>'",
-                f'{REALM}, error="invalid_request"',
-            )
-        granted = scope_of(authorization, self.hashes)
+        granted = scope_of(authorization, self.hashes) if bearer_token(authorization) else None
         if granted is None:
-            raise Denied(401, "invalid or revoked token", f'{REALM}, error="invalid_token"')
+            granted = provider_scope(authorization)
         if not allows(granted, needed):
             raise Denied(
                 403,
