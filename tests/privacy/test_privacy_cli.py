@@ -123,7 +123,9 @@ def test_export_erase_and_purge(
     code, out, err = _run(capsys, "privacy", "export", ANA, "--json", *db)
     assert code == 0, err
     exported = json.loads(out)
-    assert exported["counts"] == {"prediction_log": 3, "outcomes": 1, "campaign_assignments": 1}
+    assert exported["counts"] == {
+        "prediction_log": 3, "outcomes": 1, "campaign_assignments": 1, "campaign_contacts": 0,
+    }  # fmt: skip
     assert exported["customer_key"] == customer_key(ANA, KEY)
     assert {r["customerID"] for r in exported["tables"]["prediction_log"]} == {
         customer_key(ANA, KEY),
@@ -143,8 +145,14 @@ def test_export_erase_and_purge(
     code, out, err = _run(capsys, "privacy", "erase", ANA, "--reason", "ticket 7", *db)
     assert code == 0, err
     assert "prediction_log=3, outcomes=1, campaign_assignments=1" in out
-    assert _held(db_url, ANA) == {"prediction_log": 0, "outcomes": 0, "campaign_assignments": 0}
-    assert _held(db_url, BEN) == {"prediction_log": 1, "outcomes": 1, "campaign_assignments": 1}
+    none = {"prediction_log": 0, "outcomes": 0, "campaign_assignments": 0, "campaign_contacts": 0}
+    assert _held(db_url, ANA) == none
+    assert _held(db_url, BEN) == {
+        **none,
+        "prediction_log": 1,
+        "outcomes": 1,
+        "campaign_assignments": 1,
+    }
     erased = recent(1, url=db_url, actions=["privacy_erase"])[0]
     assert (erased.actor, erased.to_version) == ("dpo", customer_key(ANA, KEY))
     assert erased.reason.startswith("ticket 7 (deleted prediction_log=3")
@@ -162,15 +170,19 @@ def test_export_erase_and_purge(
         counts = purge(engine, 30, "tester", batch_rows=4)
     finally:
         engine.dispose()
-    assert counts == {"prediction_log": 6, "outcomes": 2, "audit_log": 0, "campaign_assignments": 0}
+    assert counts == {
+        "prediction_log": 6, "outcomes": 2, "audit_log": 0, "campaign_assignments": 0,
+        "campaign_contacts": 0,
+    }  # fmt: skip
     assert count_rows(db_url) == 1 and count_rows(db_url, "select count(*) from outcomes") == 1
     code, out, _ = _run(capsys, "privacy", "purge", "--older-than", "30", *db)
     assert code == 0 and "prediction_log=0, outcomes=0" in out
     purges = recent(10, url=db_url, actions=["privacy_purge"])
     assert [p.actor for p in purges] == ["dpo", "tester"]
-    assert "deleted prediction_log=6, outcomes=2, audit_log=0, campaign_assignments=0; done" in (
-        purges[1].reason
+    deleted = (
+        "prediction_log=6, outcomes=2, audit_log=0, campaign_assignments=0, campaign_contacts=0"
     )
+    assert f"deleted {deleted}; done" in purges[1].reason
 
 
 def test_retention_also_purges_old_audit_rows_and_closed_campaigns_assignments(
