@@ -30,6 +30,7 @@ import pytest
 import requests
 import yaml
 
+from churn.data import load_clean
 from churn.generator import generate
 from churn.schema import FEATURE_NAMES
 from tests.fixtures import background
@@ -174,6 +175,22 @@ def _readme(tmp: Path) -> Callable[[], Clone]:
         ]
         clone.facts["predict_statuses"] = [a.status_code for a in answers]
         clone.facts["predict_first"] = answers[0].json()
+        readme_lines = (clone.root / "README.md").read_text().splitlines()
+        by_id = next(
+            line for line in readme_lines if line.startswith("curl") and "customerID" in line
+        )
+        clone.facts["by_id_curl"] = by_id
+        answer = clone.shell(
+            "curl by ID", "set -a; . ./.env; set +a; " + by_id.replace(":3000/", f":{port}/"), 60
+        )
+        clone.facts["by_id"] = json.loads(answer.stdout)
+        wanted = re.search(r'"customerID": "([^"]+)"', by_id)
+        data = load_clean(clone.root / "data" / "raw" / "telco_churn.csv")
+        row = data[data["customerID"] == (wanted.group(1) if wanted else "")].drop(columns="Churn")
+        full = json.loads(row.to_json(orient="records"))[0]
+        clone.facts["by_id_full"] = requests.post(
+            f"{base}/predict", json={"customer": full}, headers=auth, timeout=30
+        ).json()
 
         venv_bin = clone.root / ".venv" / "bin"
         churn = str(venv_bin / "churn")
@@ -261,6 +278,15 @@ def test_make_serve_answers_with_the_env_token(readme: Clone) -> None:
     assert readme.facts["predict_statuses"] == [200] * 20
     first = readme.facts["predict_first"]
     assert isinstance(first, dict) and 0.0 <= first["churn_probability"] <= 1.0
+
+
+def test_the_readmes_by_id_curl_answers_as_the_full_record(readme: Clone) -> None:
+    """The feature store (#33): `make run` ingested the default customers, and the README's curl
+    scores one by ID with the same probability as its whole record posted."""
+    by_id, full = readme.facts["by_id"], readme.facts["by_id_full"]
+    assert isinstance(by_id, dict) and isinstance(full, dict), (by_id, full)
+    assert "features_as_of" in by_id, by_id
+    assert abs(by_id["churn_probability"] - full["churn_probability"]) <= 1e-9
 
 
 def test_the_cli_sees_the_same_production_model(readme: Clone) -> None:
