@@ -16,7 +16,7 @@ from limits.storage import storage_from_string
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from frontends.common.client import ChurnClient
-from frontends.flask_app import auth
+from frontends.flask_app import accounts, auth, oidc
 from frontends.flask_app.batch_store import BatchStore
 from frontends.flask_app.config import ConfigError, load_config
 from frontends.flask_app.errors import register_error_handlers
@@ -64,6 +64,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     CSRFProtect(app)
     auth.init_app(app)
+    accounts.init_app(app)
+    oidc.init_app(app)
     app.register_blueprint(bp)
     _init_rate_limits(app)
     metrics.init_app(app)

@@ -245,8 +245,8 @@ def _unauthorized() -> Any:
 
 
 def init_app(app: Flask) -> None:
-    from frontends.flask_app import accounts, oidc
-
+    """Sign-in: the user store, Flask-Login and this blueprint (the app factory adds the account
+    pages and OpenID Connect, which build on this module, after it)."""
     # SIGN_IN_POLICY: a churn.db.sign_in_guard.Policy (tests); default from the settings
     app.extensions["churn_users"] = UserStore(
         app.config["USERS_DB"], policy=app.config.get("SIGN_IN_POLICY")
@@ -257,6 +257,4 @@ def init_app(app: Flask) -> None:
     manager.unauthorized_handler(_unauthorized)
     manager.init_app(app)
     app.register_blueprint(bp)
-    accounts.init_app(app)
-    oidc.init_app(app)
     app.before_request(_require_sign_in)
