@@ -13,6 +13,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from churn.schema import FEATURES, ID_COLUMN
+from feature_repo import import_feast
 
 if TYPE_CHECKING:
     from feast import Entity, FeatureView
@@ -46,6 +47,7 @@ _KIND = {f.name: f.kind for f in FEATURES}
 @cache
 def customer() -> Entity:
     """The `customer` entity, keyed by `customerID`."""
+    import_feast()
     from feast import Entity
     from feast.value_type import ValueType
 
@@ -59,6 +61,7 @@ def customer() -> Entity:
 
 def feature_views(source: DataSource) -> list[FeatureView]:
     """The three views over `source` (one row per customer and extract)."""
+    import_feast()
     from feast import FeatureView, Field
     from feast.types import Float64, Int64, String
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from churn.settings import Settings
+from feature_repo import import_feast
 
 if TYPE_CHECKING:
     from feast import FeatureStore, RepoConfig
@@ -102,6 +103,7 @@ def redis_connection(url: str) -> str:
 
 
 def repo_config(loc: Locations) -> RepoConfig:
+    import_feast()
     from feast import RepoConfig
 
     from feature_repo.customer import PROJECT
@@ -132,6 +134,7 @@ def repo_config(loc: Locations) -> RepoConfig:
 
 def source(loc: Locations) -> DataSource:
     """Where the feature views read: the Parquet folder or the PostgreSQL table."""
+    import_feast()
     from feast import FileSource
     from feast.infra.offline_stores.contrib.postgres_offline_store.postgres_source import (
         PostgreSQLSource,
@@ -165,6 +168,7 @@ def feature_store(settings: Settings, *, apply: bool = False) -> FeatureStore:
     with _lock:
         store = _stores.get(loc)
         if store is None:
+            import_feast()
             from feast import FeatureStore
 
             loc.feature_dir.mkdir(parents=True, exist_ok=True)

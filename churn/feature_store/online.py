@@ -21,6 +21,7 @@ from typing import Any
 from churn.feature_store.config import Locations, feature_store
 from churn.schema import FEATURE_NAMES, ID_COLUMN
 from churn.settings import Settings
+from feature_repo import import_feast
 from feature_repo.customer import feature_refs
 
 RETRY_AFTER_S = 5
@@ -88,6 +89,7 @@ def online_records(
 ) -> tuple[list[dict[str, Any]], list[dt.datetime]]:
     """(one record per ID, in order: `customerID` and the 19 inputs; the UTC time of the extract
     each record's attributes come from, the oldest of its views'). Raises the errors above."""
+    import_feast()
     from feast.errors import FeastObjectNotFoundException
 
     if not ids:
