@@ -128,6 +128,7 @@ def test_drifted_log_raises_drift_through_the_pipeline(
         "outcomes": 0,
         "audit_log": 0,
         "campaign_assignments": 0,
+        "campaign_contacts": 0,
     }
     assert result["purged"] == purged.as_json() and "CHURN_RETENTION_DAYS=30" in purged.note
     assert count_rows(db) == 1200
