@@ -117,7 +117,7 @@ class StackSpec(BaseModel):
         return sorted(set(refs))
 
 
-def map_strings(value: Any, fn: Callable[[str], str]) -> Any:
+def map_strings(value: Any, fn: Callable[[str], Any]) -> Any:
     """`value` with `fn` applied to every string inside its dicts and lists (the one walker)."""
     if isinstance(value, str):
         return fn(value)
@@ -149,7 +149,9 @@ def interpolation_context(environ: Mapping[str, str] | None = None) -> dict[str,
 
 
 def interpolate(value: Any, context: Mapping[str, str], missing: set[str]) -> Any:
-    """Replace `${VAR}` / `${VAR:-default}` in every string of `value`; collect unset names."""
+    """Replace `${VAR}` / `${VAR:-default}` in every string of `value`; collect unset names. A
+    string that is one placeholder alone and becomes digits is an int (a port), as ZenML stores
+    it, so applying the same spec twice compares equal."""
 
     def _sub(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
@@ -160,7 +162,11 @@ def interpolate(value: Any, context: Mapping[str, str], missing: set[str]) -> An
         missing.add(name)
         return match.group(0)
 
-    return map_strings(value, lambda s: _ENV_PATTERN.sub(_sub, s))
+    def _one(text: str) -> Any:
+        out = _ENV_PATTERN.sub(_sub, text)
+        return int(out) if _ENV_PATTERN.fullmatch(text) and out.isdigit() else out
+
+    return map_strings(value, _one)
 
 
 def without_secrets(value: Any) -> Any:
