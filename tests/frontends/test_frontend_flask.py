@@ -251,7 +251,13 @@ def test_scoring_is_rate_limited(service_url: str, tmp_path: Path) -> None:
     assert client.get("/score").status_code == 200  # only POSTs are limited
 
 
-def test_metrics_count_requests_latency_and_service_calls(client: FlaskClient) -> None:
+def test_metrics_count_requests_latency_and_service_calls(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # single-process mode, as a UI worker without gunicorn runs: Feast, imported by a pipeline
+    # run on a stack with the feature-store component elsewhere in this pytest process, sets
+    # PROMETHEUS_MULTIPROC_DIR at import (churn's own Feast imports restore it)
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
     client.post("/score", data=EXAMPLE_RECORD)
     client.get("/nope")
     text = client.get("/metrics").get_data(as_text=True)
