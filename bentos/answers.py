@@ -28,6 +28,7 @@ from bentos.api_models import (
     Explanation,
     ModelInfo,
     Prediction,
+    batch_body,
 )
 from bentos.by_id import Refused, resolve
 from bentos.live_model import LiveModel, ShadowScorer, Snapshot
@@ -226,9 +227,7 @@ class Answers:
         out = self.predictions(customers)
         for prediction, stamp in zip(out, as_of, strict=True):
             prediction["features_as_of"] = stamp
-        version = out[0]["model_version"] if out else ""
-        body = pydantic_core.to_json({"predictions": out, "model_version": version})
-        return Response(body, media_type="application/json")
+        return Response(batch_body(out), media_type="application/json")
 
     def model_info(self) -> ModelInfo:
         """`/model_info`: the card of the model this worker serves now, and the experiment."""
