@@ -128,10 +128,12 @@ class TokenAuth:
         return auth
 
     def start(self) -> None:
-        """Load the tokens once (migrating first), then keep them fresh in a daemon thread."""
-        from churn.db.migrate import upgrade
+        """Load the tokens once, then keep them fresh in a daemon thread. The schema is checked
+        first (`churn.db.migrate.ready`): behind `HEAD` on a server, `SchemaNotCurrentError` says
+        to run `churn db migrate`; the service never migrates a shared database itself."""
+        from churn.db.migrate import ready
 
-        upgrade(self._engine)
+        ready(self._engine)
         self.reload()
         self._thread = threading.Thread(target=self._loop, name="churn-token-refresh", daemon=True)
         self._thread.start()

@@ -133,10 +133,20 @@ class ContractGuard:
         self.max_in_flight = max_in_flight
         if auth == "settings":
             from bentos.auth import TokenAuth
-            from bentos.prediction_log import require_database_location
+            from bentos.prediction_log import (
+                PredictionLogConfigError,
+                exit_on_fatal,
+                require_database_location,
+            )
+            from churn.db.migrate import SchemaNotCurrentError
 
             require_database_location(settings)  # before the token store opens it
-            self.auth: TokenAuth | None = TokenAuth.from_settings(settings, self.routes.scopes())
+            try:
+                self.auth: TokenAuth | None = TokenAuth.from_settings(
+                    settings, self.routes.scopes()
+                )
+            except SchemaNotCurrentError as exc:  # stop the server, naming `churn db migrate`
+                exit_on_fatal(PredictionLogConfigError(str(exc)))
         else:
             self.auth = auth if not isinstance(auth, str) else None
 

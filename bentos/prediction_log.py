@@ -8,8 +8,10 @@ succeeds again. When the queue is full, `append` raises `PredictionLogFull` (the
 503 with `Retry-After`) instead of growing memory. `close()` drains the queue within the grace
 period (`CHURN_PREDICTION_LOG_GRACE_S`); what it cannot write by then is logged and counted.
 
-The table is made only by the Alembic migrations, run here at start; a database that cannot be
-used then raises `PredictionLogConfigError` naming `CHURN_PREDICTION_DB` at once.
+The table is made only by the Alembic migrations (`churn db migrate`); at start the schema is only
+checked (`churn.db.migrate.ready`, which migrates nothing but a user's own SQLite file). A database
+that cannot be used, or is behind this code, raises `PredictionLogConfigError` naming
+`CHURN_PREDICTION_DB` (and the command to run) at once.
 """
 
 from __future__ import annotations
@@ -31,9 +33,13 @@ import prometheus_client
 import sqlalchemy as sa
 
 from churn.control.privacy import RawCustomerIdsRefused, require_customer_key
-from churn.db import upgrade
 from churn.db.engine import make_engine, shown_url
-from churn.db.migrate import DatabaseLocationError, ensure_sqlite_folder
+from churn.db.migrate import (
+    DatabaseLocationError,
+    SchemaNotCurrentError,
+    ensure_sqlite_folder,
+    ready,
+)
 from churn.db.tables import prediction_log
 from churn.serve_env import require_database_setting
 from churn.settings import Settings, WriterKnobs, get_settings
@@ -77,7 +83,7 @@ def _dropped_counter() -> prometheus_client.Counter:
 
 
 def open_database(url: str) -> sa.Engine:
-    """An engine on a reachable, migrated database, or `PredictionLogConfigError`."""
+    """An engine on a reachable database at this code's schema, or `PredictionLogConfigError`."""
     where = f"{SETTING}={shown_url(url)}"
     try:
         engine = make_engine(url, "log_writer")
@@ -97,11 +103,15 @@ def open_database(url: str) -> sa.Engine:
         message = f"{where}: cannot connect to the database: {reason}"
         raise PredictionLogConfigError(message) from exc
     try:
-        upgrade(engine)
+        ready(engine)
+    except SchemaNotCurrentError as exc:  # its message names the setting and `churn db migrate`
+        engine.dispose()
+        raise PredictionLogConfigError(str(exc)) from exc
     except Exception as exc:
         engine.dispose()
+        step = "migrating" if engine.dialect.name == "sqlite" else "checking"  # what `ready` did
         raise PredictionLogConfigError(
-            f"{where}: migrating the prediction log failed: {type(exc).__name__}: {exc}"
+            f"{where}: {step} the schema failed: {type(exc).__name__}: {exc}"
         ) from exc
     return engine
 

@@ -150,9 +150,9 @@ def experiment_status(model_name: str | None = None) -> dict[str, Any]:
     model_name = model_name or get_settings().model_name
     engine = serving_state.engine_for()
     try:
-        from churn.db import upgrade
+        from churn.db import ready
 
-        upgrade(engine)
+        ready(engine)
         with engine.connect() as conn:
             state = serving_state.read_with(conn, model_name)
             since = state.started_at if state is not None else None

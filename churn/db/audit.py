@@ -4,8 +4,8 @@ Written by every promotion (the training pipeline's promote step, `churn model p
 rollback, token and campaign changes, the customer-data commands (`churn privacy`, the monitoring
 run's retention purge) and both UIs' sign-ins, sign-outs, lockouts, revocations and password
 changes (churn/db/users.py); read by `churn audit` and the UI's audit page.
-The table is created by the migrations, which `record` and `recent` run first, so a fresh database
-works.
+The table is created by the migrations (`churn db migrate`); `record` and `recent` check the schema
+first (`churn.db.migrate.ready`: a fresh SQLite file is migrated, a server says what to run).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from churn.db.engine import make_engine
-from churn.db.migrate import upgrade
+from churn.db.migrate import ready
 from churn.db.tables import audit_log
 from churn.settings import get_settings
 
@@ -100,7 +100,7 @@ def recording(event: AuditEvent, url: str | None = None) -> Iterator[AuditEvent]
     """
     engine = make_engine(url)
     try:
-        upgrade(engine)
+        ready(engine)
         with engine.begin() as conn:
             yield insert(conn, event)
     finally:
@@ -108,7 +108,7 @@ def recording(event: AuditEvent, url: str | None = None) -> Iterator[AuditEvent]
 
 
 def record(event: AuditEvent, url: str | None = None) -> AuditEvent:
-    """Append one event (migrating the database first); the stored event, with its time."""
+    """Append one event (the schema checked first: `ready`); the stored event, with its time."""
     with recording(event, url) as stored:
         return stored
 
@@ -131,7 +131,7 @@ def recent(
         query = query.where(audit_log.c.action.in_(list(actions)))
     engine = make_engine(url)
     try:
-        upgrade(engine)
+        ready(engine)
         with engine.connect() as conn:
             rows = conn.execute(
                 query.order_by(audit_log.c.created_at.desc(), audit_log.c.id.desc()).limit(limit)

@@ -1,10 +1,11 @@
 """Running the Alembic migrations in `churn/db/migrations` from code (`churn db migrate`, tests).
 
-A running part (the service, the UIs, the monitoring job) calls `ready` at start: a SQLite file
-(one user's own database) is migrated there; any other database is only checked, because its
-migrations are the migration role's one-shot job (`churn db migrate`; docs/security.md) and the
-parts' roles may not change the schema. `upgrade` takes a lock, so concurrent callers are safe: a
-PostgreSQL advisory lock, or a lock file next to a SQLite database.
+A running part (the service, the UIs, the monitoring job) and every `churn.db` helper call `ready`,
+never `upgrade`: a SQLite file (one user's own database) behind this code is migrated there; any
+other database is only checked, because its migrations are the migration role's one-shot job
+(`churn db migrate`; docs/security.md) and the parts' roles may not change the schema. A database
+already at `HEAD` costs one read of its revision, not an Alembic run. `upgrade` takes a lock, so
+concurrent callers are safe: a PostgreSQL advisory lock, or a lock file next to a SQLite database.
 """
 
 from __future__ import annotations
@@ -94,9 +95,12 @@ class SchemaNotCurrentError(RuntimeError):
 
 
 def ready(engine: sa.Engine) -> None:
-    """Migrate a SQLite file; check any other database is at `HEAD`, else say what to run."""
+    """Migrate a SQLite file behind `HEAD`; check any other database is at `HEAD`, else say what
+    to run. One revision read when the database is current (every promotion, token, audit row)."""
     if engine.dialect.name == "sqlite":
-        upgrade(engine)
+        ensure_sqlite_folder(engine.url)
+        if current_revision(engine) != HEAD:
+            upgrade(engine)
         return
     found = current_revision(engine)
     if found != HEAD:

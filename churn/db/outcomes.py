@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from churn.db.engine import make_engine
-from churn.db.migrate import upgrade
+from churn.db.migrate import ready
 from churn.db.tables import outcomes
 from churn.outcomes import Outcome
 from churn.privacy import customer_key
@@ -44,9 +44,9 @@ class StoreResult:
 
 
 def engine_for(url: str | None = None) -> sa.Engine:
-    """An engine on the project database (the prediction log's), migrated to head."""
+    """An engine on the project database (the prediction log's), checked at head (`ready`)."""
     engine = make_engine(url)
-    upgrade(engine)
+    ready(engine)
     return engine
 
 

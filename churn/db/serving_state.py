@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from churn.db.audit import AuditEvent
 from churn.db.engine import make_engine
-from churn.db.migrate import upgrade
+from churn.db.migrate import ready
 from churn.db.tables import audit_log, prediction_log, row_by, serving_state
 from churn.settings import get_settings
 
@@ -89,10 +89,10 @@ def write_with(conn: sa.Connection, state: ServingState | None, model_name: str)
 
 
 def read(model_name: str | None = None, url: str | None = None) -> ServingState | None:
-    """The state of `model_name` (default: the settings' model), migrating the database first."""
+    """The state of `model_name` (default: the settings' model), the schema checked first."""
     engine = engine_for(url)
     try:
-        upgrade(engine)
+        ready(engine)
         with engine.connect() as conn:
             return read_with(conn, model_name or get_settings().model_name)
     finally:
@@ -114,7 +114,7 @@ def transaction(event: AuditEvent | None, url: str | None = None) -> Iterator[sa
     if event is not None:
         stored = event if event.created_at else replace(event, created_at=dt.datetime.now(dt.UTC))
     try:
-        upgrade(engine)
+        ready(engine)
         with engine.begin() as conn:
             yield conn
             if stored is not None:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from churn.auth import check_name, check_scope, hash_token, new_token
 from churn.db.audit import AuditEvent, default_actor, record
 from churn.db.engine import make_engine
-from churn.db.migrate import upgrade
+from churn.db.migrate import ready
 from churn.db.tables import api_tokens
 from churn.settings import get_settings
 
@@ -71,7 +71,7 @@ def create(
     url = url or get_settings().prediction_db
     engine = make_engine(url)
     try:
-        upgrade(engine)
+        ready(engine)
         with engine.begin() as conn:
             if conn.execute(sa.select(api_tokens.c.id).where(_active(name))).first():
                 raise TokenExists(f"an active token named {name!r} exists; revoke it first")
@@ -113,7 +113,7 @@ def revoke(name: str, actor: str | None = None, url: str | None = None) -> None:
     url = url or get_settings().prediction_db
     engine = make_engine(url)
     try:
-        upgrade(engine)
+        ready(engine)
         now = dt.datetime.now(dt.UTC)
         with engine.begin() as conn:
             row = conn.execute(sa.select(api_tokens.c.id).where(_active(name))).first()
@@ -140,7 +140,7 @@ def list_tokens(include_revoked: bool = False, url: str | None = None) -> list[T
     url = url or get_settings().prediction_db
     engine = make_engine(url)
     try:
-        upgrade(engine)
+        ready(engine)
         query = sa.select(
             api_tokens.c.name,
             api_tokens.c.scope,

@@ -1,7 +1,8 @@
 """Alembic migrations of the project's database, on SQLite and a real PostgreSQL server.
 
 The key promise: a prediction log written by the service before migrations existed (its table
-made by `metadata.create_all`) upgrades to the newest revision without losing or changing a row.
+made by `metadata.create_all`) upgrades to the newest revision without losing or changing a row
+(by the service itself on a user's SQLite file; on a server, only by `churn db migrate`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from churn.db import HEAD, current_revision, upgrade
 from churn.db.migrate import alembic_config
 from churn.db.tables import prediction_log
 from churn.schema import EXAMPLE_RECORD, FEATURES, ID_COLUMN
+from tests.fixtures.postgres import migrated
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TABLE_NAME = prediction_log.name
@@ -80,7 +82,12 @@ def test_a_log_from_before_migrations_upgrades_without_losing_a_row(db_url: str)
     before = _dump(engine)
     assert current_revision(engine) is None
 
-    log = PredictionLog(db_url)  # what a service worker does at start
+    if not db_url.startswith("sqlite"):  # a server: the worker refuses until the job has run
+        with pytest.raises(PredictionLogConfigError, match="run `churn db migrate`"):
+            PredictionLog(db_url)
+        assert current_revision(engine) is None and _dump(engine) == before
+        migrated(db_url)  # the deployment's migration job
+    log = PredictionLog(db_url)  # what a service worker does at start (migrates only SQLite)
     log.append([{**_legacy_rows(1)[0], "request_id": "after-upgrade"}])
     log.close()
 

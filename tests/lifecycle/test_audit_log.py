@@ -55,25 +55,30 @@ def test_revision_0003_adds_the_table_and_downgrades(db_url: str) -> None:
         engine.dispose()
 
 
-def test_recorded_events_come_back_newest_first(db_url: str) -> None:
+def test_recorded_events_come_back_newest_first(migrated_db_url: str) -> None:
     start = dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.UTC)
     for i in range(3):
-        record(_event(str(i + 2), start + dt.timedelta(minutes=i)), db_url)
-    stored = record(_event("9", None, action="rollback", actor="bob", reason="bad week"), db_url)
+        record(_event(str(i + 2), start + dt.timedelta(minutes=i)), migrated_db_url)
+    stored = record(
+        _event("9", None, action="rollback", actor="bob", reason="bad week"), migrated_db_url
+    )
     assert stored.created_at is not None and stored.created_at > start
-    events = recent(10, db_url)
+    events = recent(10, migrated_db_url)
     assert [e.to_version for e in events] == ["9", "4", "3", "2"]
     assert events[0] == stored  # every field survives the round trip, the time zone too
     assert events[1].created_at == start + dt.timedelta(minutes=2)
-    assert [e.to_version for e in recent(2, db_url)] == ["9", "4"]
+    assert [e.to_version for e in recent(2, migrated_db_url)] == ["9", "4"]
 
 
-def test_a_failed_change_leaves_no_row(db_url: str) -> None:
+def test_a_failed_change_leaves_no_row(migrated_db_url: str) -> None:
     from churn.db.audit import recording
 
-    with pytest.raises(RuntimeError, match="registry down"), recording(_event("2"), db_url):
+    with (
+        pytest.raises(RuntimeError, match="registry down"),
+        recording(_event("2"), migrated_db_url),
+    ):
         raise RuntimeError("registry down")
-    assert recent(10, db_url) == []
+    assert recent(10, migrated_db_url) == []
 
 
 @pytest.mark.parametrize(

@@ -28,6 +28,7 @@ from churn.monitoring.window import read_window
 from churn.outcomes import MAX_BATCH, Outcome, OutcomeInputError, read_csv, validate_body
 from churn.privacy import customer_key
 from churn.schema import EXAMPLE_RECORD
+from tests.fixtures.postgres import migrated
 from tests.monitoring.helpers import log_table
 
 NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
@@ -148,7 +149,7 @@ def test_store_is_idempotent_and_keys_customers_on_sqlite(tmp_path: Path) -> Non
 
 @pytest.mark.integration
 def test_store_is_idempotent_and_keys_customers_on_postgres(postgres_url: str) -> None:
-    _check_store(postgres_url)
+    _check_store(migrated(postgres_url))  # a deployment's database: `churn db migrate` first
 
 
 # -- the join and the metrics ---------------------------------------------------------------

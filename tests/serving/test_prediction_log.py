@@ -63,9 +63,9 @@ def _errors_counted(error: str) -> float:
     return value or 0.0
 
 
-def test_concurrent_appends_are_all_written_after_close(db_url: str) -> None:
+def test_concurrent_appends_are_all_written_after_close(migrated_db_url: str) -> None:
     written: list[int] = []
-    log = PredictionLog(db_url, on_written=written.append)
+    log = PredictionLog(migrated_db_url, on_written=written.append)
 
     def writer(k: int) -> None:
         for i in range(250):
@@ -77,18 +77,21 @@ def test_concurrent_appends_are_all_written_after_close(db_url: str) -> None:
     for t in threads:
         t.join()
     log.close()
-    assert _count(db_url, f"select count(distinct request_id) from {prediction_log.name}") == 2000
-    assert _count(db_url) == 2000 == log.written == sum(written)
+    assert (
+        _count(migrated_db_url, f"select count(distinct request_id) from {prediction_log.name}")
+        == 2000
+    )
+    assert _count(migrated_db_url) == 2000 == log.written == sum(written)
     assert len(written) < 2000, "rows should be written in batches, not one by one"
     assert log.backlog == 0
     assert log.errors == 0 and log.dropped == 0
 
 
-def test_table_has_the_contract_columns(db_url: str) -> None:
-    log = PredictionLog(db_url)
+def test_table_has_the_contract_columns(migrated_db_url: str) -> None:
+    log = PredictionLog(migrated_db_url)
     log.append([_row(1)])
     log.close()
-    engine = sa.create_engine(db_url)
+    engine = sa.create_engine(migrated_db_url)
     columns = {c["name"] for c in sa.inspect(engine).get_columns(prediction_log.name)}
     engine.dispose()
     expected = {"id", "request_id", "created_at", "model_version", "churn_probability", "churn"}
@@ -96,14 +99,14 @@ def test_table_has_the_contract_columns(db_url: str) -> None:
     assert columns == expected | set(FEATURE_NAMES) | {ID_COLUMN} | experiment
 
 
-def test_two_writers_share_one_database(db_url: str) -> None:
+def test_two_writers_share_one_database(migrated_db_url: str) -> None:
     """Two service workers start at once, each migrating and owning a writer on one database."""
     logs: list[PredictionLog] = []
     errors: list[BaseException] = []
 
     def start() -> None:
         try:
-            logs.append(PredictionLog(db_url))
+            logs.append(PredictionLog(migrated_db_url))
         except BaseException as exc:  # surfaced below
             errors.append(exc)
 
@@ -117,7 +120,7 @@ def test_two_writers_share_one_database(db_url: str) -> None:
         logs[i % 2].append([_row(i)])
     for log in logs:
         log.close()
-    assert _count(db_url) == 300
+    assert _count(migrated_db_url) == 300
 
 
 def test_two_first_connections_to_a_new_sqlite_file_both_succeed(tmp_path: Path) -> None:
@@ -148,17 +151,19 @@ def test_two_first_connections_to_a_new_sqlite_file_both_succeed(tmp_path: Path)
     assert failures == []
 
 
-def test_a_database_fault_is_retried_counted_and_reported_until_it_clears(db_url: str) -> None:
+def test_a_database_fault_is_retried_counted_and_reported_until_it_clears(
+    migrated_db_url: str,
+) -> None:
     """The old writer caught only OperationalError: here the fault is another type, and the
     N appended rows still become exactly N rows once the database accepts writes again."""
-    error = "IntegrityError" if db_url.startswith("sqlite") else "InternalError"
-    log = PredictionLog(db_url, settings=FAST_RETRY)
+    error = "IntegrityError" if migrated_db_url.startswith("sqlite") else "InternalError"
+    log = PredictionLog(migrated_db_url, settings=FAST_RETRY)
     log.append([_row(0)])
     _wait_for(lambda: log.written == 1, "the first row")
     assert log.ready and not log.degraded
     counted_before = _errors_counted(error)
 
-    _break_inserts(db_url)
+    _break_inserts(migrated_db_url)
     for i in range(1, 101):
         log.append([_row(i)])
     _wait_for(lambda: log.errors >= 3, "three failed attempts")
@@ -168,12 +173,15 @@ def test_a_database_fault_is_retried_counted_and_reported_until_it_clears(db_url
     assert "injected fault" in status["last_error"]
     assert log._thread.is_alive(), "the writer thread must survive any exception"
 
-    _repair_inserts(db_url)
+    _repair_inserts(migrated_db_url)
     _wait_for(lambda: log.backlog == 0, "the backlog to drain after the repair")
     assert log.ready and not log.degraded
     log.close()
-    assert _count(db_url) == 101 == log.written
-    assert _count(db_url, f"select count(distinct request_id) from {prediction_log.name}") == 101
+    assert _count(migrated_db_url) == 101 == log.written
+    assert (
+        _count(migrated_db_url, f"select count(distinct request_id) from {prediction_log.name}")
+        == 101
+    )
     assert _errors_counted(error) - counted_before == log.errors >= 3
 
 
@@ -198,22 +206,22 @@ def test_a_python_exception_in_the_write_path_is_retried_too(tmp_path: Path) -> 
     assert _count(url) == 10 == log.written
 
 
-def test_a_retried_row_is_stored_once(db_url: str) -> None:
+def test_a_retried_row_is_stored_once(migrated_db_url: str) -> None:
     """request_id is unique (migration 0002) and the insert skips rows already stored, so a retry
     after a commit that did land cannot double a row."""
-    log = PredictionLog(db_url)
+    log = PredictionLog(migrated_db_url)
     row = _row(5)
     log.append([row])
     log.append([row, _row(6)])
     log.close()
-    assert _count(db_url) == 2
+    assert _count(migrated_db_url) == 2
     assert log.errors == 0
 
 
-def test_a_full_queue_refuses_at_once_and_keeps_what_it_accepted(db_url: str) -> None:
+def test_a_full_queue_refuses_at_once_and_keeps_what_it_accepted(migrated_db_url: str) -> None:
     settings = WriterKnobs(max_backlog=50, retry_base_s=0.02, retry_max_s=0.2, grace_s=10)
-    log = PredictionLog(db_url, settings=settings)
-    _break_inserts(db_url)
+    log = PredictionLog(migrated_db_url, settings=settings)
+    _break_inserts(migrated_db_url)
     for i in range(50):
         log.append([_row(i)])
     assert log.full
@@ -222,17 +230,17 @@ def test_a_full_queue_refuses_at_once_and_keeps_what_it_accepted(db_url: str) ->
     assert refused.value.retry_after_s >= 1
     _wait_for(lambda: log.degraded, "the writer to report degraded")
     assert log.backlog == 50
-    _repair_inserts(db_url)
+    _repair_inserts(migrated_db_url)
     _wait_for(lambda: log.backlog == 0, "the backlog to drain")
     assert not log.full
     log.append([_row(51)])
     log.close()
-    assert _count(db_url) == 51
+    assert _count(migrated_db_url) == 51
 
 
-def test_close_gives_up_after_the_grace_period_and_says_how_many_rows(db_url: str) -> None:
-    log = PredictionLog(db_url, settings=FAST_RETRY)
-    _break_inserts(db_url)
+def test_close_gives_up_after_the_grace_period_and_says_how_many_rows(migrated_db_url: str) -> None:
+    log = PredictionLog(migrated_db_url, settings=FAST_RETRY)
+    _break_inserts(migrated_db_url)
     for i in range(20):
         log.append([_row(i)])
     _wait_for(lambda: log.errors >= 1, "a failed attempt")
@@ -242,8 +250,8 @@ def test_close_gives_up_after_the_grace_period_and_says_how_many_rows(db_url: st
     assert not log._thread.is_alive()
     assert log.dropped == 20
     assert log.backlog == 0
-    _repair_inserts(db_url)
-    assert _count(db_url) == 0
+    _repair_inserts(migrated_db_url)
+    assert _count(migrated_db_url) == 0
 
 
 def _refused_postgres_url() -> str:
@@ -275,7 +283,7 @@ def test_the_error_message_hides_the_password() -> None:
     assert "CHURN_PREDICTION_DB=postgresql://churn:***@127.0.0.1" in str(failed.value)
 
 
-def test_the_driver_level_insert_stores_what_sqlalchemy_would(db_url: str) -> None:
+def test_the_driver_level_insert_stores_what_sqlalchemy_would(migrated_db_url: str) -> None:
     """`RowInsert` hands tuples to the driver instead of SQLAlchemy's parameter processing: the
     same rows written both ways read back equal, column by column (times, booleans, floats,
     NULL ids, defaults for arm/served), a write larger than one PostgreSQL page is whole, and a
@@ -284,7 +292,7 @@ def test_the_driver_level_insert_stores_what_sqlalchemy_would(db_url: str) -> No
 
     from bentos.prediction_log import RowInsert, open_database
 
-    engine = open_database(db_url)
+    engine = open_database(migrated_db_url)
     table = prediction_log
     fast = RowInsert(engine, table)
     dialect_insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
