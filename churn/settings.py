@@ -80,8 +80,9 @@ class WriterKnobs(_Section):
 class LiveKnobs(_Section):
     """`CHURN_MODEL_<FIELD>`: live model switching and shadow scoring in each worker."""
 
-    poll_s: float = Field(default=5.0, gt=0, le=25)
-    """How often a worker reads the serving state; at most 25 s so a switch lands within 30 s."""
+    poll_s: float = Field(default=1.0, gt=0, le=25)
+    """How often a worker reads the serving state (one primary-key read of one row, off the
+    request path): a promotion is served within about a second; at most 25 s (within 30 s)."""
     shadow_backlog: int = Field(default=20_000, ge=1)
     """Records waiting for the challenger, per worker, before more are dropped (and counted)."""
 

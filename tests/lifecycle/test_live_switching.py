@@ -72,7 +72,6 @@ def service(
         env={
             "CHURN_PREDICTION_DB": db_url,
             "CHURN_SERVICE_WORKERS": "2",
-            "CHURN_MODEL_POLL_S": "1",
             "CHURN_CUSTOMER_ID_KEY": KEY,
         },
         log_path=session_dir / f"live-{os.getpid()}.log",
@@ -81,6 +80,40 @@ def service(
         yield running
     finally:
         running.stop()
+
+
+def test_a_worker_on_the_default_poll_serves_a_promotion_within_about_a_second(
+    models: dict[str, bentoml.Model], tmp_path: Path
+) -> None:
+    """The handover with no CHURN_MODEL_POLL_S: the worker's thread reads the row each second
+    (the old default, 5 s, took up to 5 s plus the load), loads the new tag from the store off
+    the request path and swaps its snapshot."""
+    from bentos.live_model import LiveModel
+    from bentos.model_loader import load, load_tag
+    from tests.fixtures.postgres import migrated
+
+    assert "CHURN_MODEL_POLL_S" not in os.environ
+    url = migrated(f"sqlite:///{tmp_path / 'handover.db'}")
+    _set(url, _production(models, "1"))
+    live = LiveModel(load(models["1"]), lambda: serving_state.read(NAME, url), load_tag)
+    live.refresh()
+    assert live.snapshot.champion.card.model_version == "1"
+    started = time.monotonic()
+    load_tag(str(models["2"].tag))  # what the switch itself costs, timed alone
+    load_s = time.monotonic() - started
+    live.start()
+    try:
+        time.sleep(0.2)
+        _set(url, _production(models, "2"))
+        promoted = time.monotonic()
+        while live.snapshot.champion.card.model_version != "2":
+            assert time.monotonic() - promoted < 15, "the worker did not switch"
+            time.sleep(0.02)
+        handover = time.monotonic() - promoted
+    finally:
+        live.stop()
+    print(f"handover {handover:.2f} s (model load alone {load_s:.2f} s)")
+    assert handover < 1.0 + load_s + 1.0, f"{handover:.2f} s: more than one poll plus the load"
 
 
 def _predict(service: RunningService, record: dict[str, Any]) -> dict[str, Any]:
