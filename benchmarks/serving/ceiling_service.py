@@ -39,8 +39,10 @@ class CeilingService:
     @ROUTES.api(
         "/predict", scope="predict", summary="constant", request=OneCustomer, response=Prediction
     )
-    async def predict(self, customer: Customer) -> Prediction:
-        return CONSTANT
+    async def predict(
+        self, customer: Customer | None = None, customerID: str | None = None
+    ) -> Prediction:
+        return CONSTANT  # the same body model and signature as `ChurnService.predict`
 
 
 CeilingService.add_asgi_middleware(  # type: ignore[attr-defined]

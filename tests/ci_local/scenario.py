@@ -188,15 +188,11 @@ class Scenario:
     def traffic(self, drift: str, seed: int, rows: int = 800) -> None:
         """What the deployed service would have logged: customers scored by an older model
         version, which the drift check re-scores with the production model."""
-        import sqlalchemy as sa
-
-        from churn.db.migrate import upgrade
         from churn.generator import generate
+        from tests.fixtures.postgres import migrated
         from tests.monitoring.helpers import write_log
 
-        engine = sa.create_engine(self.database)
-        upgrade(engine)
-        engine.dispose()
+        migrated(self.database)  # the deployment's migration job
         write_log(self.database, generate(rows, seed=seed, drift=drift), model_version="0")
 
     def workflow(
