@@ -11,6 +11,9 @@ BentoML's own `max_concurrency` answers 429 and sits outside user middleware, so
 "503 with Retry-After under overload" is done here: a per-worker in-flight limit, plus a
 Retry-After header on any 503 from inside (the adaptive batcher sheds load with 503).
 
+A big body to a batchable route (`/predict_batch`, `WHOLE_BODY_BYTES` or more) goes on to the
+route's unbatched twin (`RouteTable.whole`), which is answered only that way.
+
 Order, cheapest refusal first: the bearer token (bentos/auth.py, 401/403 before anything is
 read), the method (405), headers (415/413/400), the in-flight limit (503), then the body, counted
 as it streams so a chunked flood is cut at MAX_BODY_BYTES and counts against the in-flight limit
@@ -49,6 +52,9 @@ logger = logging.getLogger("churn.middleware")
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 """1,000 records are ~0.6 MB of JSON; anything far above that is refused before parsing."""
+WHOLE_BODY_BYTES = 64 * 1024
+"""A body this large (~100 records) to a batchable route goes to its unbatched twin
+(`RouteTable.whole`): it is a batch already, and the batcher would make it wait."""
 RETRY_AFTER_S = "1"
 JSON_TYPES = frozenset({"application/json", ""})
 JSON = b"application/json"
@@ -122,6 +128,8 @@ class ContractGuard:
         self.app = app
         self.routes = routes or RouteTable()
         self.methods = {r.path: r.methods for r in self.routes}
+        self.wholes = dict(self.routes.wholes)
+        self.twins = frozenset(self.wholes.values())
         self.service = service
         self.docs: bytes | None = None
         self.in_flight = 0
@@ -161,6 +169,9 @@ class ContractGuard:
         if self.auth is not None and not await self._authorized(scope, path, send):
             return
         allowed = self.methods.get(path)
+        if path in self.twins:  # reached only through its batchable route, below
+            await send_json(send, 404, one_error("not found", ["path"], "not a route"))
+            return
         if allowed is None:
             if path == DOCS_PATH and scope.get("method") == "GET" and self.service is not None:
                 await send_json(send, 200, self.openapi())
@@ -197,6 +208,9 @@ class ContractGuard:
             if bad is not None:
                 await send_json(send, 400, bad)
                 return
+            twin = self.wholes.get(path)
+            if twin is not None and len(payload) >= WHOLE_BODY_BYTES:
+                scope = {**scope, "path": twin, "raw_path": twin.encode()}
             await self.app(scope, _replay(payload, receive), _in_contract(send))
         finally:
             self.in_flight -= 1

@@ -54,6 +54,8 @@ class RouteTable:
 
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
+        self.wholes: dict[str, str] = {}
+        """A batchable route's path -> the path of its unbatched twin (`whole`)."""
 
     def __iter__(self) -> Iterator[Route]:
         return iter(self.routes.values())
@@ -96,6 +98,27 @@ class RouteTable:
                 options["input_spec"] = request
             if response is not None and output_spec:
                 options["output_spec"] = response
+            return bentoml.api(**options)(func)
+
+        return decorate
+
+    def whole(self, path: str) -> Callable[[F], F]:
+        """Declare the decorated method as the batchable route `path` once more, as a plain
+        BentoML API at `path + "/whole"` with the same request model: the guard hands it the
+        bodies that are a batch already (`bentos.middleware.WHOLE_BODY_BYTES`). BentoML's
+        dispatcher counts queued requests, not records, against `max_batch_size`, so a lone
+        1,000-record request would wait there for company it does not need (docs/serving.md).
+        Not a route of the contract: the guard answers 404 to it from outside; BentoML's
+        request metrics still count it under `path` (they see the request before the guard)."""
+        route = self.routes[path]
+        twin = path + "/whole"
+
+        def decorate(func: F) -> F:
+            self.wholes[path] = twin
+            func.__doc__ = func.__doc__ or route.summary
+            options: dict[str, Any] = {"route": twin}
+            if route.request is not None:
+                options["input_spec"] = route.request
             return bentoml.api(**options)(func)
 
         return decorate

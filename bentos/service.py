@@ -1,11 +1,9 @@
 """`churn_service`: the BentoML service in front of the production `telco_churn` model.
 
-Run it with `make serve` (or `bentoml serve bentos.service:ChurnService`). Each route is declared
-once, here, with `ROUTES.api(...)` (bentos/routes.py): path, token scope, request and response
-models, handler; the guard, the OpenAPI document and the contract test read that table. The
-handlers only hand over to `Answers` (bentos/answers.py), built when a worker starts. API shapes:
-docs/CONTRACT.md; design and measurements: docs/serving.md.
-"""
+`make serve`. Each route is declared once, here, with `ROUTES.api(...)` (bentos/routes.py): path,
+scope, request and response models, handler; the guard, the OpenAPI document and the contract
+test read that table. Handlers hand over to `Answers` (bentos/answers.py), built in each worker.
+API shapes: docs/CONTRACT.md; design and measurements: docs/serving.md."""
 
 from __future__ import annotations
 
@@ -37,8 +35,7 @@ from bentos.routes import RouteTable
 from churn.settings import get_settings, load_settings
 
 DECLARED = load_settings(env_file=False)
-"""What BentoML needs before any worker starts (name, workers, batching), from the process
-environment only: importing this module reads no file, database or socket."""
+"""What BentoML needs before a worker starts, from the environment only (no file, no socket)."""
 KNOBS = DECLARED.service
 ROUTES = RouteTable()
 
@@ -75,10 +72,10 @@ class ChurnService:
         response=Prediction,
         errors=BY_ID_ERRORS,
     )
-    def predict(
+    async def predict(
         self, customer: Customer | None = None, customerID: str | None = None
     ) -> Prediction | Response:
-        return self.answers.predict(customer, customerID)
+        return await self.answers.predict(customer, customerID)
 
     @ROUTES.api(
         "/predict_batch",
@@ -93,6 +90,10 @@ class ChurnService:
         max_latency_ms=KNOBS.batch_max_latency_ms,
     )
     async def predict_batch(self, customers: CustomerList) -> BatchBody:
+        return self.answers.predictions(customers)
+
+    @ROUTES.whole("/predict_batch")  # a big body is a batch already: no wait in the batcher
+    async def predict_batch_whole(self, customers: CustomerList) -> BatchBody:
         return self.answers.predictions(customers)
 
     @ROUTES.api(

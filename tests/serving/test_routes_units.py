@@ -117,6 +117,8 @@ def test_the_guard_and_the_token_scopes_are_read_from_the_declarations() -> None
     assert needed_scope("//predict/", False, scopes) == "predict"
     assert needed_scope("/docs.json", False, scopes) == "predict"  # closed by default
     assert needed_scope("/readyz", True, scopes) is None
-    assert {r.handler: r.path for r in ROUTES} == {
+    assert ROUTES.wholes == {"/predict_batch": "/predict_batch/whole"}  # its unbatched twin
+    twins = {"predict_batch_whole": "/predict_batch/whole"}
+    assert {r.handler: r.path for r in ROUTES} | twins == {
         name: api.route for name, api in ChurnService.apis.items()
     }

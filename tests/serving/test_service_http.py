@@ -406,11 +406,42 @@ def test_our_answers_are_logged_and_counted_by_bentoml_and_us(
     assert _wait_for_rows(url, expected) == expected
     after = {p: _metric(service, "bentoml_service_request_total", endpoint=p, **ok)
              for p in counted}  # fmt: skip
-    assert (
-        after["/predict"] - counted["/predict"],
-        after["/predict_batch"] - counted["/predict_batch"],
-    ) == (5, 2)
+    assert [after[p] - counted[p] for p in counted] == [5, 2]  # the big one counted as sent
     assert _value(_metric_lines(service), "churn_predictions_total") == expected
+
+
+def test_a_big_batch_skips_the_batcher_and_answers_the_same(
+    service: RunningService, serving_frame: pd.DataFrame
+) -> None:
+    """A body of WHOLE_BODY_BYTES or more is a batch already: the guard hands it to the unbatched
+    twin of /predict_batch (no wait in BentoML's dispatcher), which answers exactly what the
+    batcher answers for the same records; the twin itself is not reachable from outside."""
+    from bentos.middleware import WHOLE_BODY_BYTES
+
+    records = _records(serving_frame.head(400))
+    assert len(json.dumps({"customers": records})) >= WHOLE_BODY_BYTES
+    batched = "bentoml_service_adaptive_batch_size_count"  # one per batch the batcher runs
+    before = _value(_metric_lines(service), batched)
+    whole = post(service, "/predict_batch", {"customers": records})
+    assert whole.status_code == 200, whole.text
+    assert _value(_metric_lines(service), batched) == before  # not through the batcher
+    small = [
+        post(service, "/predict_batch", {"customers": records[i : i + 20]})
+        for i in range(0, len(records), 20)
+    ]
+    assert _value(_metric_lines(service), batched) >= before + 1  # these were
+    assert len(json.dumps({"customers": records[:20]})) < WHOLE_BODY_BYTES  # the batcher's
+    assert all(r.status_code == 200 for r in small)
+    merged = [p for r in small for p in r.json()["predictions"]]
+    answered = whole.json()["predictions"]
+    assert [p["churn_probability"] for p in answered] == pytest.approx(
+        [p["churn_probability"] for p in merged], abs=1e-12
+    )
+    assert [{**p, "churn_probability": 0} for p in answered] == [
+        {**p, "churn_probability": 0} for p in merged
+    ]
+    outside = post(service, "/predict_batch/whole", {"customers": records[:2]})
+    assert outside.status_code == 404 and outside.json()["error"] == "not found"
 
 
 @pytest.mark.slow
