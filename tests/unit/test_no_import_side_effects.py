@@ -33,7 +33,9 @@ venv = tuple(p for p in {sys.prefix, sys.base_prefix, sys.exec_prefix} if p)
 def hook(event, args):
     if event == "open" and isinstance(args[0], str):
         path, mode = os.path.abspath(args[0]), str(args[1] or "r")
-        source = path.endswith((".py", ".pyc", ".pth", ".typed")) or path.startswith(venv)
+        # the interpreter's own bytecode cache (written as `x.pyc.<id>`, then renamed) is not ours
+        cache = f"{os.sep}__pycache__{os.sep}" in path
+        source = path.endswith((".py", ".pyc", ".pth", ".typed")) or path.startswith(venv) or cache
         ours = path.startswith((repo + os.sep, home + os.sep)) and not source
         if any(m in mode for m in "wax+") or ours:
             touched.append(f"open {path} {mode}")
