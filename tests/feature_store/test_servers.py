@@ -171,3 +171,23 @@ def test_predict_ids_scores_as_predict_does_on_the_records(
     assert by_id.index.tolist() == ids[:-1]
     np.testing.assert_allclose(by_id["churn_probability"], full["churn_probability"], atol=1e-9)
     assert (by_id["churn_prediction"] == full["churn_prediction"]).all()
+
+
+def test_the_direct_redis_read_is_feasts_online_read(
+    stores: Stores, customers: pd.DataFrame
+) -> None:
+    """The service's by-ID read (one HMGET per customer on Feast's keys) answers what Feast's
+    `get_online_features` answers, values and times, unknown IDs included."""
+    from churn.feature_store.online import redis_read
+    from feature_repo.customer import feature_refs
+
+    ids = [*customers[ID_COLUMN].tolist(), "NOPE-2"]
+    assert stores.settings.feature_online_store is not None
+    ours = redis_read(stores.settings.feature_online_store, ids)
+    feast = (
+        feature_store(stores.settings)
+        .get_online_features(features=feature_refs(), entity_rows=[{ID_COLUMN: i} for i in ids])
+        .to_dict(include_event_timestamps=True)
+    )
+    assert ours == {k: v for k, v in feast.items() if k != ID_COLUMN}
+    assert ours["tenure"][-1] is None and ours["tenure__ts"][0] == int(AS_OF.timestamp())
