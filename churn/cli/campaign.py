@@ -32,7 +32,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Nothing is recorded or written when any argument or row is bad.",
     )
     plan.add_argument("name", help="campaign name (unique; letters, digits, . _ -)")
-    plan.add_argument("--customers", type=Path, required=True, help="customers CSV (Telco schema)")
+    plan.add_argument("--customers", type=Path, help="customers CSV (Telco schema)")
+    plan.add_argument(
+        "--ids", type=Path, help="instead of --customers: a file of customerIDs (CSV or Parquet), "
+        "their attributes from the feature store's offline store (docs/features.md)"
+    )  # fmt: skip
+    plan.add_argument(
+        "--as-of", help="with --ids: the customers as they were at this time (default now)"
+    )
     plan.add_argument("--budget", type=int, required=True, help="N: customers in the campaign")
     plan.add_argument(
         "--control-share", type=float, default=0.1, help="share of the N held out (0, 0.5]"
@@ -166,8 +173,20 @@ def cmd_plan(args: argparse.Namespace) -> int:
         return fail(str(exc), EXIT_USAGE)
     if (actor := _actor(args)) is None:
         return fail("--actor must not be empty", EXIT_USAGE)
-    if not args.customers.is_file():
-        return fail(f"no such file: {args.customers}", EXIT_USAGE)
+    if (args.customers is None) == (args.ids is None):
+        return fail("give either --customers FILE or --ids FILE", EXIT_USAGE)
+    if args.as_of is not None and args.ids is None:
+        return fail("--as-of goes with --ids", EXIT_USAGE)
+    source = args.customers or args.ids
+    if not source.is_file():
+        return fail(f"no such file: {source}", EXIT_USAGE)
+    if args.ids is not None:
+        from churn.cli.features import timestamp
+
+        try:
+            args.as_of = timestamp(args.as_of) if args.as_of else dt.datetime.now(dt.UTC)
+        except argparse.ArgumentTypeError as exc:
+            return fail(f"--as-of: {exc}", EXIT_USAGE)
     if args.chunk_rows < 1:
         return fail(f"--chunk-rows must be at least 1, got {args.chunk_rows}", EXIT_USAGE)
     from churn.cli.campaign_plan import plan
