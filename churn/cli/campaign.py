@@ -26,6 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "retention campaigns: who to contact, a control group, what was saved",
     )
 
+    from churn.cli.features import add_ids_arguments
+
     plan = sub.add_parser(
         "plan",
         help="score customers, take the top N, hold out a control group, record the campaign",
@@ -33,13 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     plan.add_argument("name", help="campaign name (unique; letters, digits, . _ -)")
     plan.add_argument("--customers", type=Path, help="customers CSV (Telco schema)")
-    plan.add_argument(
-        "--ids", type=Path, help="instead of --customers: a file of customerIDs (CSV or Parquet), "
-        "their attributes from the feature store's offline store (docs/features.md)"
-    )  # fmt: skip
-    plan.add_argument(
-        "--as-of", help="with --ids: the customers as they were at this time (default now)"
-    )
+    add_ids_arguments(plan, "--customers")
     plan.add_argument("--budget", type=int, required=True, help="N: customers in the campaign")
     plan.add_argument(
         "--control-share", type=float, default=0.1, help="share of the N held out (0, 0.5]"

@@ -30,6 +30,18 @@ def timestamp(text: str) -> dt.datetime:
     return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
 
 
+def add_ids_arguments(parser: argparse.ArgumentParser, instead_of: str) -> None:
+    """`--ids FILE` and `--as-of TS`: customers by ID, read from the offline store (`churn
+    predict` and `churn campaign plan`)."""
+    parser.add_argument(
+        "--ids", type=Path, help=f"instead of {instead_of}: a file of customerIDs (CSV or "
+        "Parquet), their attributes from the feature store's offline store (docs/features.md)"
+    )  # fmt: skip
+    parser.add_argument(
+        "--as-of", help="with --ids: the customers as they were at this time (default now)"
+    )
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     sub = command_group(subparsers, "features", "the feature store: customers by ID (Feast)")
     ing = sub.add_parser(
