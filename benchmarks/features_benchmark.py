@@ -128,6 +128,15 @@ def main() -> None:
             print(f"materialize run {n + 1}: {runs[-1].wall_s} s, {runs[-1].peak_mb} MB",
                   flush=True)  # fmt: skip
         results[f"materialize {args.materialize_rows:,} to Redis"] = median(runs)
+        import redis as redis_client
+
+        client = redis_client.Redis.from_url(redis.url(0))
+        results["redis"] = {  # one database of the runs: what the online store takes in memory
+            "keys": client.dbsize(),
+            "used_memory_mb_all_dbs": round(client.info("memory")["used_memory"] / 2**20, 1),
+            "databases": args.repeats,
+        }
+        client.close()
         import pandas as pd
 
         ids = pd.read_csv(mat_file, usecols=["customerID"], nrows=20_000)["customerID"].tolist()

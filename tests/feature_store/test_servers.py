@@ -189,5 +189,17 @@ def test_the_direct_redis_read_is_feasts_online_read(
         .get_online_features(features=feature_refs(), entity_rows=[{ID_COLUMN: i} for i in ids])
         .to_dict(include_event_timestamps=True)
     )
-    assert ours == {k: v for k, v in feast.items() if k != ID_COLUMN}
+    assert ours == {k: v for k, v in feast.items() if not k.startswith(ID_COLUMN)}
     assert ours["tenure"][-1] is None and ours["tenure__ts"][0] == int(AS_OF.timestamp())
+
+
+def test_an_empty_store_says_what_to_run(redis_server: RedisServer, tmp_path: Path) -> None:
+    """Nothing ever ingested (no views in the registry, nothing in Redis): every ID asked is
+    unknown, and the answer says to ingest and materialize."""
+    from churn.feature_store.online import EmptyStore
+
+    empty = Settings(feature_dir=tmp_path / "none", feature_online_store=redis_server.url(db=9))
+    with pytest.raises(EmptyStore) as caught:
+        online_records(["A-1", "B-2"], empty)
+    assert caught.value.ids == ["A-1", "B-2"]
+    assert "run `churn features ingest` and `churn features materialize`" in str(caught.value)
