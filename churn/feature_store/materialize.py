@@ -141,6 +141,7 @@ def _write(
             _protos(chunk.column(f.name), f.dtype.to_value_type()) for f in view.features
         ]  # fmt: skip
         values = [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+        rows: list[tuple[EntityKey, dict[str, ValueProto], dt.datetime, dt.datetime | None]]
         rows = list(zip(keys, values, events, created, strict=True))
         online.online_write_batch(config, view, rows, None)
 

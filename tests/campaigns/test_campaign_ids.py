@@ -70,7 +70,10 @@ def test_a_plan_by_ids_ranks_as_the_plan_of_the_records(
     np.testing.assert_allclose(
         by_ids["churn_probability"], by_records["churn_probability"], rtol=0, atol=1e-9
     )
-    assert by_ids["Contract"].tolist() == by_records["Contract"].tolist()
+    np.testing.assert_allclose(
+        by_ids["expected_value"], by_records["expected_value"], rtol=0, atol=1e-9
+    )
+    assert by_ids["rank"].tolist() == list(range(1, 401))
 
     # before the extract, nobody is known; an unknown ID among known ones refuses the plan too
     code, err = _plan(capsys, "too-early", "--ids", str(tmp_path / "ids.csv"),
@@ -93,7 +96,8 @@ def test_ids_and_customers_are_one_or_the_other(
     feature_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = ("--out", str(tmp_path / "p.csv"), "--budget", "10")
-    assert _plan(capsys, "a", *out)[1].strip() == "error: give either --customers FILE or --ids FILE"
+    code, err = _plan(capsys, "a", *out)
+    assert code == 2 and err.strip() == "error: give either --customers FILE or --ids FILE"
     code, err = _plan(capsys, "a", "--ids", "i.csv", "--customers", "c.csv", *out)
     assert code == 2 and "either --customers FILE or --ids FILE" in err
     code, err = _plan(capsys, "a", "--customers", "c.csv", "--as-of", "now", *out)
