@@ -183,13 +183,13 @@ def plan(args: argparse.Namespace, params: PlanParams, engine: sa.Engine, actor:
 
     problems, top = Problems(), TopN(params.budget)
     eligible = Eligibility(engine, covered)
-    source, unknown = _source(args), Unknown()
+    origin, unknown = _source(args), Unknown()
     try:
         for chunk in _chunks(args, problems, unknown):
             doubled = eligible.check_duplicates(chunk)
             if doubled is not None:
                 return fail(
-                    f"{source}: customerID {doubled!r} appears more than once; nothing planned"
+                    f"{origin}: customerID {doubled!r} appears more than once; nothing planned"
                 )
             scored = eligible.keep(score(pipeline, chunk, threshold))
             if uplift_model is not None:
@@ -202,10 +202,10 @@ def plan(args: argparse.Namespace, params: PlanParams, engine: sa.Engine, actor:
         return fail(f"{exc}; nothing planned")
     if problems.count:
         shown = "\n".join(f"  - {p}" for p in problems.shown)
-        return fail(f"{source}: {problems.count} bad row(s), nothing planned:\n{shown}")
+        return fail(f"{origin}: {problems.count} bad row(s), nothing planned:\n{shown}")
     if unknown.count:
         return fail(
-            f"{source}: {unknown.count} customer ID(s) unknown to the feature store as of "
+            f"{origin}: {unknown.count} customer ID(s) unknown to the feature store as of "
             f"{args.as_of:%Y-%m-%dT%H:%M:%SZ}, nothing planned: {', '.join(unknown.shown)}"
         )
     left_out = eligible.summary()
@@ -213,7 +213,7 @@ def plan(args: argparse.Namespace, params: PlanParams, engine: sa.Engine, actor:
     if params.budget > available:
         return fail(
             f"--budget {params.budget} is more than the {available} customers of "
-            f"{source} a plan may take"
+            f"{origin} a plan may take"
             + (f" ({left_out})" if left_out else "") + "; nothing planned"
         )  # fmt: skip
     contacts = contact_list(top.result(), params)

@@ -185,12 +185,13 @@ class _RedisReader:
         from feast.type_map import feast_value_type_to_python_type
         from google.protobuf.timestamp_pb2 import Timestamp
 
+        replies: list[Any]  # HMGET by name: Feast's keys are bytes, which `hmget`'s type refuses
         if len(ids) == 1:
-            replies = [self.client.hmget(self.key(ids[0]), self.fields)]
+            replies = [self.client.execute_command("HMGET", self.key(ids[0]), *self.fields)]
         else:
             with self.client.pipeline(transaction=False) as pipe:
                 for i in ids:
-                    pipe.hmget(self.key(i), self.fields)
+                    pipe.execute_command("HMGET", self.key(i), *self.fields)
                 replies = pipe.execute()
         out: dict[str, list[Any]] = {f: [] for f in FEATURE_NAMES}
         out |= {f + "__ts": [] for f in FEATURE_NAMES}
