@@ -2,6 +2,7 @@
 billing). Its configuration is built from `churn.settings` in code
 (`churn.feature_store.config`), never from a hand-edited `feature_store.yaml`."""
 
+import importlib
 import os
 import sys
 
@@ -18,6 +19,12 @@ def import_feast() -> None:
     if "feast" in sys.modules:
         return
     saved = {name: os.environ.get(name) for name in _PROMETHEUS_VARIABLES}
+    # prometheus_client picks its value class (single or multiprocess) once, when first imported:
+    # imported here by Feast, after Feast has set the variable, it would stay in multiprocess mode
+    # with the variable gone, and the next metric created (BentoML's, a pipeline's package step
+    # in the same process) fails. Imported first, before Feast sets anything, it keeps the mode
+    # the process had. (Feast's own dependency, not one of this repository's.)
+    importlib.import_module("prometheus_client")
     import feast  # noqa: F401
 
     for name, value in saved.items():

@@ -26,13 +26,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "retention campaigns: who to contact, a control group, what was saved",
     )
 
+    from churn.cli.features import add_ids_arguments
+
     plan = sub.add_parser(
         "plan",
         help="score customers, take the top N, hold out a control group, record the campaign",
         description="Nothing is recorded or written when any argument or row is bad.",
     )
     plan.add_argument("name", help="campaign name (unique; letters, digits, . _ -)")
-    plan.add_argument("--customers", type=Path, required=True, help="customers CSV (Telco schema)")
+    plan.add_argument("--customers", type=Path, help="customers CSV (Telco schema)")
+    add_ids_arguments(plan, "--customers")
     plan.add_argument("--budget", type=int, required=True, help="N: customers in the campaign")
     plan.add_argument(
         "--control-share", type=float, default=0.1, help="share of the N held out (0, 0.5]"
@@ -166,8 +169,20 @@ def cmd_plan(args: argparse.Namespace) -> int:
         return fail(str(exc), EXIT_USAGE)
     if (actor := _actor(args)) is None:
         return fail("--actor must not be empty", EXIT_USAGE)
-    if not args.customers.is_file():
-        return fail(f"no such file: {args.customers}", EXIT_USAGE)
+    if (args.customers is None) == (args.ids is None):
+        return fail("give either --customers FILE or --ids FILE", EXIT_USAGE)
+    if args.as_of is not None and args.ids is None:
+        return fail("--as-of goes with --ids", EXIT_USAGE)
+    source = args.customers or args.ids
+    if not source.is_file():
+        return fail(f"no such file: {source}", EXIT_USAGE)
+    if args.ids is not None:
+        from churn.cli.features import timestamp
+
+        try:
+            args.as_of = timestamp(args.as_of) if args.as_of else dt.datetime.now(dt.UTC)
+        except argparse.ArgumentTypeError as exc:
+            return fail(f"--as-of: {exc}", EXIT_USAGE)
     if args.chunk_rows < 1:
         return fail(f"--chunk-rows must be at least 1, got {args.chunk_rows}", EXIT_USAGE)
     from churn.cli.campaign_plan import plan

@@ -7,6 +7,7 @@ import argparse
 import datetime as dt
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from churn.campaigns.customers import Problems, valid_chunks
+from churn.campaigns.customers import MAX_SHOWN, Problems, valid_chunks
 from churn.campaigns.plan import (
     CONTROL,
     TREATED,
@@ -123,6 +124,40 @@ class Eligibility:
         return "left out of the plan: " + "; ".join(parts) if parts else None
 
 
+class Unknown:
+    """IDs of an `--ids` plan the offline store does not know at `--as-of`: the count, the first
+    few (the plan refuses them as it refuses a bad row)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.shown: list[str] = []
+
+    def add(self, ids: list[str]) -> None:
+        self.count += len(ids)
+        self.shown += ids[: max(MAX_SHOWN - len(self.shown), 0)]
+
+
+def _source(args: argparse.Namespace) -> Path:
+    """The file the plan reads: the customers, or the IDs (`--ids`)."""
+    return Path(args.customers if args.ids is None else args.ids)
+
+
+def _chunks(
+    args: argparse.Namespace, problems: Problems, unknown: Unknown
+) -> Iterator[pd.DataFrame]:
+    """The customers to score, a chunk at a time, as `valid_chunks` gives a file's: from the
+    customers file, or for `--ids` each block of IDs' records as of `--as-of` from the offline
+    store (`churn.feature_store.predict.known_blocks`, the reads of `churn predict --ids`)."""
+    if args.ids is None:
+        yield from valid_chunks(args.customers, problems, args.chunk_rows)
+        return
+    from churn.feature_store.predict import known_blocks
+
+    for _, rows, missing in known_blocks(args.ids, args.as_of, get_settings(), args.chunk_rows):
+        unknown.add(missing)
+        yield rows
+
+
 def plan(args: argparse.Namespace, params: PlanParams, engine: sa.Engine, actor: str) -> int:
     from churn.db.campaigns import get
 
@@ -142,17 +177,19 @@ def plan(args: argparse.Namespace, params: PlanParams, engine: sa.Engine, actor:
     if production is None:
         return fail("no production model yet: run `make train` first")
     pipeline, threshold = load_pipeline(production), card_of(production).threshold
+    from churn.batch.files import BatchInputError
+    from churn.feature_store.offline import NoFeatures
     from churn.training.scoring import ScoringInputError, score
 
     problems, top = Problems(), TopN(params.budget)
     eligible = Eligibility(engine, covered)
+    origin, unknown = _source(args), Unknown()
     try:
-        for chunk in valid_chunks(args.customers, problems, args.chunk_rows):
+        for chunk in _chunks(args, problems, unknown):
             doubled = eligible.check_duplicates(chunk)
             if doubled is not None:
                 return fail(
-                    f"{args.customers}: customerID {doubled!r} appears more than once; "
-                    "nothing planned"
+                    f"{origin}: customerID {doubled!r} appears more than once; nothing planned"
                 )
             scored = eligible.keep(score(pipeline, chunk, threshold))
             if uplift_model is not None:
@@ -161,17 +198,22 @@ def plan(args: argparse.Namespace, params: PlanParams, engine: sa.Engine, actor:
             scored["_key"] = ranking_key(scored, params)
             keep = ["_key", ID_COLUMN, "churn_probability", "expected_value", "Contract", "tenure"]
             top.add(scored[keep + (["predicted_uplift"] if uplift_model else [])])
-    except ScoringInputError as exc:
+    except (ScoringInputError, BatchInputError, NoFeatures) as exc:
         return fail(f"{exc}; nothing planned")
     if problems.count:
         shown = "\n".join(f"  - {p}" for p in problems.shown)
-        return fail(f"{args.customers}: {problems.count} bad row(s), nothing planned:\n{shown}")
+        return fail(f"{origin}: {problems.count} bad row(s), nothing planned:\n{shown}")
+    if unknown.count:
+        return fail(
+            f"{origin}: {unknown.count} customer ID(s) unknown to the feature store as of "
+            f"{args.as_of:%Y-%m-%dT%H:%M:%SZ}, nothing planned: {', '.join(unknown.shown)}"
+        )
     left_out = eligible.summary()
     available = len(top.result())
     if params.budget > available:
         return fail(
             f"--budget {params.budget} is more than the {available} customers of "
-            f"{args.customers} a plan may take"
+            f"{origin} a plan may take"
             + (f" ({left_out})" if left_out else "") + "; nothing planned"
         )  # fmt: skip
     contacts = contact_list(top.result(), params)
@@ -213,13 +255,13 @@ def _record(
         salt=params.salt,
         n_treated=len(contacts) - n_control,
         n_control=n_control,
-        source_file=Path(args.customers).name[:255],
+        source_file=_source(args).name[:255],
         horizon_days=params.horizon_days,
         baseline_churn=power.baseline,
         min_detectable_uplift=power.min_detectable,
     )
     reason = (
-        f"campaign {params.name}: top {params.budget} by {params.rank} of {args.customers}, "
+        f"campaign {params.name}: top {params.budget} by {params.rank} of {_source(args)}, "
         f"{campaign.n_treated} treated, {n_control} control (share {params.control_share}), "
         f"C={params.offer_cost:g}, V={params.saved_value:g}, horizon {params.horizon_days} "
         f"day(s), minimum detectable uplift {power.min_detectable:.4f}"

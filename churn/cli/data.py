@@ -40,13 +40,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict.add_argument(
         "path", type=Path, nargs="?", help="customers, .csv or .parquet (Churn optional)"
     )
-    predict.add_argument(
-        "--ids", type=Path, help="instead of PATH: a file of customerIDs, scored from the feature "
-        "store's offline store (docs/features.md)"
-    )  # fmt: skip
-    predict.add_argument(
-        "--as-of", help="with --ids: the customers as they were at this time (default now)"
-    )
+    from churn.cli.features import add_ids_arguments
+
+    add_ids_arguments(predict, "PATH")
     predict.add_argument("--out", type=Path, required=True, help="scored rows, .csv or .parquet")
     predict.add_argument(
         "--errors", type=Path, help="rejected rows (default: OUT with suffix .errors.csv)"

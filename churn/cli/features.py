@@ -30,6 +30,18 @@ def timestamp(text: str) -> dt.datetime:
     return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
 
 
+def add_ids_arguments(parser: argparse.ArgumentParser, instead_of: str) -> None:
+    """`--ids FILE` and `--as-of TS`: customers by ID, read from the offline store (`churn
+    predict` and `churn campaign plan`)."""
+    parser.add_argument(
+        "--ids", type=Path, help=f"instead of {instead_of}: a file of customerIDs (CSV or "
+        "Parquet), their attributes from the feature store's offline store (docs/features.md)"
+    )  # fmt: skip
+    parser.add_argument(
+        "--as-of", help="with --ids: the customers as they were at this time (default now)"
+    )
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     sub = command_group(subparsers, "features", "the feature store: customers by ID (Feast)")
     ing = sub.add_parser(
@@ -48,6 +60,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "materialize", help="copy what was ingested since the last run into the online store"
     )
     mat.add_argument("--end", type=timestamp, default=None, help="up to this time (default now)")
+    mat.add_argument(
+        "--chunk-rows", type=int, default=50_000, help="rows read and written at a time"
+    )
     mat.set_defaults(func=cmd_materialize)
     get = sub.add_parser("get", help="one customer's attributes (online; --as-of: offline)")
     get.add_argument("customer_id", metavar="ID")
@@ -109,13 +124,29 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_materialize(args: argparse.Namespace) -> int:
+    if args.chunk_rows < 1:
+        return fail(f"--chunk-rows must be at least 1, got {args.chunk_rows}", EXIT_USAGE)
+    import time
+
     from churn.feature_store.offline import materialize
 
+    shown = [0.0]
+
+    def progress(done: Any) -> None:  # a line every 5 s: rows written so far and the rate
+        if time.monotonic() - shown[0] >= 5:
+            shown[0] = time.monotonic()
+            print(done.line(), file=sys.stderr, flush=True)
+
     try:
-        end = materialize(_settings(), args.end)
+        done = materialize(_settings(), args.end, args.chunk_rows, progress)
     except _store_errors() as exc:
         return fail(str(exc))
-    print(f"materialized the online store up to {end:%Y-%m-%dT%H:%M:%SZ}", file=sys.stderr)
+    print(done.line(), file=sys.stderr)
+    print(
+        f"materialized the online store from {done.start:%Y-%m-%dT%H:%M:%SZ} "
+        f"to {done.end:%Y-%m-%dT%H:%M:%SZ}",
+        file=sys.stderr,
+    )
     return EXIT_OK
 
 

@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
@@ -24,6 +24,9 @@ from churn.outcomes import CSV_OBSERVED, OutcomeInputError, Problem, read_csv
 from churn.schema import FEATURE_NAMES, ID_COLUMN, RAW_COLUMNS, TARGET
 from churn.settings import Settings
 from feature_repo.customer import EVENT_TIMESTAMP, feature_refs
+
+if TYPE_CHECKING:
+    from churn.feature_store.materialize import Materialized, Report
 
 ID_BLOCK = 100_000
 """IDs read from the offline store at a time (`churn predict --ids`)."""
@@ -41,13 +44,19 @@ def _ready(settings: Settings) -> None:
         )
 
 
-def materialize(settings: Settings, end: dt.datetime | None = None) -> dt.datetime:
-    """Copy what was ingested since the last run (up to `end`, default now) into the online store;
-    Feast prints its progress. Returns `end`."""
+def materialize(
+    settings: Settings,
+    end: dt.datetime | None = None,
+    chunk_rows: int | None = None,
+    report: Report | None = None,
+) -> Materialized:
+    """Copy what was ingested since the last run (up to `end`, default now) into the online store,
+    in chunks (`churn.feature_store.materialize`); `report` gets the totals after each chunk."""
+    from churn.feature_store.materialize import CHUNK_ROWS
+    from churn.feature_store.materialize import materialize as chunked
+
     _ready(settings)
-    end = end or dt.datetime.now(dt.UTC)
-    feature_store(settings, apply=True).materialize_incremental(end_date=end)
-    return end
+    return chunked(settings, end, chunk_rows or CHUNK_ROWS, report)
 
 
 def historical(entities: pd.DataFrame, settings: Settings) -> pd.DataFrame:

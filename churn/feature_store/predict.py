@@ -9,7 +9,7 @@ by the same model and written through the same atomic writer. An ID the store do
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +20,7 @@ import pyarrow as pa
 from churn.batch.files import AtomicWriter
 from churn.batch.progress import Progress
 from churn.feature_store.offline import ID_BLOCK, id_blocks, known, records_as_of
-from churn.schema import FEATURES, ID_COLUMN
+from churn.schema import FEATURE_NAMES, FEATURES, ID_COLUMN
 from churn.settings import Settings
 
 Probabilities = Callable[[pd.DataFrame], np.ndarray]
@@ -56,6 +56,22 @@ def typed(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def known_blocks(
+    ids_path: Path, as_of: dt.datetime, settings: Settings, block: int = ID_BLOCK
+) -> Iterator[tuple[int, pd.DataFrame, list[str]]]:
+    """Block by block of `ids_path`: (how many IDs, the known ones' rows as of `as_of` with
+    `customerID` and the 19 inputs, the unknown IDs). One point-in-time read per block."""
+    for ids in id_blocks(ids_path, block):
+        if not ids:
+            continue
+        frame = records_as_of(ids, as_of, settings)
+        found = known(frame).to_numpy()
+        rows = frame.loc[found, [ID_COLUMN, *FEATURE_NAMES]].reset_index(drop=True)
+        for name in ("SeniorCitizen", "tenure"):  # a block with unknown IDs had them as floats
+            rows[name] = rows[name].astype(np.int64)
+        yield len(ids), rows, frame.loc[~found, ID_COLUMN].tolist()
+
+
 def predict_ids(
     ids_path: Path,
     out: Path,
@@ -71,12 +87,7 @@ def predict_ids(
     progress = Progress(ids_path.stat().st_size, None)
     stamp = f"{as_of:%Y-%m-%dT%H:%M:%SZ}"
     with AtomicWriter(out) as scored, AtomicWriter(errors_path) as errors:
-        for ids in id_blocks(ids_path, block):
-            if not ids:
-                continue
-            frame = records_as_of(ids, as_of, settings)
-            found = known(frame).to_numpy()
-            rows = frame.loc[found].reset_index(drop=True)
+        for count, rows, missing in known_blocks(ids_path, as_of, settings, block):
             if len(rows):
                 proba = probabilities(typed(rows))
                 scored.write(
@@ -86,16 +97,15 @@ def predict_ids(
                         schema=SCORED_SCHEMA,
                     )
                 )  # fmt: skip
-            missing = frame.loc[~found, ID_COLUMN].tolist()
             if missing:
                 reason = f"unknown {ID_COLUMN} as of {stamp}"
                 errors.write(pa.table([pa.array(missing), pa.array([reason] * len(missing))],
                                       schema=ERRORS_SCHEMA))  # fmt: skip
                 report.shown = (report.shown or []) + missing[: 20 - len(report.shown or [])]
-            report.ids += len(ids)
+            report.ids += count
             report.scored += len(rows)
             report.unknown += len(missing)
-            progress.update(len(ids), 0)
+            progress.update(count, 0)
         progress.close()
         scored.commit(SCORED_SCHEMA)
         if report.unknown:

@@ -16,6 +16,8 @@ def test_the_feature_store_does_not_switch_prometheus_to_multiprocess_mode() -> 
         "from feature_repo.customer import customer\n"
         "customer()\n"
         "import feast, feast.metrics\n"
+        "from prometheus_client import Gauge\n"
+        "Gauge('churn_probe', 'a metric made after Feast: single-process mode').set(1)\n"
         "print(os.environ.get('PROMETHEUS_MULTIPROC_DIR', 'unset'))\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROMETHEUS_MULTIPROC")}

@@ -171,3 +171,35 @@ def test_predict_ids_scores_as_predict_does_on_the_records(
     assert by_id.index.tolist() == ids[:-1]
     np.testing.assert_allclose(by_id["churn_probability"], full["churn_probability"], atol=1e-9)
     assert (by_id["churn_prediction"] == full["churn_prediction"]).all()
+
+
+def test_the_direct_redis_read_is_feasts_online_read(
+    stores: Stores, customers: pd.DataFrame
+) -> None:
+    """The service's by-ID read (one HMGET per customer on Feast's keys) answers what Feast's
+    `get_online_features` answers, values and times, unknown IDs included."""
+    from churn.feature_store.online import redis_read
+    from feature_repo.customer import feature_refs
+
+    ids = [*customers[ID_COLUMN].tolist(), "NOPE-2"]
+    assert stores.settings.feature_online_store is not None
+    ours = redis_read(stores.settings.feature_online_store, ids)
+    feast = (
+        feature_store(stores.settings)
+        .get_online_features(features=feature_refs(), entity_rows=[{ID_COLUMN: i} for i in ids])
+        .to_dict(include_event_timestamps=True)
+    )
+    assert ours == {k: v for k, v in feast.items() if not k.startswith(ID_COLUMN)}
+    assert ours["tenure"][-1] is None and ours["tenure__ts"][0] == int(AS_OF.timestamp())
+
+
+def test_an_empty_store_says_what_to_run(redis_server: RedisServer, tmp_path: Path) -> None:
+    """Nothing ever ingested (no views in the registry, nothing in Redis): every ID asked is
+    unknown, and the answer says to ingest and materialize."""
+    from churn.feature_store.online import EmptyStore
+
+    empty = Settings(feature_dir=tmp_path / "none", feature_online_store=redis_server.url(db=9))
+    with pytest.raises(EmptyStore) as caught:
+        online_records(["A-1", "B-2"], empty)
+    assert caught.value.ids == ["A-1", "B-2"]
+    assert "run `churn features ingest` and `churn features materialize`" in str(caught.value)
