@@ -10,7 +10,7 @@ harmless (docs/events.md, "Delivery"):
 3. re-score every new event's record, and the record before it, with the production model in one
    call; decide the alerts (crossed the threshold, rose by `alert_rise`, a cancellation call);
 4. record the events (not done yet) and their prediction-log rows in one transaction;
-5. write the customers' new records to the online store.
+5. write the customers' new records to the online store (only the feature views that changed).
 
 The caller then publishes `Outcome.alerts` and calls `finish(outcome)`, which marks the events
 done, before it commits the offsets. An event recorded but not done (the consumer died between 4
@@ -36,9 +36,10 @@ from churn.feature_store.predict import typed
 from churn.privacy import customer_key
 from churn.schema import ID_COLUMN
 from churn.settings import Settings
+from feature_repo.customer import VIEWS
 
 Reader = Callable[[Sequence[str], Settings], Mapping[str, Mapping[str, Any] | None]]
-Writer = Callable[[Mapping[str, Mapping[str, Any]], Settings], None]
+Writer = Callable[[Mapping[str, Mapping[str, Any]], Settings, Mapping[str, Sequence[str]]], None]
 UNKNOWN = f"unknown {ID_COLUMN}: the feature store has no attributes for this customer"
 
 
@@ -120,7 +121,7 @@ class Handler:
             scorer.threshold)  # fmt: skip
         self.rise = knobs.alert_rise
         self.read = reader or current_records
-        self.write = writer or (lambda records, s: write_records(records, s))
+        self.write = writer or (lambda records, s, views: write_records(records, s, views=views))
 
     def handle(self, events: Sequence[Any]) -> Outcome:
         out = Outcome()
@@ -164,10 +165,14 @@ class Handler:
                                               pending.churn_probability, now))  # fmt: skip
         if fresh:
             self._score_and_record(fresh, now, out)
-        changed = {
-            customer: record for customer, record in records.items() if record != current[customer]
-        }
-        self.write(changed, self.settings)
+        views: dict[str, list[str]] = {}
+        for customer, record in records.items():
+            before = current[customer] or {}
+            for view, columns in VIEWS.items():
+                if any(record[c] != before.get(c) for c in columns):
+                    views.setdefault(view, []).append(customer)
+        if views:
+            self.write(records, self.settings, views)
         return out
 
     def finish(self, outcome: Outcome) -> None:

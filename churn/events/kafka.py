@@ -34,6 +34,8 @@ ERROR_HEADER = "churn-error"
 DELIVERY_TIMEOUT_S = 30.0
 LAG_EVERY_S = 5.0
 FIRST_EVENT_WAIT_S = 30.0
+POLL_S = 0.1
+"""How long one poll waits for a full batch: what an event waits at most when few arrive."""
 RETRIES, RETRY_BASE_S, RETRY_MAX_S = 5, 0.5, 10.0
 
 
@@ -150,7 +152,7 @@ def consume(
     total, idle_since, lag_at = 0, time.monotonic(), 0.0
     try:
         while not stop.is_set():
-            messages = consumer.consume(knobs.batch, 0.5)
+            messages = consumer.consume(knobs.batch, POLL_S)
             if time.monotonic() - lag_at > LAG_EVERY_S:
                 metrics.lag(consumer)
                 lag_at = time.monotonic()

@@ -45,18 +45,24 @@ def current_records(ids: Sequence[str], settings: Settings) -> dict[str, dict[st
 
 
 def write_records(
-    records: Mapping[str, Mapping[str, Any]], settings: Settings, at: dt.datetime | None = None
+    records: Mapping[str, Mapping[str, Any]],
+    settings: Settings,
+    at: dt.datetime | None = None,
+    views: Mapping[str, Sequence[str]] | None = None,
 ) -> None:
-    """Write each customer's 19 inputs to the online store, stamped `at` (default now, UTC)."""
+    """Write each customer's 19 inputs to the online store, stamped `at` (default now, UTC);
+    `views`: only these customers in each feature view (the views an event changed)."""
     import_feast()
     if not records:
         return
     at = at or dt.datetime.now(dt.UTC)
-    ids = list(records)
     try:
         store = feature_store(settings, apply=not _applied.get(Locations.of(settings), False))
         _applied[Locations.of(settings)] = True
         for view, columns in VIEWS.items():
+            ids = list(records) if views is None else list(views.get(view, ()))
+            if not ids:
+                continue
             frame = pd.DataFrame(
                 {
                     ID_COLUMN: ids,
