@@ -34,6 +34,16 @@ def _event(customer: str, run: str, n: int, kind: str, **body: Any) -> dict[str,
             "event_time": dt.datetime.now(dt.UTC).isoformat(), "kind": kind, **body}  # fmt: skip
 
 
+def _handled(engine: Any, prefix: str) -> int:
+    import sqlalchemy as sa
+
+    from churn.db.tables import customer_events
+
+    query = sa.select(sa.func.count()).where(customer_events.c.event_id.like(prefix + "%"))
+    with engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
+
+
 def main() -> int:
     import pandas as pd
     from confluent_kafka import Consumer, Producer
@@ -88,6 +98,10 @@ def main() -> int:
             producer.produce(knobs.topic, dumps(event).encode(), event["customerID"])
         producer.flush(30)
         engine = engine_for(settings.prediction_db)
+        print(f"sent {n + 1} ordinary events; waiting for the consumer to handle them", flush=True)
+        waited_since = time.monotonic()
+        while _handled(engine, f"demo-{run}-bg") < n + 1 and time.monotonic() - waited_since < 180:
+            time.sleep(0.5)
         call = _event(focus, run, 1, "support_contact", reason="cancellation", channel="phone")
         change = _event(focus, run, 2, "plan_change", changes=_risky_changes(online[focus]))
         for event, pause in ((call, 3.0), (change, 0.0)):

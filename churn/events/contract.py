@@ -90,7 +90,7 @@ class _Event(BaseModel):
     @property
     def cause(self) -> str:
         """What the prediction log's cause says about this event."""
-        return self.kind  # type: ignore[attr-defined, no-any-return]
+        return self.kind  # type: ignore[attr-defined]
 
 
 class PlanChange(_Event):

@@ -116,7 +116,9 @@ def flush(producer: Producer, sent: Sent) -> None:
         )
 
 
-def dead_letter(message: Message, reason: str) -> tuple[bytes, list[tuple[str, bytes]]]:
+def dead_letter(
+    message: Message, reason: str
+) -> tuple[bytes, list[tuple[str, str | bytes | None]]]:
     """The dead letter of a message: the reason, where it came from, and the event as sent."""
     raw = message.value() or b""
     body = {
@@ -127,7 +129,7 @@ def dead_letter(message: Message, reason: str) -> tuple[bytes, list[tuple[str, b
         "key": (message.key() or b"").decode(errors="replace"),
         "event": raw.decode(errors="replace"),
     }
-    headers = [(ERROR_HEADER, reason.encode()[:1000])]
+    headers: list[tuple[str, str | bytes | None]] = [(ERROR_HEADER, reason.encode()[:1000])]
     return json.dumps(body).encode(), headers
 
 
@@ -165,9 +167,10 @@ def consume(
                     log.warning("consumer: %s", error)
             if not batch:
                 # idle: counted from the last batch; before the first, joining the group counts
-                limit = idle_exit_s if total else max(idle_exit_s or 0.0, FIRST_EVENT_WAIT_S)
-                if idle_exit_s is not None and time.monotonic() - idle_since > limit:
-                    break
+                if idle_exit_s is not None:
+                    limit = idle_exit_s if total else max(idle_exit_s, FIRST_EVENT_WAIT_S)
+                    if time.monotonic() - idle_since > limit:
+                        break
                 continue
             started = time.perf_counter()
             _handle_retrying(batch, knobs, handler, metrics, producer, sent, stop)
