@@ -63,7 +63,7 @@ system-deps: ## install the system packages the tests use when missing (root or 
 	else bash scripts/install_system_deps.sh; fi
 
 test: venv data system-deps ## run the whole test suite (installs what it needs first)
-	$(UV) sync --frozen --inexact --group spark  # pyspark for tests/scale (docs/scale.md)
+	$(UV) sync --frozen --inexact --group spark --group events  # pyspark for tests/scale (docs/scale.md); the Tansu broker for tests/events (docs/events.md)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 clean: ## remove generated outputs (keeps .venv)

@@ -1,9 +1,10 @@
 """One settings object for every part of the product, read from `CHURN_*` variables and `.env`.
 
 `Settings` is the one `BaseSettings` class. The knobs only one part reads are grouped in sections
-(`settings.service`, `.writer`, `.live`, `.ui`, `.load`), still set by flat variables named by the
-section's prefix and the field (`CHURN_SERVICE_WORKERS`, `CHURN_PREDICTION_LOG_GRACE_S`,
-`CHURN_MODEL_POLL_S`, `CHURN_UI_MAX_ROWS`, `CHURN_LOAD_POOL`): the sections come from the process
+(`settings.service`, `.writer`, `.live`, `.ui`, `.load`, `.events`), still set by flat variables
+named by the section's prefix and the field (`CHURN_SERVICE_WORKERS`,
+`CHURN_PREDICTION_LOG_GRACE_S`, `CHURN_MODEL_POLL_S`, `CHURN_UI_MAX_ROWS`, `CHURN_LOAD_POOL`,
+`CHURN_KAFKA_BOOTSTRAP`): the sections come from the process
 environment only, like before, and `.env` is for the shared fields. `load_settings()` names each
 bad variable with its value (the service stops on one before any worker starts).
 """
@@ -124,6 +125,41 @@ class UiKnobs(_Section):
     threads: int = Field(default=4, ge=1)
 
 
+class EventKnobs(_Section):
+    """`CHURN_KAFKA_<FIELD>`: the customer-events consumer and producer (docs/events.md)."""
+
+    bootstrap: str = "127.0.0.1:9092"
+    """Kafka bootstrap servers, `host:port[,host:port]` (a managed Kafka in production)."""
+    topic: str = "customer-events"
+    """Where the customer events arrive (keyed by customerID: one customer, one partition)."""
+    alerts_topic: str = "retention-alerts"
+    dead_letter_topic: str = "customer-events-dead-letter"
+    """Events that fail the contract, with the reason in the `churn-error` header."""
+    group: str = "churn-events"
+    """The consumer group: consumers in it share the partitions (scale by partitions)."""
+    security_protocol: Literal["plaintext", "ssl", "sasl_plaintext", "sasl_ssl"] = "plaintext"
+    sasl_mechanism: str | None = None
+    """`PLAIN`, `SCRAM-SHA-256`, `SCRAM-SHA-512` or `OAUTHBEARER`, passed to librdkafka."""
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_ca_location: Path | None = None
+    ssl_certificate_location: Path | None = None
+    ssl_key_location: Path | None = None
+    batch: int = Field(default=500, ge=1, le=10_000)
+    """Events taken per poll, handled together (one feature read and write, one log write)."""
+    alert_rise: float = Field(default=0.15, gt=0, le=1)
+    """A re-score this much above the customer's previous one is published as an alert."""
+    alert_threshold: float | None = Field(default=None, ge=0, le=1)
+    """A re-score crossing this from below is an alert; unset: the production model's threshold
+    (the campaign's decision threshold)."""
+    session_timeout_ms: int = Field(default=10_000, ge=1000)
+    """How long a consumer that died keeps its partitions before the group moves them."""
+    metrics_port: int = Field(default=9464, ge=0, le=65535)
+    """`churn events consume` serves Prometheus metrics here (0: none)."""
+    metrics_address: str = "127.0.0.1"
+    """Where the metrics listen (`0.0.0.0` in a container, for Prometheus to scrape)."""
+
+
 class LoadKnobs(_Section):
     """`CHURN_LOAD_<FIELD>`: the Locust traffic (load_tests/locustfile.py)."""
 
@@ -139,6 +175,7 @@ SECTIONS: dict[str, str] = {
     "live": "CHURN_MODEL_",
     "ui": "CHURN_UI_",
     "load": "CHURN_LOAD_",
+    "events": "CHURN_KAFKA_",
 }
 """Section field -> the prefix of its variables."""
 
@@ -270,6 +307,7 @@ class Settings(BaseSettings):
     live: LiveKnobs = Field(default_factory=LiveKnobs)
     ui: UiKnobs = Field(default_factory=UiKnobs)
     load: LoadKnobs = Field(default_factory=LoadKnobs)
+    events: EventKnobs = Field(default_factory=EventKnobs)
 
     @field_validator("feature_online_store", "feature_offline_store", "feature_registry")
     @classmethod

@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "churn.cli.campaign",
     "churn.cli.data",
     "churn.cli.db",
+    "churn.cli.events",
     "churn.cli.experiment",
     "churn.cli.features",
     "churn.cli.model",

@@ -28,6 +28,7 @@ from churn.db.tables import (
     campaign_assignments,
     campaign_contacts,
     campaigns,
+    customer_events,
     outcomes,
     prediction_log,
 )
@@ -40,12 +41,15 @@ CUSTOMER_TABLES: tuple[tuple[sa.Table, str], ...] = (
     (outcomes, ID_COLUMN),
     (campaign_assignments, ID_COLUMN),
     (campaign_contacts, ID_COLUMN),
+    (customer_events, ID_COLUMN),
 )
 """(table, column holding the customer key): what export and erase cover, in this order."""
 
 PURGE_TABLES: tuple[tuple[sa.Table, Callable[[dt.datetime], sa.ColumnElement[bool]]], ...] = (
     (prediction_log, lambda cutoff: prediction_log.c.created_at < cutoff),
     (outcomes, lambda cutoff: outcomes.c.observed_at < cutoff),
+    # the events consumer's record of what it handled (and why it re-scored)
+    (customer_events, lambda cutoff: customer_events.c.handled_at < cutoff),
     # who signed in from where, who erased whom: kept as long as the data, no longer
     (audit_log, lambda cutoff: audit_log.c.created_at < cutoff),
     # a closed campaign's per-customer rows; the campaign row (its counts, what it learned) stays

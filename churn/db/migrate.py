@@ -22,7 +22,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-HEAD = "0013"
+HEAD = "0014"
 PG_LOCK_KEY = 0x636875726E  # "churn": one advisory lock id for the project's migrations
 
 

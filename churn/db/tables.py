@@ -201,6 +201,24 @@ campaign_holdout = sa.Table(
     sa.Column("created_by", sa.String(128), nullable=False),
 )
 
+# revision 0014: every customer event handled by `churn events consume` (churn/db/events.py)
+customer_events = sa.Table(
+    "customer_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(64), nullable=False, unique=True),
+    sa.Column(ID_COLUMN, sa.String(64), nullable=False, index=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("cause", sa.String(256), nullable=False),
+    sa.Column("event_time", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("handled_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("model_version", sa.String(64), nullable=False),
+    sa.Column("churn_probability", sa.Float, nullable=False),
+    sa.Column("previous_probability", sa.Float, nullable=False),
+    sa.Column("alert", sa.String(32), nullable=True),
+    sa.Column("done", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
 
 def row_by(conn: sa.Connection, key: sa.Column[Any], value: Any) -> sa.RowMapping | None:
     """The row of `key`'s table whose `key` (a unique column) is `value`; None when none is."""

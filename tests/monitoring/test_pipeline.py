@@ -126,6 +126,7 @@ def test_drifted_log_raises_drift_through_the_pipeline(
     assert purged.deleted == {
         "prediction_log": 5,
         "outcomes": 0,
+        "customer_events": 0,
         "audit_log": 0,
         "campaign_assignments": 0,
         "campaign_contacts": 0,

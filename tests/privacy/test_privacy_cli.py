@@ -17,7 +17,13 @@ from churn.cli import main
 from churn.control.privacy import CUSTOMER_TABLES, purge
 from churn.db.audit import recent
 from churn.db.outcomes import engine_for, store
-from churn.db.tables import audit_log, campaign_assignments, campaigns, prediction_log
+from churn.db.tables import (
+    audit_log,
+    campaign_assignments,
+    campaigns,
+    customer_events,
+    prediction_log,
+)
 from churn.outcomes import Outcome
 from churn.privacy import customer_key
 from churn.schema import EXAMPLE_RECORD, FEATURE_NAMES
@@ -55,9 +61,17 @@ def _log_rows(customers: list[str | None], age_days: float) -> list[dict[str, An
     ]
 
 
+def _event_row(event_id: str, key: str, at: dt.datetime) -> dict[str, object]:
+    """A `customer_events` row, as `churn events consume` records one."""
+    return {"event_id": event_id, "customerID": key, "kind": "bill", "cause": "bill",
+            "event_time": at, "handled_at": at, "model_version": "1", "churn_probability": 0.5,
+            "previous_probability": 0.4, "alert": None, "done": True}  # fmt: skip
+
+
 def _seed(url: str) -> None:
     """Ana: two keyed predictions and one raw (written before the key was set), an outcome, a
-    campaign assignment. Ben: one of each. Six old anonymous predictions, two old outcomes."""
+    campaign assignment, an event. Ben: one of each but the event. Six old anonymous predictions,
+    two old outcomes, one old event."""
     ana, ben = customer_key(ANA, KEY), customer_key(BEN, KEY)
     engine = engine_for(url)
     try:
@@ -81,6 +95,10 @@ def _seed(url: str) -> None:
                     for r, c in enumerate((ana, ben), start=1)
                 ],
             )  # fmt: skip
+            long_before = NOW - dt.timedelta(days=99)
+            conn.execute(customer_events.insert(), [
+                _event_row("e-ana", ana, NOW), _event_row("e-old", "o9", long_before)
+            ])  # fmt: skip
         outcomes = [Outcome(customerID=c, churned=True) for c in (ANA, BEN)]
         long_ago = NOW - dt.timedelta(days=99)
         old = [Outcome(customerID=f"o{i}", churned=False, observed_at=long_ago) for i in (1, 2)]
@@ -125,6 +143,7 @@ def test_export_erase_and_purge(
     exported = json.loads(out)
     assert exported["counts"] == {
         "prediction_log": 3, "outcomes": 1, "campaign_assignments": 1, "campaign_contacts": 0,
+        "customer_events": 1,
     }  # fmt: skip
     assert exported["customer_key"] == customer_key(ANA, KEY)
     assert {r["customerID"] for r in exported["tables"]["prediction_log"]} == {
@@ -133,7 +152,7 @@ def test_export_erase_and_purge(
     }
     assert exported["tables"]["outcomes"][0]["churned"] is True
     code, out, _ = _run(capsys, "privacy", "export", ANA, *db)
-    assert code == 0 and len(out.splitlines()) == 5 and out.startswith("prediction_log\t{")
+    assert code == 0 and len(out.splitlines()) == 6 and out.startswith("prediction_log\t{")
 
     # the audit row cannot be written: nothing is deleted (one transaction)
     break_inserts(db_url, "audit_log")
@@ -145,7 +164,8 @@ def test_export_erase_and_purge(
     code, out, err = _run(capsys, "privacy", "erase", ANA, "--reason", "ticket 7", *db)
     assert code == 0, err
     assert "prediction_log=3, outcomes=1, campaign_assignments=1" in out
-    none = {"prediction_log": 0, "outcomes": 0, "campaign_assignments": 0, "campaign_contacts": 0}
+    none = {"prediction_log": 0, "outcomes": 0, "campaign_assignments": 0, "campaign_contacts": 0,
+            "customer_events": 0}  # fmt: skip
     assert _held(db_url, ANA) == none
     assert _held(db_url, BEN) == {
         **none,
@@ -171,8 +191,8 @@ def test_export_erase_and_purge(
     finally:
         engine.dispose()
     assert counts == {
-        "prediction_log": 6, "outcomes": 2, "audit_log": 0, "campaign_assignments": 0,
-        "campaign_contacts": 0,
+        "prediction_log": 6, "outcomes": 2, "customer_events": 1, "audit_log": 0,
+        "campaign_assignments": 0, "campaign_contacts": 0,
     }  # fmt: skip
     assert count_rows(db_url) == 1 and count_rows(db_url, "select count(*) from outcomes") == 1
     code, out, _ = _run(capsys, "privacy", "purge", "--older-than", "30", *db)
@@ -180,7 +200,8 @@ def test_export_erase_and_purge(
     purges = recent(10, url=db_url, actions=["privacy_purge"])
     assert [p.actor for p in purges] == ["dpo", "tester"]
     deleted = (
-        "prediction_log=6, outcomes=2, audit_log=0, campaign_assignments=0, campaign_contacts=0"
+        "prediction_log=6, outcomes=2, customer_events=1, audit_log=0, campaign_assignments=0, "
+        "campaign_contacts=0"
     )
     assert f"deleted {deleted}; done" in purges[1].reason
 

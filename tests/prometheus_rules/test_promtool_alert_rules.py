@@ -26,6 +26,7 @@ ALERTS = {
     "ChurnDriftDetected",
     "ChurnModelStale",
     "ChurnRealizedRocAucDrop",
+    "ChurnEventsLagHigh",
 }
 
 
@@ -119,6 +120,7 @@ def test_rules_use_contract_metric_names_and_slo() -> None:
     assert "churn_drift_detected" in by_name["ChurnDriftDetected"]["expr"]
     assert "churn_model_trained_timestamp_seconds" in by_name["ChurnModelStale"]["expr"]
     assert "churn_realized_degraded" in by_name["ChurnRealizedRocAucDrop"]["expr"]
+    assert "churn_events_consumer_lag" in by_name["ChurnEventsLagHigh"]["expr"]
 
 
 def test_scrape_targets_are_loopback() -> None:
