@@ -400,12 +400,13 @@ def check_by_id(chain: Chain, out: Any, customers: Any) -> None:
 
     ca = str(chain.certs / "ca.crt")
     api = f"{chain.edge_url()}/api"
-    row = customers.iloc[7]
+    chosen = customers[customers["tenure"] > 0].iloc[[0]]  # a full bill, nothing blank in the CSV
+    row = chosen.iloc[0]
     by_id = requests.post(
         f"{api}/predict", json={"customerID": row["customerID"]}, headers=chain.headers(),
         verify=ca, timeout=30,
     )  # fmt: skip
-    record = json.loads(customers[list(FEATURE_NAMES)].iloc[[7]].to_json(orient="records"))[0]
+    record = json.loads(chosen[list(FEATURE_NAMES)].to_json(orient="records"))[0]
     full = requests.post(
         f"{api}/predict", json={"customer": record}, headers=chain.headers(), verify=ca,
         timeout=30,

@@ -28,8 +28,6 @@ REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "deploy" / "compose_secrets.py"
 SECRET_WORDS = re.compile(r"PASSWORD|TOKEN|SECRET|_KEY|PREDICTION_DB", re.IGNORECASE)
 ALLOWED_VARIABLES = {
-    # Grafana (opt-in) expands variables only in provisioning: docs/security.md, "Secrets"
-    ("grafana", "CHURN_PROMETHEUS_PASSWORD"),
     # passed through from the operator's shell for an external ZenML server; unset in the stack
     ("monitor", "ZENML_STORE_API_KEY"),
 }
@@ -60,6 +58,7 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     monitoring.mkdir()
     (monitoring / "pushgateway.password").write_text("push-pw\n")
     (monitoring / "grafana.password").write_text("graf-pw")
+    (monitoring / "prometheus.password").write_text("prom-pw")
     me = f"{os.getuid()}:{os.getgid()}"
     (root / "oidc-secret").write_text("client-secret\n")
     env = {**os.environ, "FLASK_SECRET_KEY": "flask-k", "CHURN_CUSTOMER_ID_KEY": "id-k",
