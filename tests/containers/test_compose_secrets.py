@@ -203,7 +203,8 @@ def test_the_feature_store_is_redis_and_its_own_database_known_to_the_service_on
     redis = compose()["services"]["redis"]
     assert redis["network_mode"] == "host" and redis["image"] == "churn-redis:latest"
     dockerfile = (REPO / "docker" / "redis.Dockerfile").read_text()
-    assert "--bind 127.0.0.1" in dockerfile and "--aclfile /run/secrets/users.acl" in dockerfile
+    assert redis["environment"]["HOST"] == "127.0.0.1"
+    assert '--bind \\"$HOST\\"' in dockerfile and "--aclfile /run/secrets/users.acl" in dockerfile
     assert "--requirepass" not in dockerfile
 
 
