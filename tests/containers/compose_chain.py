@@ -500,10 +500,20 @@ def run_chain(workdir: Path, images: dict[str, str], out: Any, frame: Any, use_a
             detail = use_mlflow(chain)
         out.check("MLflow answers the tracking API (experiment, run, metric history)", True, detail)
         check_mlflow(chain, out, "after compose-up and some tracking traffic")
+        base = chain.url("service")
         if use_auth:
             chain.token = chain.create_token()
-
-        base = chain.url("service")
+            # each worker reloads the token digests every CHURN_AUTH_REFRESH_S (5 s)
+            wait_until(
+                lambda: (
+                    requests.get(
+                        f"{base}/model_info", headers=chain.headers(), timeout=10
+                    ).status_code
+                    == 200
+                ),
+                "the new admin token accepted by the service",
+                60,
+            )
         records = json.loads(
             frame[list(FEATURE_NAMES)].head(SINGLE_PREDICTIONS).to_json(orient="records")
         )
