@@ -6,7 +6,8 @@
 #
 # Flask writes "name password" (mode 600, its own user's) to CHURN_UI_FIRST_ADMIN_FILE, which
 # docker-compose.yml mounts from the host's deploy/local/first-admin/first-admin.txt; the password is
-# printed nowhere. Flask deletes that file when the password is changed at the first sign-in (#34):
+# printed nowhere. Flask or the dashboard (both mount it) deletes that file when the password is
+# changed at the first sign-in (#34):
 # nobody has to remember to. Exit 0 when an admin was created or users already exist, 1 when the
 # command failed.
 set -euo pipefail
