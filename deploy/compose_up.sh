@@ -8,8 +8,9 @@
 # CHURN_CUSTOMER_ID_KEY: made once, reused, so sessions and customer keys survive a restart),
 # secrets/ (deploy/compose_secrets.py: a password per database role and Redis, kept, and each
 # container's secret files, 0400 and owned by the user of the image that reads them),
-# first-admin/first-admin.txt (the first UI admin, written once by Flask, deleted by Flask when its
-# password is changed at the first sign-in). Certificates: `make certs` (deploy/edge/certs) unless they exist.
+# first-admin/first-admin.txt (the first UI admin, written once by Flask, deleted by the UI that
+# takes the forced password change at the first sign-in). Certificates: `make certs`
+# (deploy/edge/certs) unless they exist.
 # The monitoring servers' secrets: `churn monitoring-auth --owner` (monitoring/secrets, 0400 for
 # the observability image's user). The schema: the one-shot `migrate` service, as the owner role;
 # the frontends get a fresh `predict` token of the compose PostgreSQL each run. No secret is
@@ -81,7 +82,7 @@ owner_of() { docker run --rm --network none --entrypoint sh "$1" -c 'echo "$(id 
 "$PY" -m churn.cli monitoring-auth "${MONITORING_SECRETS:-monitoring/secrets}" \
 	--owner "$(owner_of churn-observability:latest)"
 app="$(owner_of churn-flask:latest)" # flask, dashboard, monitor and migrate: the churn user 10001
-# the first admin's password file: written and, once changed, deleted by Flask (its user's folder)
+# the first admin's password file: written by Flask, deleted by the UI taking the forced change
 mkdir -p "$LOCAL/first-admin"
 chown "$app" "$LOCAL/first-admin"
 chmod 700 "$LOCAL/first-admin"
