@@ -243,7 +243,8 @@ class Chain:
         """An admin token in the compose PostgreSQL, made from the host with the project's CLI
         (`churn auth token create`), as an operator would; the service reads it from there."""
         proc = subprocess.run(
-            [sys.executable, "-m", "churn.cli", "auth", "token", "create", "compose-chain",
+            [sys.executable, "-m", "churn.cli", "auth", "token", "create",
+             f"compose-chain-{time.time_ns()}",
              "--scope", "admin", "--actor", "container-test"],
             env={**os.environ, "CHURN_PREDICTION_DB": self.db_url},
             cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=False,
@@ -492,6 +493,9 @@ def run_chain(workdir: Path, images: dict[str, str], out: Any, frame: Any, use_a
     share_stores(workdir)
     ok = False
     try:
+        # an interrupted earlier run leaves the project's named volumes in the cached engine: a
+        # fresh clone finds none
+        chain.compose("down", "--volumes", "--remove-orphans", timeout_s=300)
         with out.timed(f"compose chain: `{readme_command()}` in the copy"):
             seconds = chain.compose_up(logs)
         out.timings["make compose-up"] = seconds
