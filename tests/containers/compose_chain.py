@@ -495,7 +495,8 @@ def run_chain(workdir: Path, images: dict[str, str], out: Any, frame: Any, use_a
     try:
         # an interrupted earlier run leaves the project's named volumes in the cached engine: a
         # fresh clone finds none
-        chain.compose("down", "--volumes", "--remove-orphans", timeout_s=300)
+        with contextlib.suppress(ChainError):  # nothing to remove is the usual case
+            chain.compose("down", "--volumes", "--remove-orphans", timeout_s=300)
         with out.timed(f"compose chain: `{readme_command()}` in the copy"):
             seconds = chain.compose_up(logs)
         out.timings["make compose-up"] = seconds
