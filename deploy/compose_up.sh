@@ -6,17 +6,27 @@
 #
 # Kept between runs in deploy/local/ (git-ignored, mode 700): compose.env (FLASK_SECRET_KEY and
 # CHURN_CUSTOMER_ID_KEY: made once, reused, so sessions and customer keys survive a restart),
-# secrets/ (deploy/compose_secrets.py: a password per database role, kept, and each container's
-# secret files, 0400 and owned by the user of the image that reads them), first-admin.txt (the
-# first UI admin, written once). Certificates: `make certs` (deploy/edge/certs) unless they exist.
+# secrets/ (deploy/compose_secrets.py: a password per database role and Redis, kept, and each
+# container's secret files, 0400 and owned by the user of the image that reads them),
+# first-admin/first-admin.txt (the first UI admin, written once by Flask, deleted by the UI that
+# takes the forced password change at the first sign-in). Certificates: `make certs`
+# (deploy/edge/certs) unless they exist.
 # The monitoring servers' secrets: `churn monitoring-auth --owner` (monitoring/secrets, 0400 for
 # the observability image's user). The schema: the one-shot `migrate` service, as the owner role;
 # the frontends get a fresh `predict` token of the compose PostgreSQL each run. No secret is
 # exported to this script's environment or a container's: they are files (docs/security.md).
 #
+# The feature store (docs/features.md): Redis (online) and the `churn_features` database (offline
+# store and registry); when data/raw/telco_churn.csv exists (`make run` made it), its customers are
+# ingested and materialized into the stack before the service starts, so by-ID /predict answers.
+# Grafana (the one image from a public registry) starts when its image is in the engine or can be
+# pulled; offline, this script says so and goes on without it.
+#
 # Environment: PY (the project's Python), COMPOSE (default "docker-compose -p churn"),
 # LOCAL_BASE_IMAGE (churn-base:bookworm), MONITORING_SECRETS (monitoring/secrets),
-# CHURN_HTTPS_PORT (8443), CHURN_EDGE_SERVER_NAME.
+# CHURN_HTTPS_PORT (8443), CHURN_EDGE_SERVER_NAME; company sign-in (docs/security.md): CHURN_SIGN_IN,
+# CHURN_OIDC_ISSUER, CHURN_OIDC_CLIENT_ID, CHURN_OIDC_CLIENT_SECRET_FILE (a file: its content goes
+# to the two UIs as a secret file), CHURN_OIDC_ROLES_CLAIM, CHURN_OIDC_ROLE_MAP, CHURN_OIDC_SCOPES.
 set -euo pipefail
 # shellcheck source=../docker/host.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../docker/host.sh"
@@ -63,18 +73,25 @@ tag="$("$PY" docker/bento/build_local.py "$BASE" | tail -n 1)"
 docker build --network host -f docker/bento/Dockerfile --build-arg BENTO_IMAGE=churn-service:bento-local \
 	-t churn-service:latest docker
 export CHURN_SERVICE_IMAGE=churn-service:latest
-"${compose[@]}" build
+# the monitor profile too: its image, churn-monitor, is also the one-shot migrate's (a profile's
+# service is built only with its profile on; without it a fresh clone's migrate had no image)
+"${compose[@]}" --profile monitor build
 
 # ---- secrets: each file 0400 for the user of the image that reads it (uid:gid asked of the image)
 owner_of() { docker run --rm --network none --entrypoint sh "$1" -c 'echo "$(id -u):$(id -g)"'; }
 "$PY" -m churn.cli monitoring-auth "${MONITORING_SECRETS:-monitoring/secrets}" \
 	--owner "$(owner_of churn-observability:latest)"
 app="$(owner_of churn-flask:latest)" # flask, dashboard, monitor and migrate: the churn user 10001
+# the first admin's password file: written by Flask, deleted by the UI taking the forced change
+mkdir -p "$LOCAL/first-admin"
+chown "$app" "$LOCAL/first-admin"
+chmod 700 "$LOCAL/first-admin"
 secret_files() {
 	FLASK_SECRET_KEY="$FLASK_SECRET_KEY" CHURN_CUSTOMER_ID_KEY="$CHURN_CUSTOMER_ID_KEY" \
 		CHURN_API_TOKEN="${1:-}" "$PY" deploy/compose_secrets.py "$LOCAL/secrets" \
 		--monitoring "${MONITORING_SECRETS:-monitoring/secrets}" \
 		--owner "postgres=$(owner_of churn-postgres:latest)" \
+		--owner "redis=$(owner_of churn-redis:latest)" \
 		--owner "churn-service=$(owner_of churn-service:latest)" \
 		--owner "flask=$app" --owner "dashboard=$app" --owner "monitor=$app" --owner "migrate=$app" \
 		--owner "grafana=472:0"
@@ -91,9 +108,28 @@ CHURN_PREDICTION_DB="$db" "$PY" -m churn.cli auth token revoke compose-frontends
 token="$(CHURN_PREDICTION_DB="$db" "$PY" -m churn.cli auth token create compose-frontends \
 	--scope predict --actor compose-up | tail -n 1)"
 secret_files "$token" >/dev/null
-"${compose[@]}" up -d
+# ---- the feature store: Redis up, then the default customers in (the service reads them by ID)
+"${compose[@]}" up -d redis
+COMPOSE="${compose[*]}" COMPOSE_WAIT_S=120 bash scripts/compose_wait.sh >/dev/null
+if [ -s data/raw/telco_churn.csv ]; then
+	# the host's secret folder names the stack's Redis and feature database (no password in argv)
+	CHURN_SECRETS_DIR="$LOCAL/secrets/host" "$PY" -m churn.cli features ingest data/raw/telco_churn.csv --as-of now
+	CHURN_SECRETS_DIR="$LOCAL/secrets/host" "$PY" -m churn.cli features materialize
+else
+	echo "compose-up: no data/raw/telco_churn.csv (make run): the feature store is empty; by-ID scoring answers 404 until \`churn features ingest\` and \`materialize\` (docs/features.md)"
+fi
+
+# ---- Grafana: its image is the one not built here
+GRAFANA_IMAGE="$("$PY" -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["services"]["grafana"]["image"])' docker-compose.yml)"
+grafana=()
+if docker image inspect "$GRAFANA_IMAGE" >/dev/null 2>&1 || timeout 60 docker pull -q "$GRAFANA_IMAGE" >/dev/null 2>&1; then
+	grafana=(--profile grafana)
+else
+	echo "compose-up: Grafana NOT started: its image $GRAFANA_IMAGE is not in this engine and cannot be pulled (offline?); \`docker load\` it, then make compose-up again"
+fi
+"${compose[@]}" "${grafana[@]}" up -d
 COMPOSE="${compose[*]}" bash scripts/compose_wait.sh
-COMPOSE="${compose[*]}" bash deploy/compose_first_admin.sh "$LOCAL/first-admin.txt"
+COMPOSE="${compose[*]}" bash deploy/compose_first_admin.sh
 
 url="https://${CHURN_EDGE_SERVER_NAME:-localhost}:${CHURN_HTTPS_PORT:-8443}"
 cat <<MSG
@@ -102,7 +138,8 @@ The stack is up behind the TLS edge (certificate of the local CA deploy/edge/cer
   Flask ops UI     $url/
   dashboard        $url/dashboard/
   service API      $url/api/   (e.g. $url/api/readyz; bearer tokens: churn auth token create)
-  Grafana          $url/grafana/   (with --profile grafana)
+  Grafana          $url/grafana/   ($([ ${#grafana[@]} -gt 0 ] && echo started || echo "not started: no image offline"))
   http://${CHURN_EDGE_SERVER_NAME:-localhost}:${CHURN_HTTP_PORT:-8080}/ redirects there.
-Sign in with the first admin in $LOCAL/first-admin.txt. Stop it: make compose-down
+Sign in with the first admin in $LOCAL/first-admin/first-admin.txt (deleted once its password is
+changed at the first sign-in). Stop it: make compose-down
 MSG

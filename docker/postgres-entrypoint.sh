@@ -6,12 +6,15 @@
 # password in the file $CHURN_DB_PASSWORDS_DIR/<role> (compose secrets; never an environment variable;
 # a changed file is a rotated password), then postgres runs in the foreground on $PGHOST:$PGPORT,
 # its socket in $PGSOCKETDIR. Migration 0013 grants the part roles their tables (docs/security.md).
+# $CHURN_FEATURE_DB (when set) is a second database, owned by the role of the same name and open to
+# it only: the feature store's offline store and registry (Feast makes its own tables there).
 # tests/containers/test_postgres_entrypoint.py runs this script.
 set -eu
 SOCKETS="${PGSOCKETDIR:-/var/run/postgresql}"
 PASSWORDS="${CHURN_DB_PASSWORDS_DIR:-/run/secrets}"
 ROLES="${CHURN_DB_ROLES:-churn_service churn_ui churn_monitor}"
-for role in "$CHURN_DB_USER" $ROLES; do
+FEATURES="${CHURN_FEATURE_DB:-}"
+for role in "$CHURN_DB_USER" $ROLES $FEATURES; do
 	if [ ! -s "$PASSWORDS/$role" ]; then
 		echo "churn-postgres: no password file $PASSWORDS/$role for role $role" >&2
 		exit 1
@@ -30,7 +33,7 @@ HBA
 pg_ctl --pgdata "$PGDATA" --options "-c listen_addresses='' -k $SOCKETS" --wait --silent start
 {
 	echo "SET password_encryption = 'scram-sha-256';"
-	for role in "$CHURN_DB_USER" $ROLES; do
+	for role in "$CHURN_DB_USER" $ROLES $FEATURES; do
 		# psql reads the file itself (backquotes in \set): the password is in no argv or variable
 		printf '\\set pw `cat %s/%s`\n' "$PASSWORDS" "$role"
 		printf "SELECT format('CREATE ROLE %%I', '%s') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '%s') \\\\gexec\n" "$role" "$role"
@@ -41,6 +44,11 @@ pg_ctl --pgdata "$PGDATA" --options "-c listen_addresses='' -k $SOCKETS" --wait 
 	for role in "$CHURN_DB_USER" $ROLES; do
 		echo "GRANT CONNECT ON DATABASE \"$CHURN_DB_NAME\" TO \"$role\";"
 	done
+	if [ -n "$FEATURES" ]; then
+		echo "SELECT format('CREATE DATABASE %I OWNER %I', '$FEATURES', '$FEATURES') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$FEATURES') \\gexec"
+		echo "REVOKE ALL ON DATABASE \"$FEATURES\" FROM PUBLIC;"
+		echo "GRANT CONNECT ON DATABASE \"$FEATURES\" TO \"$FEATURES\";"
+	fi
 } | psql -X -q -h "$SOCKETS" -U postgres -d postgres -v ON_ERROR_STOP=1 \
 	-v db="$CHURN_DB_NAME" -v owner="$CHURN_DB_USER" >/dev/null
 pg_ctl --pgdata "$PGDATA" --mode fast --wait --silent stop

@@ -40,4 +40,7 @@ USER churn
 EXPOSE 8501
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["python3", "/usr/local/bin/churn-healthcheck", "/_stcore/health", "--port-env", "STREAMLIT_PORT", "--default-port", "8501"]
-CMD ["sh", "-c", "exec streamlit run frontends/streamlit_app/Home.py --server.address \"${HOST}\" --server.port \"${STREAMLIT_PORT}\""]
+# st.login's [auth] section from the CHURN_OIDC_* settings (empty with local accounts only), in a
+# mode-600 file under /tmp (a tmpfs where deployed), then Streamlit reading it
+ENV DASHBOARD_AUTH_FILE=/tmp/churn-streamlit/secrets.toml
+CMD ["sh", "-c", "python3 -m frontends.streamlit_app.auth_secrets \"$DASHBOARD_AUTH_FILE\" && exec streamlit run frontends/streamlit_app/Home.py --server.address \"${HOST}\" --server.port \"${STREAMLIT_PORT}\" --secrets.files \"$DASHBOARD_AUTH_FILE\""]

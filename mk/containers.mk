@@ -36,9 +36,10 @@ bento-image: venv ## churn-service:$(IMAGE_TAG) from the Bento $(BENTO_TAG) (ben
 # docker/NAME.Dockerfile -> image; every image a deploy/ manifest or docker-compose.yml names is here
 # or churn-service (tests/stacks/test_deploy_wiring.py parses this list).
 FRONTEND_IMAGES = flask:churn-flask streamlit:churn-dashboard mlflow:churn-mlflow \
-	monitor:churn-monitor observability:churn-observability postgres:churn-postgres edge:churn-edge
+	monitor:churn-monitor observability:churn-observability postgres:churn-postgres redis:churn-redis \
+	edge:churn-edge
 
-frontend-images: ## churn-flask, -dashboard, -mlflow, -monitor, -observability, -postgres and -edge images
+frontend-images: ## churn-flask, -dashboard, -mlflow, -monitor, -observability, -postgres, -redis and -edge images
 	for img in $(FRONTEND_IMAGES); do \
 		$(DOCKER) build $(DOCKER_BUILD_FLAGS) --build-arg BASE_IMAGE=$(BASE_IMAGE) \
 			-f docker/$${img%%:*}.Dockerfile -t $${img#*:}:$(IMAGE_TAG) . || exit 1; \

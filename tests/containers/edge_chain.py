@@ -1,9 +1,10 @@
 """The compose chain through its TLS edge (part of tests/containers/compose_chain.py).
 
 Once the stack is healthy: the service, Flask and the dashboard answer through nginx over HTTPS with
-a certificate of `make certs`' local CA, plain HTTP redirects, the first admin is created by the
-script `make compose-up` runs (deploy/compose_first_admin.sh), and that admin signs in in headless
-Chromium through the proxy, scores a customer and signs out.
+a certificate of `make certs`' local CA, plain HTTP redirects, and the first admin `make compose-up`
+created (deploy/compose_first_admin.sh) signs in in headless Chromium through the proxy, changes
+the generated password (whose file on the host Flask then deletes), scores a customer and signs
+out.
 """
 
 from __future__ import annotations
@@ -44,13 +45,18 @@ def check_edge(chain: Any, out: Any, chain_dir: Path, logs: Path) -> None:
         health.status_code == 200 and health.text.strip() == "ok",
         f"HTTP {health.status_code}",
     )
-    secret = chain_dir / "first-admin.txt"
-    name, password = chain.first_admin(secret)
+    secret: Path = chain.first_admin_file  # compose-up made it (deploy/compose_first_admin.sh)
+    name, password = secret.read_text().split()
     mode = stat.S_IMODE(secret.stat().st_mode)
     out.check(
         "the first admin's name and password are in a mode-600 file", mode == 0o600, oct(mode)
     )
     browser_session(chain, out, name, password, logs)
+    out.check(
+        "the first admin's password file on the host is gone once the password is changed",
+        not secret.exists(),
+        str(secret),
+    )
 
 
 def browser_session(chain: Any, out: Any, name: str, password: str, logs: Path) -> None:

@@ -1,7 +1,8 @@
 """Least privilege in the running compose stack (part of tests/containers/compose_chain.py).
 
 Once the stack is healthy: PostgreSQL refuses the superuser and a password-less login over TCP,
-the UI's role cannot insert a token (the database itself says no), the edge serves no
+the UI's role cannot insert a token (the database itself says no), Redis refuses a client without
+its password and a dangerous command with it, the edge serves no
 /api/metrics and adds its security headers, every secret file is 0600 or stricter, and no
 container's environment (what `docker inspect` shows) holds a password, token or key.
 """
@@ -58,6 +59,8 @@ def _loose_files(*roots: Path) -> list[str]:
     for root in roots:
         for folder, _, files in os.walk(root):
             for name in files:
+                if name == ".gitignore":  # the repository's own (monitoring/secrets/), no secret
+                    continue
                 mode = stat.S_IMODE((Path(folder) / name).stat().st_mode)
                 if mode & 0o077:
                     loose.append(f"{Path(folder) / name} {oct(mode)}")
@@ -76,6 +79,39 @@ def _secret_variables(chain: Any) -> list[str]:
             if value and SECRET_VARIABLE.search(name) and not NOT_SECRET.search(name):
                 found.append(f"{container['Name']}: {name}")
     return found
+
+
+def _redis_answer(url: str, *command: str) -> str:
+    """Redis' answer to `command` over `url`, or the error it refused it with."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=5)
+    try:
+        return str(client.execute_command(*command))
+    except redis.exceptions.RedisError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    finally:
+        client.close()
+
+
+def check_redis(chain: Any, out: Any) -> None:
+    """The online store signs nobody in without the password, and not even the service's
+    password runs a dangerous command (its ACL file, deploy/compose_secrets.py)."""
+    port = chain.ports["redis"]
+    anonymous = _redis_answer(f"redis://127.0.0.1:{port}/0", "GET", "x")
+    out.check(
+        "Redis refuses a client without the password",
+        "Authentication" in anonymous or "NOAUTH" in anonymous,
+        anonymous,
+    )
+    url = (chain.secrets / "churn-service" / "CHURN_FEATURE_ONLINE_STORE").read_text().strip()
+    flush = _redis_answer(url, "FLUSHALL")
+    ping = _redis_answer(url, "PING")
+    out.check(
+        "with the service's password Redis answers, and refuses FLUSHALL (no dangerous command)",
+        ping == "True" and "NoPermission" in flush,
+        f"PING {ping}; FLUSHALL {flush}",
+    )
 
 
 def check_privilege(chain: Any, out: Any) -> None:
@@ -101,6 +137,7 @@ def check_privilege(chain: Any, out: Any) -> None:
         refused.startswith("42501"),
         refused or "inserted",
     )
+    check_redis(chain, out)
     ca = str(chain.certs / "ca.crt")
     base = chain.edge_url()
     metrics = requests.get(f"{base}/api/metrics", verify=ca, timeout=10)
@@ -118,7 +155,7 @@ def check_privilege(chain: Any, out: Any) -> None:
         and headers["Cache-Control"] == "no-store",
         str(headers),
     )
-    loose = _loose_files(chain.secrets, chain.root / "config" / "secrets")
+    loose = _loose_files(chain.secrets, chain.monitoring_secrets, chain.first_admin_file.parent)
     out.check("every secret file is 0600 or stricter", not loose, "; ".join(loose) or "all")
     variables = _secret_variables(chain)
     out.check(

@@ -49,7 +49,7 @@ def pg_root() -> Iterator[Path]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-ROLES = ("churn", "churn_service", "churn_ui", "churn_monitor")
+ROLES = ("churn", "churn_service", "churn_ui", "churn_monitor", "churn_features")
 
 
 def write_passwords(root: Path, suffix: str = "") -> dict[str, str]:
@@ -80,6 +80,7 @@ def start(root: Path, port: int) -> subprocess.Popen[bytes]:
         "CHURN_DB_USER": "churn",
         "CHURN_DB_NAME": "churn",
         "CHURN_DB_PASSWORDS_DIR": str(root / "passwords"),
+        "CHURN_FEATURE_DB": "churn_features",
     }
     argv = ["env", *(f"{k}={v}" for k, v in env.items()), "sh", str(SCRIPT)]
     argv = _as_server_user(argv)
@@ -145,6 +146,20 @@ def test_roles_sign_in_only_with_their_password_and_a_restart_keeps_the_data(
             assert conn.execute(sa.text("SELECT rolsuper FROM pg_roles WHERE rolname = "
                                         "current_user")).scalar_one() is False  # fmt: skip
         ui.dispose()
+        # the feature database: its owner creates tables there (Feast); no part role gets in,
+        # and the feature role does not get into the churn database
+        features = sa.create_engine(
+            f"postgresql://churn_features:{passwords['churn_features']}@127.0.0.1:{port}"
+            "/churn_features"
+        )
+        with features.begin() as conn:
+            conn.execute(sa.text("CREATE TABLE customer_features (id text)"))
+        features.dispose()
+        for url in (
+            f"postgresql://churn_ui:{passwords['churn_ui']}@127.0.0.1:{port}/churn_features",
+            f"postgresql://churn_features:{passwords['churn_features']}@127.0.0.1:{port}/churn",
+        ):
+            assert "permission denied for database" in refused(url), url
     finally:
         stop(proc, pg_root)
     assert (pg_root / "data/PG_VERSION").is_file()

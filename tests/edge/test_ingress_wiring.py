@@ -76,7 +76,12 @@ def test_the_uis_sign_in_against_the_project_database_behind_one_hop(overlay: st
         spec = deployment["spec"]["template"]["spec"]
         env = {e["name"]: e for e in spec["containers"][0]["env"]}
         read = secret_sources(spec, spec["containers"][0])
-        assert read["CHURN_PREDICTION_DB"] == ("churn-secrets", "prediction-db-url"), name
+        # the UIs' own role (churn_ui), never the owner's
+        assert read["CHURN_PREDICTION_DB"] == ("churn-secrets", "ui-db-url"), name
+        # company sign-in by settings alone: an optional config map and client secret file
+        assert read["CHURN_OIDC_CLIENT_SECRET"] == ("churn-oidc", "client-secret"), name
+        sign_in = [s for s in spec["containers"][0]["envFrom"] if "configMapRef" in s]
+        assert {"name": "churn-sign-in", "optional": True} in [s["configMapRef"] for s in sign_in]
         # the customer key only where IDs are keyed (the service): a UI holding it could turn
         # every keyed hash back into an ID by brute force
         assert "CHURN_CUSTOMER_ID_KEY" not in read, name

@@ -81,7 +81,10 @@ def test_egress_is_denied_but_for_the_few_flows_the_parts_use(overlay: str) -> N
                 block = peer.get("ipBlock", {}).get("cidr")
                 assert block is None, f"{name}: {block}"
     assert ports == {(53, "UDP"), (53, "TCP"), (5432, "TCP"), (443, "TCP"), (3000, "TCP"),
-                     (9091, "TCP"), (9095, "TCP")}  # fmt: skip
+                     (9091, "TCP"), (9095, "TCP"), (6379, "TCP"), (6380, "TCP")}  # fmt: skip
+    # Redis (the feature store) for the service only
+    redis = policies["churn-egress-redis"]
+    assert redis["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "churn-service"}}
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

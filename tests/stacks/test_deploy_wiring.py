@@ -389,23 +389,47 @@ def workloads(overlay: str, kind: str) -> dict[str, Doc]:
     return {d["metadata"]["name"]: d for d in rendered(overlay) if d["kind"] == kind}
 
 
+DB_KEYS = {
+    "churn-migrate": "prediction-db-url",  # the owner: the one role that changes the schema
+    "churn-service": "service-db-url",
+    "churn-flask": "ui-db-url",
+    "churn-streamlit": "ui-db-url",
+    "churn-monitor": "monitor-db-url",
+}
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_service_and_monitoring_read_one_database_url(overlay: str) -> None:
-    refs = []
+def test_each_part_reads_the_database_as_its_own_role(overlay: str) -> None:
+    """#35: a URL per role (migration 0013), each a file of churn-secrets; blue and green
+    service slots alike."""
+    refs = {}
     for doc in [
         *workloads(overlay, "Deployment").values(),
         *workloads(overlay, "CronJob").values(),
+        *workloads(overlay, "Job").values(),
     ]:
         spec = pod_spec(doc)
         assert spec is not None
         for c in spec["containers"]:
             ref = secret_sources(spec, c).get("CHURN_PREDICTION_DB")
             if ref is not None:
-                refs.append((doc["metadata"]["name"], ref))
-    holders = {n for n, _ in refs}
-    assert "churn-monitor" in holders
-    assert {n for n in holders if n.startswith("churn-service")}, holders
-    assert len({r for _, r in refs}) == 1, refs
+                name = doc["metadata"]["name"]
+                part = "churn-service" if name.startswith("churn-service") else name
+                refs.setdefault(part, set()).add(ref)
+    assert refs == {part: {("churn-secrets", key)} for part, key in DB_KEYS.items()}, refs
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_service_reads_the_feature_store_as_files(overlay: str) -> None:
+    """#33: the by-ID routes' Redis online store and registry, from churn-feature-store."""
+    for name, doc in workloads(overlay, "Deployment").items():
+        if not name.startswith("churn-service"):
+            continue
+        spec = pod_spec(doc)
+        assert spec is not None
+        read = secret_sources(spec, spec["containers"][0])
+        assert read["CHURN_FEATURE_ONLINE_STORE"] == ("churn-feature-store", "online-store")
+        assert read["CHURN_FEATURE_REGISTRY"] == ("churn-feature-store", "registry")
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -492,7 +516,7 @@ MUTATIONS = {
     ),
     "wrong secret key": (
         "base/service/deployment.yaml",
-        "key: prediction-db-url",
+        "key: service-db-url",
         "key: database-url",
         "has no key 'database-url'",
     ),
@@ -713,15 +737,17 @@ MODEL_JOBS = ("data-validation", "train", "image")
 
 
 def cluster_reads(docs: list[Doc] | tuple[Doc, ...]) -> dict[str, set[tuple[str, str]]]:
-    """Variable -> the (secret, key) pairs the service and the monitoring CronJob read it from."""
+    """Variable -> the (secret, key) pairs the service and the monitoring CronJob read it from;
+    the database's owner URL (CI's CHURN_PREDICTION_DB) from the migrate Job, the one part that
+    signs in as the owner (the others have their own roles on the same database)."""
     reads: dict[str, set[tuple[str, str]]] = {}
     for doc in docs:
         spec = pod_spec(doc)
-        if doc["kind"] not in ("Deployment", "CronJob") or spec is None:
+        if doc["kind"] not in ("Deployment", "CronJob", "Job") or spec is None:
             continue
         for container in spec["containers"]:
             for name, ref in secret_sources(spec, container).items():
-                if name in SHARED:
+                if name in SHARED and (name == "CHURN_PREDICTION_DB") == (doc["kind"] == "Job"):
                     reads.setdefault(name, set()).add(ref)
     return reads
 

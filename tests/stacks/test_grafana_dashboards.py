@@ -134,3 +134,25 @@ def test_provisioning_files() -> None:
     for path in (GRAFANA / "provisioning").rglob("*.yml"):
         # Grafana expands $VAR and ${VAR} only: a shell-style default would be kept literally.
         assert ":-" not in "".join(re.findall(r"\$\{[^}]*\}", path.read_text())), path
+
+
+def test_the_compose_datasource_is_the_shipped_one_with_its_password_from_a_file() -> None:
+    """#35: compose's Grafana reads the datasource password from its secret file (`$__file{}`),
+    not a variable; otherwise the datasource is monitoring/grafana's own."""
+    shipped = yaml.safe_load(
+        (GRAFANA / "provisioning" / "datasources" / "prometheus.yml").read_text()
+    )["datasources"][0]
+    compose = yaml.safe_load(
+        (GRAFANA.parents[1] / "deploy" / "grafana" / "datasources" / "prometheus.yml").read_text()
+    )["datasources"][0]
+    password = compose.pop("secureJsonData")["basicAuthPassword"]
+    shipped.pop("secureJsonData")
+    assert compose == shipped
+    assert password == "$__file{/run/secrets/prometheus_password}"
+    grafana = yaml.safe_load((GRAFANA.parents[1] / "docker-compose.yml").read_text())["services"][
+        "grafana"
+    ]
+    assert "CHURN_PROMETHEUS_PASSWORD" not in grafana["environment"]
+    assert {"source": "grafana_prometheus_password", "target": "prometheus_password"} in grafana[
+        "secrets"
+    ]
