@@ -185,20 +185,26 @@ class SettingsError(ValueError):
 
 
 class _SectionVariables(PydanticBaseSettingsSource):
-    """Each section's fields from its flat variables in the process environment."""
+    """Each section's fields from its flat variables in the process environment, else from the
+    file of that name in `CHURN_SECRETS_DIR` (a section's password is a mounted file too)."""
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         return None, field_name, False  # everything is read in __call__
 
     def __call__(self) -> dict[str, Any]:
         env = {name.upper(): value for name, value in os.environ.items()}
+        folder = env.get(ENV_PREFIX + "SECRETS_DIR")
         out: dict[str, Any] = {}
         for section, prefix in SECTIONS.items():
             model = self.settings_cls.model_fields[section].annotation
             assert isinstance(model, type) and issubclass(model, BaseModel)
-            found = {
-                n: env[prefix + n.upper()] for n in model.model_fields if prefix + n.upper() in env
-            }
+            found = {}
+            for n in model.model_fields:
+                variable = prefix + n.upper()
+                if variable in env:
+                    found[n] = env[variable]
+                elif folder and (Path(folder) / variable).is_file():
+                    found[n] = (Path(folder) / variable).read_text().strip()
             if found:
                 out[section] = found
         return out

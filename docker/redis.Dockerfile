@@ -19,5 +19,6 @@ USER redis
 WORKDIR /var/lib/churn-redis
 HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=5 \
   CMD ["sh", "-c", "REDISCLI_AUTH=\"$(cat /run/secrets/password)\" redis-cli -h \"$HOST\" -p \"$REDIS_PORT\" ping | grep -qx PONG"]
-# the online store is rebuilt by `churn features materialize`: a snapshot now and then is enough
-CMD ["sh", "-c", "exec redis-server --bind \"$HOST\" --port \"$REDIS_PORT\" --protected-mode yes --aclfile /run/secrets/users.acl --dir /var/lib/churn-redis --save '300 1' --appendonly no --maxmemory 512mb --maxmemory-policy noeviction"]
+# append-only file: materialize is incremental (the registry keeps its watermark), so a write Redis
+# lost would not be written again by the next run
+CMD ["sh", "-c", "exec redis-server --bind \"$HOST\" --port \"$REDIS_PORT\" --protected-mode yes --aclfile /run/secrets/users.acl --dir /var/lib/churn-redis --save '300 1' --appendonly yes --appendfsync everysec --maxmemory 512mb --maxmemory-policy noeviction"]

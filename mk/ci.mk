@@ -93,8 +93,9 @@ deploy-staging: ## the staging overlay with IMAGE (and the PUSHED_IMAGES of GIT_
 	KUBECONFIG=$(KUBECONFIG_FILE) $(KUBECTL) -n $(STAGING_NAMESPACE) rollout status \
 		deployment/churn-service --timeout 300s
 
-# The keys the service and the monitoring CronJob read from churn-secrets (deploy/external.yaml),
-# set from the same values CI uses, so the cluster and CI share one ZenML server and one database.
+# Keys of churn-secrets (deploy/external.yaml) set from the same values CI uses, so the cluster and
+# CI share one ZenML server and one database: the ZenML keys (the monitoring CronJob) and
+# prediction-db-url (the owner's URL: the migrate Job only; each other part reads its own role's key).
 cluster-secrets: ## churn-secrets in NAMESPACE gets zenml-store-url, zenml-api-key, prediction-db-url from CI's environment
 	@for v in ZENML_STORE_URL ZENML_STORE_API_KEY CHURN_PREDICTION_DB; do \
 		test -n "$${!v}" || { echo "cluster-secrets: $$v is empty"; exit 1; }; done

@@ -136,7 +136,16 @@ def test_services_bind_loopback_only() -> None:
         env = service.get("environment", {})
         command = " ".join(service.get("command", []))
         binds = (
-            *(env.get(k) for k in ("HOST", "BENTOML_HOST", "GF_SERVER_HTTP_ADDR", "PGHOST")),
+            *(
+                env.get(k)
+                for k in (
+                    "HOST",
+                    "BENTOML_HOST",
+                    "GF_SERVER_HTTP_ADDR",
+                    "PGHOST",
+                    "CHURN_KAFKA_METRICS_ADDRESS",
+                )
+            ),
             command,
         )
         assert any(b and "127.0.0.1" in b for b in binds), f"{name}: no loopback bind address"
@@ -173,7 +182,13 @@ def test_prometheus_targets_are_compose_services() -> None:
         text = json.dumps(service)
         served.update(f"127.0.0.1:{p}" for p in re.findall(r"127\.0\.0\.1:(\d+)", text))
         env = service.get("environment", {})
-        for key in ("BENTOML_PORT", "FLASK_PORT", "STREAMLIT_PORT", "MLFLOW_PORT"):
+        for key in (
+            "BENTOML_PORT",
+            "FLASK_PORT",
+            "STREAMLIT_PORT",
+            "MLFLOW_PORT",
+            "CHURN_KAFKA_METRICS_PORT",
+        ):
             if key in env:
                 served.add(f"127.0.0.1:{env[key]}")
     assert targets <= served, f"Prometheus targets nothing serves: {targets - served}"

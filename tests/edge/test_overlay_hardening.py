@@ -81,10 +81,15 @@ def test_egress_is_denied_but_for_the_few_flows_the_parts_use(overlay: str) -> N
                 block = peer.get("ipBlock", {}).get("cidr")
                 assert block is None, f"{name}: {block}"
     assert ports == {(53, "UDP"), (53, "TCP"), (5432, "TCP"), (443, "TCP"), (3000, "TCP"),
-                     (9091, "TCP"), (9095, "TCP"), (6379, "TCP"), (6380, "TCP")}  # fmt: skip
-    # Redis (the feature store) for the service only
-    redis = policies["churn-egress-redis"]
-    assert redis["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "churn-service"}}
+                     (9091, "TCP"), (9095, "TCP"), (6379, "TCP"), (6380, "TCP"),
+                     (9092, "TCP"), (9093, "TCP")}  # fmt: skip
+    # Redis (the feature store) for the service and the events consumers only
+    redis = policies["churn-egress-redis"]["podSelector"]["matchExpressions"]
+    assert redis == [{"key": "app.kubernetes.io/name", "operator": "In",
+                      "values": ["churn-service", "churn-events"]}]  # fmt: skip
+    # Kafka for the events consumers only
+    kafka = policies["churn-egress-kafka"]
+    assert kafka["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "churn-events"}}
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -143,7 +148,10 @@ def test_the_cluster_edge_headers_and_retention_are_on(overlay: str) -> None:
         for c in pod["containers"]
         if "CHURN_CUSTOMER_ID_KEY" in secret_sources(pod, c)
     }
-    assert keyed and all(k.startswith("Deployment/churn-service") for k in keyed), keyed
+    # the service and the events consumers (which log re-scores as the service does) key IDs
+    assert keyed and all(
+        k.startswith(("Deployment/churn-service", "Deployment/churn-events")) for k in keyed
+    ), keyed
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

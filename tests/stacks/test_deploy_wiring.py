@@ -392,6 +392,7 @@ def workloads(overlay: str, kind: str) -> dict[str, Doc]:
 DB_KEYS = {
     "churn-migrate": "prediction-db-url",  # the owner: the one role that changes the schema
     "churn-service": "service-db-url",
+    "churn-events": "service-db-url",  # the consumer writes log rows as the service does
     "churn-flask": "ui-db-url",
     "churn-streamlit": "ui-db-url",
     "churn-monitor": "monitor-db-url",
