@@ -12,6 +12,9 @@ model card and MLflow record; each step also logs the rows it saw in its own met
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
@@ -40,7 +43,90 @@ def random_sample(frame: pd.DataFrame, cap: int | None, seed: int) -> pd.DataFra
     size = sample_size(len(frame), cap)
     if size >= len(frame):
         return frame
-    return frame.sample(n=size, random_state=seed).reset_index(drop=True)
+    return frame.take(random_positions(len(frame), cap, seed)).reset_index(drop=True)
+
+
+def random_positions(rows: int, cap: int | None, seed: int) -> np.ndarray:
+    """The positions `random_sample` takes from `rows` rows (pandas' `sample` draw), so a file
+    can be sampled without holding it."""
+    size = sample_size(rows, cap)
+    if size >= rows:
+        return np.arange(rows)
+    draw = np.random.RandomState(seed).choice(rows, size=size, replace=False)
+    return np.asarray(draw, dtype=np.intp)
+
+
+def stratified_positions(labels: np.ndarray, cap: int | None, seed: int) -> np.ndarray:
+    """The positions `stratified_sample` takes from a frame with these labels, in its order."""
+    size = sample_size(len(labels), cap)
+    positions = np.arange(len(labels))
+    if size >= len(labels):
+        return positions
+    taken, _ = train_test_split(positions, train_size=size, stratify=labels, random_state=seed)
+    return np.asarray(taken)
+
+
+@dataclass(frozen=True)
+class SplitPlan:
+    """Which rows of a labelled file each stage reads, as positions in the file.
+
+    The same rows, in the same order, as the split and the `stratified_sample` calls of each step
+    would take from whole frames, but computed from the label column alone (1 byte a row), so the
+    rows themselves are read only for the samples. `reference` is the split model's fit rows,
+    `evaluation` the test rows that evaluation and the promotion's bootstrap read.
+    """
+
+    labelled: int
+    train: int
+    test: int
+    train_churn_rate: float
+    test_churn_rate: float
+    search: np.ndarray
+    reference: np.ndarray
+    refit: np.ndarray
+    evaluation: np.ndarray
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "labelled": self.labelled,
+            "train": self.train,
+            "test": self.test,
+            "search": len(self.search),
+            "split_model_fit": len(self.reference),
+            "refit": len(self.refit),
+            "evaluation": len(self.evaluation),
+        }
+
+
+def plan_split(
+    labels: np.ndarray,
+    *,
+    test_size: float,
+    seed: int,
+    search_cap: int | None,
+    refit_cap: int | None,
+    bootstrap_cap: int | None,
+) -> SplitPlan:
+    """The stratified, seeded train/test split of `labels` and each stage's stratified sample."""
+    train, test = train_test_split(
+        np.arange(len(labels)), test_size=test_size, stratify=labels, random_state=seed
+    )
+    labelled = np.concatenate([train, test])  # the refit's rows: training part, then test part
+
+    def sample(rows: np.ndarray, cap: int | None) -> np.ndarray:
+        return rows[stratified_positions(labels[rows], cap, seed)]
+
+    return SplitPlan(
+        labelled=len(labels),
+        train=len(train),
+        test=len(test),
+        train_churn_rate=float(labels[train].mean()),
+        test_churn_rate=float(labels[test].mean()),
+        search=sample(train, search_cap),
+        reference=sample(train, refit_cap),
+        refit=sample(labelled, refit_cap),
+        evaluation=sample(test, bootstrap_cap),
+    )
 
 
 def rows_by_stage(
