@@ -315,3 +315,28 @@ def test_the_searches_side_by_side_give_the_same_figures_as_one_at_a_time() -> N
     )
     with pytest.raises(ConfigError, match="search_jobs: Input should be greater than"):
         validate_params({"search_jobs": 0})
+
+
+@pytest.mark.parametrize(
+    ("rows", "churned", "n_train", "n_test"),
+    [(1000, 265, 800, 200), (5003, 1327, 4001, 1002), (997, 3, 50, 947), (12, 6, 7, 5)],
+)
+def test_the_stratified_draw_is_scikit_learns_in_arrays(
+    rows: int, churned: int, n_train: int, n_test: int
+) -> None:
+    from sklearn.model_selection import train_test_split
+
+    from churn.training.sampling import stratified_draw
+
+    labels = np.zeros(rows, dtype=np.int8)
+    labels[np.random.default_rng(rows).choice(rows, churned, replace=False)] = 1
+    for seed in (0, 42):
+        expected = train_test_split(
+            np.arange(rows), train_size=n_train, test_size=n_test, stratify=labels,
+            random_state=seed,
+        )  # fmt: skip
+        got = stratified_draw(labels, n_train, n_test, seed)
+        np.testing.assert_array_equal(got[0], expected[0])
+        np.testing.assert_array_equal(got[1], expected[1])
+    with pytest.raises(ValueError, match="least populated class"):
+        stratified_draw(np.array([0, 0, 0, 1], dtype=np.int8), 2, 2, seed=1)
