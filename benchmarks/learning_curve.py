@@ -39,7 +39,7 @@ from churn.data import load_clean  # noqa: E402
 from churn.generator import generate  # noqa: E402
 from churn.schema import FEATURE_NAMES, TARGET  # noqa: E402
 from churn.settings import Settings  # noqa: E402
-from churn.training.candidates import DEFAULT_GRIDS, build_pipeline, param_grid  # noqa: E402
+from churn.training.candidates import FAMILIES, build_pipeline, param_grid  # noqa: E402
 from churn.training.frames import compact  # noqa: E402
 from churn.training.metrics import bootstrap_intervals  # noqa: E402
 from churn.training.sampling import stratified_sample  # noqa: E402
@@ -51,7 +51,7 @@ BOOTSTRAP_ROWS = [10_000, 20_000, 50_000, 100_000, 200_000]
 
 def configured_grids() -> dict[str, dict[str, list[Any]]]:
     grids = yaml.safe_load((ROOT / "configs" / "training.yaml").read_text())["parameters"]["grids"]
-    return {**{"random_forest": DEFAULT_GRIDS["random_forest"]}, **grids}
+    return {**{"random_forest": FAMILIES["random_forest"].default_grid}, **grids}
 
 
 def model(name: str, grid: dict[str, list[Any]]) -> Any:
