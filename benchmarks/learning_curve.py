@@ -11,6 +11,12 @@ rows it resamples from. Single-threaded, as the pipeline fits.
         --plot docs/img/learning_curve.png --real ../shared/data/telco_customer_churn.csv
     .venv/bin/python benchmarks/learning_curve.py --part bootstrap --out ...   # the interval part
     .venv/bin/python benchmarks/learning_curve.py --part plot --out ... --plot ...   # redraw
+
+Points are merged into `--out` (a family and size measured again replaces its point), so the
+large sizes can be added later: `--sizes 3000000 10000000 --pool customers_10000000.csv` reads
+the pool from a `churn generate --seed 7` file a chunk at a time, in the compact types (45 bytes a
+row; generating 10,000,000 customers in memory would hold them as strings, ~15 GB), and
+`--families` limits the families fitted.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from churn.data import load_clean  # noqa: E402
 from churn.generator import generate  # noqa: E402
 from churn.schema import FEATURE_NAMES, TARGET  # noqa: E402
 from churn.settings import Settings  # noqa: E402
-from churn.training.candidates import DEFAULT_GRIDS, build_pipeline, param_grid  # noqa: E402
+from churn.training.candidates import FAMILIES, build_pipeline, param_grid  # noqa: E402
 from churn.training.frames import compact  # noqa: E402
 from churn.training.metrics import bootstrap_intervals  # noqa: E402
 from churn.training.sampling import stratified_sample  # noqa: E402
@@ -45,7 +51,7 @@ BOOTSTRAP_ROWS = [10_000, 20_000, 50_000, 100_000, 200_000]
 
 def configured_grids() -> dict[str, dict[str, list[Any]]]:
     grids = yaml.safe_load((ROOT / "configs" / "training.yaml").read_text())["parameters"]["grids"]
-    return {**{"random_forest": DEFAULT_GRIDS["random_forest"]}, **grids}
+    return {**{"random_forest": FAMILIES["random_forest"].default_grid}, **grids}
 
 
 def model(name: str, grid: dict[str, list[Any]]) -> Any:
@@ -59,8 +65,35 @@ def auc(pipeline: Any, frame: Any) -> float:
     return float(roc_auc_score(frame[TARGET].to_numpy(), proba))
 
 
-def curve(sizes: list[int], out: Path, real_path: Path) -> list[dict[str, Any]]:
-    pool = compact(generate(max(sizes), seed=7))
+def read_pool(path: Path) -> Any:
+    """A customers file as one compact frame, checked and typed a chunk at a time."""
+    from churn.training.validation import check_file_in_chunks
+
+    result = check_file_in_chunks(path)
+    if result.violations:
+        raise SystemExit(f"{path}: {result.violations[0]}")
+    return result.frame
+
+
+def merged(out: Path, new: list[dict[str, Any]]) -> dict[str, Any]:
+    """`out`'s data with these points added (replacing a family's point at the same size)."""
+    data = json.loads(out.read_text()) if out.exists() else {"curve": []}
+    keys = {(r["family"], r["rows"]) for r in new}
+    kept = [r for r in data["curve"] if (r["family"], r["rows"]) not in keys]
+    data["curve"] = sorted(kept + new, key=lambda r: (r["rows"], r["family"]))
+    return data
+
+
+def curve(
+    sizes: list[int],
+    out: Path,
+    real_path: Path,
+    pool_path: Path | None = None,
+    families: list[str] | None = None,
+) -> list[dict[str, Any]]:
+    pool = read_pool(pool_path) if pool_path else compact(generate(max(sizes), seed=7))
+    if len(pool) < max(sizes):
+        raise SystemExit(f"the pool has {len(pool):,} rows, fewer than {max(sizes):,}")
     heldout = compact(generate(200_000, seed=99))
     real = compact(load_clean(real_path)) if real_path.exists() else None
     results: list[dict[str, Any]] = []
@@ -68,6 +101,8 @@ def curve(sizes: list[int], out: Path, real_path: Path) -> list[dict[str, Any]]:
         sample = stratified_sample(pool, rows, seed=42)
         X, y = sample[list(FEATURE_NAMES)], sample[TARGET].to_numpy()
         for name, grid in configured_grids().items():
+            if families and name not in families:
+                continue
             if rows > MAX_ROWS.get(name, max(sizes)):
                 continue
             pipeline = model(name, grid)
@@ -84,7 +119,7 @@ def curve(sizes: list[int], out: Path, real_path: Path) -> list[dict[str, Any]]:
             }
             results.append(row)
             print(json.dumps(row), flush=True)
-            out.write_text(json.dumps({"curve": results}, indent=1))
+            out.write_text(json.dumps(merged(out, [row]), indent=1))
     return results
 
 
@@ -153,10 +188,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plot", type=Path, default=None)
     parser.add_argument("--part", choices=("curve", "bootstrap", "plot"), default="curve")
     parser.add_argument("--real", type=Path, default=Settings().real_data, help="the real sample")
+    parser.add_argument("--pool", type=Path, default=None, help="customers file (seed 7) to sample")
+    parser.add_argument("--families", nargs="+", default=None, help="only these families")
     args = parser.parse_args(argv)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if args.part == "curve":
-        curve(sorted(args.sizes), args.out, args.real)
+        curve(sorted(args.sizes), args.out, args.real, args.pool, args.families)
     elif args.part == "bootstrap":
         data = json.loads(args.out.read_text()) if args.out.exists() else {"curve": []}
         data["bootstrap"] = bootstrap_cost()

@@ -91,16 +91,27 @@ def bench_train(rows: int, workdir: Path, config: Path) -> dict[str, Any]:
     result = timed([str(CHURN), "train", "--config", str(config), "--data", str(data)], log)
     result["steps"] = step_seconds(result["stdout"] + log.read_text(errors="replace"))
     if result["exit"] == 0:
-        result.update(latest_run_figures())
+        result.update(run_figures(run_name(result["stdout"])))
     return result
 
 
-def latest_run_figures() -> dict[str, Any]:
-    """The latest training run's test ROC-AUC, promotion and rows seen per step (its metadata)."""
+def run_name(stdout: str) -> str | None:
+    """The pipeline run `churn train` names on its last line ({"pipeline_run": ...})."""
+    for line in reversed(stdout.strip().splitlines()):
+        if line.startswith("{") and "pipeline_run" in line:
+            return str(json.loads(line)["pipeline_run"])
+    return None
+
+
+def run_figures(name: str | None) -> dict[str, Any]:
+    """The run's test ROC-AUC, promotion and rows seen per step (its metadata); the latest
+    training run when the name is unknown (another run in the same stores would be taken)."""
     from zenml.client import Client
 
     run = (
-        Client()
+        Client().get_pipeline_run(name)
+        if name
+        else Client()
         .list_pipeline_runs(pipeline_name="training_pipeline", sort_by="desc:created", size=1)
         .items[0]
     )

@@ -29,3 +29,20 @@ mlflow-ui: venv ## MLflow UI on 127.0.0.1:5000 over the local tracking store
 
 training-benchmark: venv ## wall time of the pipeline and each step on the real data
 	$(PY) benchmarks/training_benchmark.py
+
+# Training at a telco's size (issue #37, docs/scale.md "Training with row caps"): rows vs wall time,
+# CPU and peak RSS of `churn train` on `churn generate --seed 7` files, and the learning curve behind
+# the row caps (docs/training.md). Timing figures belong on an otherwise idle machine.
+TRAIN_SCALE_ROWS ?= 10000 100000 1000000
+TRAIN_SCALE_REPEATS ?= 1
+TRAIN_SCALE_DIR ?= /tmp/churn-train-scale
+LEARNING_CURVE_SIZES ?= 10000 30000 100000 300000 1000000
+
+.PHONY: benchmark-train-scale learning-curve
+
+benchmark-train-scale: venv ## churn train at N customers: wall, CPU, peak RSS, step times, rows each step saw (TRAIN_SCALE_ROWS)
+	$(PY) benchmarks/scale_train_monitor.py train --rows $(TRAIN_SCALE_ROWS) --repeat $(TRAIN_SCALE_REPEATS) --workdir $(TRAIN_SCALE_DIR)
+
+learning-curve: venv ## ROC-AUC per family against training rows (LEARNING_CURVE_SIZES; add points with POOL=customers.csv)
+	$(PY) benchmarks/learning_curve.py --sizes $(LEARNING_CURVE_SIZES) --out docs/img/learning_curve.json \
+		--plot docs/img/learning_curve.png $(if $(POOL),--pool $(POOL))

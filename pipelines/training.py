@@ -2,7 +2,9 @@
 -> refit on the labelled rows -> promote -> package. Each stage's rows are capped in the run
 config (`search_sample_rows`, `refit_sample_rows`, `bootstrap_sample_rows`,
 `quality_sample_rows`: stratified samples; a set below its cap is used whole), so time and memory
-stay bounded as the customer base grows (docs/training.md "Row caps").
+stay bounded as the customer base grows (docs/training.md "Row caps"). `validate` writes the
+valid rows to one compact Parquet file a chunk at a time; `split` plans every sample from its
+label column and reads only the sampled rows: no step after ingest holds the whole base.
 
 Run it with `make train` / `churn train` (which validate the run config strictly first), or
 `zenml pipeline run pipelines.training.training_pipeline -c configs/training.yaml`.
@@ -55,6 +57,7 @@ def training_pipeline(
     feature_store_labels: str | None = None,
     refit_sample_rows: int | None = None,
     bootstrap_sample_rows: int | None = None,
+    search_jobs: int = 1,
 ) -> None:
     from steps.data.ingest import ingest
     from steps.data.split import split
@@ -84,6 +87,7 @@ def training_pipeline(
             "feature_store_labels": feature_store_labels,
             "refit_sample_rows": refit_sample_rows,
             "bootstrap_sample_rows": bootstrap_sample_rows,
+            "search_jobs": search_jobs,
         }
     )
     data_source: Any = params.data_path
@@ -95,15 +99,26 @@ def training_pipeline(
     customers = validate(
         data_file, quality_sample_rows=params.quality_sample_rows, seed=params.seed
     )
-    reference_data, test_data = split(customers, test_size=params.test_size, seed=params.seed)
+    # Each stage's capped sample, read from the compact file: no step after holds the base.
+    reference_data, test_data, search_data, refit_data, split_rows = split(
+        customers,
+        test_size=params.test_size,
+        seed=params.seed,
+        search_sample_rows=params.search_sample_rows,
+        refit_sample_rows=params.refit_sample_rows,
+        bootstrap_sample_rows=params.bootstrap_sample_rows,
+    )
     # Both searches cross-validate alike: the same folds, seed and sample of the split.
     search: dict[str, Any] = {
         "cv_folds": params.cv_folds,
         "seed": params.seed,
         "search_sample_rows": params.search_sample_rows,
+        "search_jobs": params.search_jobs,
     }
     split_model, candidates = train_candidates(
+        search_data,
         reference_data,
+        split_rows,
         grids=params.grids,
         cv_repeats=params.cv_repeats,
         refit_sample_rows=params.refit_sample_rows,
@@ -111,7 +126,7 @@ def training_pipeline(
     )
     threshold = select_threshold(
         split_model,
-        reference_data,
+        search_data,
         offer_cost=params.offer_cost,
         saved_customer_value=params.saved_customer_value,
         **search,
@@ -121,12 +136,13 @@ def training_pipeline(
         "bootstrap_sample_rows": params.bootstrap_sample_rows,
         "seed": params.seed,
     }
-    test_metrics = evaluate(split_model, test_data, threshold, **bootstrap)
+    test_metrics = evaluate(split_model, test_data, threshold, split_rows, **bootstrap)
     # The served model: the same candidate and hyperparameters, fitted on the labelled rows.
     model, refit_summary = refit(
         split_model,
-        reference_data,
+        refit_data,
         test_data,
+        split_rows,
         search_sample_rows=params.search_sample_rows,
         quality_sample_rows=params.quality_sample_rows,
         refit_sample_rows=params.refit_sample_rows,

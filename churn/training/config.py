@@ -44,6 +44,13 @@ class TrainingParams(BaseModel):
     offer_cost: float = Field(default=50.0, gt=0)
     saved_customer_value: float = Field(default=150.0, gt=0)
     grids: dict[str, dict[str, list[Any]]] = Field(default_factory=dict)
+    search_jobs: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="fits of the searches and out-of-fold predictions run side by side in this "
+        "many worker processes (each single-threaded); the figures are the same for any value",
+    )
     # Row caps (churn/training/sampling.py, docs/training.md "Row caps"); None: every row. A set
     # below a cap is used whole. The contract check always reads every row.
     search_sample_rows: int | None = Field(

@@ -63,11 +63,14 @@ def tune(
     cv_folds: int,
     seed: int,
     cv_repeats: int = 1,
+    n_jobs: int = 1,
 ) -> CandidateResult:
     """GridSearchCV by mean ROC-AUC over `cv_repeats` x `cv_folds` stratified folds of the training
     split (no single split decides), refit on all of it. Brier and accuracy at 0.5 ride along.
 
-    Runs single-threaded: OpenMP in HistGradientBoosting spins badly on a shared, loaded machine.
+    Each fit is single-threaded: OpenMP in HistGradientBoosting spins badly on a shared, loaded
+    machine. `n_jobs` fits run side by side in worker processes (joblib gives each one thread);
+    the folds, seeds and so the figures are the same for any `n_jobs`.
     """
     X, y = features_and_target(train)
     search = GridSearchCV(
@@ -75,7 +78,7 @@ def tune(
         param_grid(name, grid),
         scoring=SCORING,
         cv=repeated_folds(cv_folds, cv_repeats, seed),
-        n_jobs=1,
+        n_jobs=n_jobs,
         refit="roc_auc",
     )
     start = time.perf_counter()
@@ -123,11 +126,16 @@ def refit_on_all(pipeline: Pipeline, labelled: pd.DataFrame) -> tuple[Pipeline, 
 
 
 def out_of_fold_proba(
-    pipeline: Pipeline, train: pd.DataFrame, cv_folds: int, seed: int
+    pipeline: Pipeline, train: pd.DataFrame, cv_folds: int, seed: int, n_jobs: int = 1
 ) -> np.ndarray:
     X, y = features_and_target(train)
     with threadpool_limits(1):
         proba = cross_val_predict(
-            clone(pipeline), X, y, cv=folds(cv_folds, seed), method="predict_proba"
+            clone(pipeline),
+            X,
+            y,
+            cv=folds(cv_folds, seed),
+            method="predict_proba",
+            n_jobs=n_jobs,
         )
     return np.asarray(proba[:, 1])

@@ -61,6 +61,9 @@ file; only the compact typed rows are kept (`churn.training.frames`)."""
 RowsRead = Callable[[int], None]
 """Told the rows read so far after each chunk (the validate step logs them)."""
 
+Keep = Callable[[pd.DataFrame], None]
+"""Given each valid chunk as a compact frame, while no violation has been found."""
+
 
 def _merge(violations: list[Violation]) -> list[Violation]:
     """The same problem found in several chunks: one line, the rows added up, first-seen order."""
@@ -123,12 +126,18 @@ def _typed_chunk(table: pa.Table) -> pd.DataFrame | None:
 
 
 def check_file_in_chunks(
-    path: Path, chunk_rows: int = CHUNK_ROWS, rows_read: RowsRead | None = None
+    path: Path,
+    chunk_rows: int = CHUNK_ROWS,
+    rows_read: RowsRead | None = None,
+    keep: Keep | None = None,
 ) -> CleanResult:
     """Every contract violation of a CSV or Parquet file, read `chunk_rows` at a time through the
     one row validator (`contract_violations` per chunk: counts summed over the chunks, duplicate
     ids over the whole file), and, when there are none, its rows as one compact typed frame (with
-    violations: the first chunk as read, strings, for the data quality report)."""
+    violations: the first chunk as read, strings, for the data quality report).
+
+    With `keep`, each valid compact chunk is handed to it instead (e.g. written to a file:
+    `churn.training.compact_file`) and the frame returned is empty: memory follows the chunk."""
     from churn.batch.files import BatchInputError, header, read_chunks
 
     try:
@@ -141,6 +150,7 @@ def check_file_in_chunks(
         malformed[0] += 1
 
     typed: list[pd.DataFrame] = []
+    store: Keep = keep if keep is not None else typed.append
     first: pd.DataFrame | None = None
     found: list[Violation] = []
     ids = _Ids()
@@ -151,7 +161,7 @@ def check_file_in_chunks(
             if fast is not None:
                 ids.add(fast[ID_COLUMN], stripped=True)
                 if not found:
-                    typed.append(fast)
+                    store(fast)
             else:
                 raw = table.to_pandas()
                 first = raw if first is None else first
@@ -160,7 +170,7 @@ def check_file_in_chunks(
                 if ID_COLUMN in raw.columns:
                     ids.add(raw[ID_COLUMN])
                 if not found:
-                    typed.append(compact(result.frame))
+                    store(compact(result.frame))
             rows += table.num_rows
             if rows_read is not None:
                 rows_read(rows)
@@ -173,4 +183,6 @@ def check_file_in_chunks(
         found.append(Violation("<file>", "rows with the wrong number of fields", malformed[0]))
     if found:  # the first chunk read whole, for the data quality report of a failing file
         return CleanResult(first if first is not None else pd.DataFrame(), found)
+    if keep is not None:
+        return CleanResult(pd.DataFrame(), [])
     return CleanResult(pd.concat(typed, ignore_index=True), [])

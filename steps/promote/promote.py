@@ -122,10 +122,9 @@ def promote(
     test_rows = stratified_sample(test_data, bootstrap_sample_rows, seed)
     if production is not None:
         logger.info(
-            "paired bootstrap against production %s on %d of the %d test rows",
+            "paired bootstrap against production %s on %d test rows (the rows evaluate read)",
             production.name,
             len(test_rows),
-            len(test_data),
         )
     production_score, paired = (
         (None, None) if production is None else _compare(model, production, test_rows)

@@ -1,8 +1,8 @@
 """Train the candidates: GridSearchCV by repeated stratified K-fold on the training split (or a
-stratified sample of it: `search_sample_rows`), one nested MLflow run each with the spread, the
-Brier score and an out-of-fold reliability plot. The chosen one is then fitted on the training
-split (or a stratified sample of it: `refit_sample_rows`): that split model is what the test split
-measures."""
+stratified sample of it: `search_sample_rows`, `search_data` from the split), one nested MLflow
+run each with the spread, the Brier score and an out-of-fold reliability plot. The chosen one is
+then fitted on the training split (or a stratified sample of it: `refit_sample_rows`,
+`reference_data`): that split model is what the test split measures."""
 
 from __future__ import annotations
 
@@ -35,9 +35,10 @@ def _log_candidate(
     cv_folds: int,
     cv_repeats: int,
     seed: int,
+    n_jobs: int = 1,
 ) -> CandidateSummary:
     # Out-of-fold probabilities of the chosen setting: the candidate's calibration, never the test.
-    oof = out_of_fold_proba(result.pipeline, sample, cv_folds, seed)
+    oof = out_of_fold_proba(result.pipeline, sample, cv_folds, seed, n_jobs)
     y = sample[TARGET].to_numpy()
     oof_brier = float(brier_score_loss(y, oof))
     repeat_spread = float(pd.Series(result.cv_repeat_means).std(ddof=0))
@@ -45,7 +46,7 @@ def _log_candidate(
         mlflow.set_tag("candidate", result.name)
         mlflow.log_params(flat_params({f"grid.{k}": v for k, v in grid.items()}))
         mlflow.log_params(flat_params(result.best_params))
-        mlflow.log_params({"cv_folds": cv_folds, "cv_repeats": cv_repeats})
+        mlflow.log_params({"cv_folds": cv_folds, "cv_repeats": cv_repeats, "search_jobs": n_jobs})
         mlflow.log_metrics(
             {
                 "cv_roc_auc": result.cv_roc_auc,
@@ -86,17 +87,21 @@ def _log_candidate(
 
 @step(experiment_tracker=True)
 def train_candidates(
+    search_data: pd.DataFrame,
     reference_data: pd.DataFrame,
+    split_rows: dict[str, int],
     grids: dict[str, dict[str, list[Any]]],
     cv_folds: int,
     seed: int,
     cv_repeats: int = 1,
     search_sample_rows: int | None = None,
     refit_sample_rows: int | None = None,
+    search_jobs: int = 1,
 ) -> tuple[Annotated[Pipeline, "split_model"], Annotated[Candidates, "candidates"]]:
     """The best candidate by repeated-CV ROC-AUC (never the test split), fitted on the training
-    split (the "split model"), and every candidate's scores."""
-    sample = stratified_sample(reference_data, search_sample_rows, seed)
+    split's fit rows (the "split model"), and every candidate's scores. The split already took
+    each sample; sampling again is a no-op kept for data given whole (a run of the step alone)."""
+    sample = stratified_sample(search_data, search_sample_rows, seed)
     summaries: list[CandidateSummary] = []
     results = []
     chosen_grids = grids_for(grids)
@@ -109,7 +114,7 @@ def train_candidates(
             len(list(ParameterGrid(grid))),
             len(sample),
         )
-        result = tune(name, grid, sample, cv_folds, seed, cv_repeats)
+        result = tune(name, grid, sample, cv_folds, seed, cv_repeats, n_jobs=search_jobs)
         logger.info(
             "candidate %d of %d: %s: CV ROC-AUC %.4f ± %.4f, best %s, search %.1f s",
             n,
@@ -121,7 +126,9 @@ def train_candidates(
             result.search_seconds,
         )
         results.append(result)
-        summaries.append(_log_candidate(result, grid, sample, cv_folds, cv_repeats, seed))
+        summaries.append(
+            _log_candidate(result, grid, sample, cv_folds, cv_repeats, seed, search_jobs)
+        )
     best = best_of(results)
     chosen = next(s for s in summaries if s.name == best.name)
     fit_rows = stratified_sample(reference_data, refit_sample_rows, seed)
@@ -148,7 +155,7 @@ def train_candidates(
             "cv_roc_auc_std": {s.name: s.cv_roc_auc_std for s in summaries},
             "cv_brier": {s.name: s.cv_brier for s in summaries},
             "search_seconds": {s.name: s.search_seconds for s in summaries},
-            "training_rows": len(reference_data),
+            "training_rows": split_rows["train"],
             "search_rows": len(sample),
             "split_model_rows": len(fit_rows),
             "split_model_fit_seconds": split_seconds,
@@ -159,7 +166,7 @@ def train_candidates(
         best.name,
         best.cv_roc_auc,
         len(sample),
-        len(reference_data),
+        split_rows["train"],
         len(fit_rows),
         split_seconds,
     )

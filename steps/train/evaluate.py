@@ -37,11 +37,12 @@ def evaluate(
     model: Pipeline,
     test_data: pd.DataFrame,
     threshold: float,
+    split_rows: dict[str, int],
     bootstrap_sample_rows: int | None = None,
     seed: int = 42,
 ) -> Annotated[TestMetrics, "test_metrics"]:
     sample = stratified_sample(test_data, bootstrap_sample_rows, seed)
-    logger.info("evaluate: %d of the %d test rows", len(sample), len(test_data))
+    logger.info("evaluate: %d of the %d test rows", len(sample), split_rows["test"])
     X, y = features_and_target(sample)
     proba = model.predict_proba(X)[:, 1]
     intervals = bootstrap_intervals(y, proba, progress=bootstrap_progress("evaluate"))
@@ -59,7 +60,7 @@ def evaluate(
     log_metadata(
         metadata={
             "test_metrics": metrics,
-            "test_rows": len(test_data),
+            "test_rows": split_rows["test"],
             "evaluation_rows": len(sample),
         }
     )

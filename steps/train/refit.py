@@ -1,5 +1,5 @@
 """Refit the chosen candidate, with its chosen hyperparameters, on every labelled row (or a
-stratified sample of them: `refit_sample_rows`).
+stratified sample of them: `refit_sample_rows`, `refit_data` from the split).
 
 The split model (training part only) was measured on the test split: those figures measure the
 procedure. The refit model is what gets packaged and served; the split model is kept as the
@@ -29,34 +29,35 @@ logger = logging.getLogger(__name__)
 @step(experiment_tracker=True)
 def refit(
     split_model: Pipeline,
-    reference_data: pd.DataFrame,
+    refit_data: pd.DataFrame,
     test_data: pd.DataFrame,
+    split_rows: dict[str, int],
     search_sample_rows: int | None = None,
     quality_sample_rows: int | None = None,
     refit_sample_rows: int | None = None,
     bootstrap_sample_rows: int | None = None,
     seed: int = 42,
 ) -> tuple[Annotated[Pipeline, "churn_model"], Annotated[RefitSummary, "refit_summary"]]:
-    labelled = pd.concat([reference_data, test_data], ignore_index=True)
-    fit_rows = stratified_sample(labelled, refit_sample_rows, seed)
-    logger.info("refit on %d of the %d labelled rows", len(fit_rows), len(labelled))
+    labelled = split_rows["labelled"]
+    fit_rows = stratified_sample(refit_data, refit_sample_rows, seed)  # the split's sample
+    logger.info("refit on %d of the %d labelled rows", len(fit_rows), labelled)
     model, seconds = refit_on_all(split_model, fit_rows)
     X, y = features_and_target(fit_rows)
     proba = model.predict_proba(X)[:, 1]
     X_test, _ = features_and_target(stratified_sample(test_data, bootstrap_sample_rows, seed))
     moved = np.abs(model.predict_proba(X_test)[:, 1] - split_model.predict_proba(X_test)[:, 1])
     stages = rows_by_stage(
-        labelled=len(labelled),
-        train=len(reference_data),
-        test=len(test_data),
+        labelled=labelled,
+        train=split_rows["train"],
+        test=split_rows["test"],
         quality_cap=quality_sample_rows,
         search_cap=search_sample_rows,
         refit_cap=refit_sample_rows,
         bootstrap_cap=bootstrap_sample_rows,
     )
     summary = RefitSummary(
-        refit_on_all_rows=len(fit_rows) == len(labelled),
-        rows=len(labelled),
+        refit_on_all_rows=len(fit_rows) == labelled,
+        rows=labelled,
         split_model_rows=stages["split_model_fit"],
         fit_seconds=seconds,
         # In-sample: the refit model has no held-out rows left; the test figures are the split
@@ -86,7 +87,7 @@ def refit(
         metadata={
             "refit": summary.as_json(),
             "rows_by_stage": summary.rows_by_stage,
-            "labelled_rows": len(labelled),
+            "labelled_rows": labelled,
             "refit_rows": len(fit_rows),
         }
     )
@@ -94,7 +95,7 @@ def refit(
         "refit on %d of %d labelled rows in %.2f s (split model: %d rows); probabilities on %d "
         "test rows moved by %.4f on average",
         len(fit_rows),
-        len(labelled),
+        labelled,
         seconds,
         summary.split_model_rows,
         len(X_test),

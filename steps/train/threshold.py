@@ -21,17 +21,18 @@ logger = logging.getLogger(__name__)
 @step(experiment_tracker=True)
 def select_threshold(
     model: Pipeline,
-    reference_data: pd.DataFrame,
+    search_data: pd.DataFrame,
     cv_folds: int,
     seed: int,
     offer_cost: float,
     saved_customer_value: float,
     search_sample_rows: int | None = None,
+    search_jobs: int = 1,
 ) -> Annotated[float, "threshold"]:
     """Maximise expected retention value; the test split is not looked at. Out-of-fold on the
     rows model selection used (the same stratified sample of the training split)."""
-    sample = stratified_sample(reference_data, search_sample_rows, seed)
-    proba = out_of_fold_proba(model, sample, cv_folds, seed)
+    sample = stratified_sample(search_data, search_sample_rows, seed)
+    proba = out_of_fold_proba(model, sample, cv_folds, seed, search_jobs)
     choice = choose_threshold(sample[TARGET].to_numpy(), proba, offer_cost, saved_customer_value)
     mlflow.log_params({"offer_cost": offer_cost, "saved_customer_value": saved_customer_value})
     mlflow.log_metrics(

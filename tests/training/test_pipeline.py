@@ -77,9 +77,14 @@ def test_first_run_is_promoted_and_packaged(trained_model: TrainedModel) -> None
     # The served model is the chosen candidate refit on the labelled rows (5000 of them in
     # configs/training_fast.yaml: tests/training/test_scale.py); the split model (the one the test
     # figures are about) is kept for the next run's paired comparison.
+    # The split's artifacts are the capped samples: the split model's fit rows (also the drift
+    # reference) and the test rows evaluation and the promotion read.
     reference = production.get_artifact("reference_data").load()
-    assert card.training["rows"] == len(reference) + len(trained_model.test_data)
-    assert card.training["split_model_rows"] == min(len(reference), 5000)
+    stages = card.training["rows_by_stage"]
+    train = stages["validation_contract"] - stages["test"]
+    assert card.training["rows"] == stages["validation_contract"] >= 6000
+    assert len(reference) == card.training["split_model_rows"] == min(train, 5000)
+    assert len(trained_model.test_data) == stages["evaluation"] == 1000 < stages["test"]
     split_model = production.get_artifact("split_model").load()
     served = production.get_artifact("churn_model").load()
     assert type(split_model.named_steps["model"]) is type(served.named_steps["model"])

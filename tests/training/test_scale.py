@@ -167,6 +167,14 @@ def test_the_caps_are_applied_per_step_and_recorded_on_the_card_and_in_mlflow(
     assert seen["split_model_fit"] == min(train, 5000)
     assert seen["refit"] == 5000 < seen["labelled"]
     assert seen["evaluation"] == seen["promotion_bootstrap"] == 1000 < test
+    # The split read only these rows from the compact file: no step after it held the base.
+    assert run.steps["split"].run_metadata["rows_read"] == {
+        "search": 3000,
+        "reference": min(train, 5000),
+        "refit": 5000,
+        "evaluation": 1000,
+    }
+    assert run.steps["validate"].run_metadata["bytes_per_row"] < 80
     card = card_artifact.load()
     assert isinstance(card, ModelCard)
     assert {k: card.training[k] for k in CAP_NAMES} == {
@@ -205,3 +213,130 @@ def test_the_caps_are_applied_per_step_and_recorded_on_the_card_and_in_mlflow(
     assert parent.data.metrics["rows_refit"] == 5000
     assert parent.data.metrics["rows_evaluation"] == 1000
     assert parent.data.metrics["rows_test"] == test
+
+
+def test_the_split_plan_takes_the_rows_the_whole_frame_split_and_sampled_would() -> None:
+    from sklearn.model_selection import train_test_split
+
+    from churn.training.sampling import plan_split
+
+    frame = compact(clean(raw_customers(6000, seed=4)).frame)
+    train, test = train_test_split(frame, test_size=0.2, stratify=frame[TARGET], random_state=7)
+    train, test = train.reset_index(drop=True), test.reset_index(drop=True)
+    labelled = pd.concat([train, test], ignore_index=True)
+    plan = plan_split(
+        frame[TARGET].to_numpy(),
+        test_size=0.2,
+        seed=7,
+        search_cap=1000,
+        refit_cap=3000,
+        bootstrap_cap=500,
+    )
+    expected = {
+        "search": stratified_sample(train, 1000, seed=7),
+        "reference": stratified_sample(train, 3000, seed=7),
+        "refit": stratified_sample(labelled, 3000, seed=7),
+        "evaluation": stratified_sample(test, 500, seed=7),
+    }
+    for name, rows in expected.items():
+        taken = frame[ID_COLUMN].to_numpy()[getattr(plan, name)]
+        assert list(taken) == list(rows[ID_COLUMN]), name  # the same rows, in the same order
+    assert plan.counts() == {
+        "labelled": 6000,
+        "train": 4800,
+        "test": 1200,
+        "search": 1000,
+        "split_model_fit": 3000,
+        "refit": 3000,
+        "evaluation": 500,
+    }
+    # A training set below every cap is used whole: each stage gets its whole part.
+    whole = plan_split(
+        frame[TARGET].to_numpy(),
+        test_size=0.2,
+        seed=7,
+        search_cap=50_000,
+        refit_cap=300_000,
+        bootstrap_cap=None,
+    )
+    ids = frame[ID_COLUMN].to_numpy()
+    assert list(ids[whole.search]) == list(ids[whole.reference]) == list(train[ID_COLUMN])
+    assert list(ids[whole.evaluation]) == list(test[ID_COLUMN])
+    assert list(ids[whole.refit]) == list(labelled[ID_COLUMN])
+
+
+def test_the_compact_file_holds_the_checked_rows_and_gives_back_only_the_sampled_ones(
+    tmp_path: Path,
+) -> None:
+    from churn.training.compact_file import CompactFileWriter, read_labels, read_rows
+    from churn.training.sampling import random_positions, random_sample
+
+    raw = raw_customers(5000, seed=5)
+    source = tmp_path / "customers.csv"
+    raw.to_csv(source, index=False)
+    whole = check_file_in_chunks(source, 1200).frame
+    writer = CompactFileWriter(tmp_path / "compact.parquet")
+    kept = check_file_in_chunks(source, 1200, keep=writer)
+    labels = writer.close()
+    assert kept.violations == [] and kept.frame.empty  # nothing held: every chunk went to the file
+    assert writer.rows == 5000 and abs(writer.bytes_per_row() - bytes_per_row(whole)) < 5
+    assert (labels == whole[TARGET].to_numpy()).all()
+    assert (read_labels(writer.path) == labels).all()
+    import pyarrow.parquet as pq
+
+    assert pq.ParquetFile(writer.path).num_row_groups == 5  # one a chunk: read one at a time
+    positions = {"b": np.array([4999, 0, 1200, 17]), "a": np.array([17, 3600])}
+    rows = read_rows(writer.path, positions)
+    for name, at in positions.items():
+        pd.testing.assert_frame_equal(rows[name], whole.take(at).reset_index(drop=True))
+    assert rows["a"]["Contract"].dtype == "category" and rows["a"][TARGET].dtype == np.int8
+    # The data quality report's sample, drawn from the file as pandas draws it from the frame.
+    pd.testing.assert_frame_equal(
+        read_rows(writer.path, {"q": random_positions(5000, 700, seed=3)})["q"],
+        whole.sample(n=700, random_state=3).reset_index(drop=True),
+    )
+    assert random_sample(whole, 700, seed=3).equals(
+        whole.sample(n=700, random_state=3).reset_index(drop=True)
+    )
+
+
+def test_the_searches_side_by_side_give_the_same_figures_as_one_at_a_time() -> None:
+    from churn.training.search import out_of_fold_proba, tune
+
+    frame = compact(clean(raw_customers(2000, seed=6)).frame)
+    grid = {"C": [0.1, 1.0]}
+    one = tune("logistic_regression", grid, frame, cv_folds=3, seed=5, cv_repeats=2, n_jobs=1)
+    two = tune("logistic_regression", grid, frame, cv_folds=3, seed=5, cv_repeats=2, n_jobs=2)
+    assert one.cv_fold_scores == two.cv_fold_scores and len(one.cv_fold_scores) == 6
+    assert one.best_params == two.best_params
+    np.testing.assert_array_equal(
+        out_of_fold_proba(one.pipeline, frame, 3, seed=5, n_jobs=1),
+        out_of_fold_proba(two.pipeline, frame, 3, seed=5, n_jobs=2),
+    )
+    with pytest.raises(ConfigError, match="search_jobs: Input should be greater than"):
+        validate_params({"search_jobs": 0})
+
+
+@pytest.mark.parametrize(
+    ("rows", "churned", "n_train", "n_test"),
+    [(1000, 265, 800, 200), (5003, 1327, 4001, 1002), (997, 3, 50, 947), (12, 6, 7, 5)],
+)
+def test_the_stratified_draw_is_scikit_learns_in_arrays(
+    rows: int, churned: int, n_train: int, n_test: int
+) -> None:
+    from sklearn.model_selection import train_test_split
+
+    from churn.training.sampling import stratified_draw
+
+    labels = np.zeros(rows, dtype=np.int8)
+    labels[np.random.default_rng(rows).choice(rows, churned, replace=False)] = 1
+    for seed in (0, 42):
+        expected = train_test_split(
+            np.arange(rows), train_size=n_train, test_size=n_test, stratify=labels,
+            random_state=seed,
+        )  # fmt: skip
+        got = stratified_draw(labels, n_train, n_test, seed)
+        np.testing.assert_array_equal(got[0], expected[0])
+        np.testing.assert_array_equal(got[1], expected[1])
+    with pytest.raises(ValueError, match="least populated class"):
+        stratified_draw(np.array([0, 0, 0, 1], dtype=np.int8), 2, 2, seed=1)
