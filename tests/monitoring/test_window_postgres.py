@@ -24,7 +24,7 @@ from churn.cli import main
 from churn.generator import generate
 from churn.monitoring.window import read_window
 from churn.schema import FEATURE_NAMES, ID_COLUMN
-from tests.fixtures.postgres import PostgresServer
+from tests.fixtures.postgres import PostgresServer, migrated
 from tests.monitoring.conftest import MonitoredModel, WriteConfig
 
 # zones on both sides of UTC, one of them with a half-hour offset
@@ -61,11 +61,11 @@ def log_rows(
 
 
 def pg_database(server: PostgresServer, zone: str) -> str:
-    """A fresh database whose sessions default to `zone`; its URL as a user writes it."""
+    """A fresh, migrated database whose sessions default to `zone`; its URL as a user writes it."""
     name = server.create_database()
     server.psql(f"ALTER DATABASE {name} SET timezone TO '{zone}'")
     assert server.psql("SHOW timezone", database=name) == zone
-    return server.url(name)
+    return migrated(server.url(name))  # the deployment's migration job, before the service logs
 
 
 @pytest.fixture(params=["sqlite", *(f"postgresql:{zone}" for zone in ZONES)])

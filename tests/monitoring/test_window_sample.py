@@ -41,9 +41,9 @@ def plan(engine: sa.Engine, query: sa.Select) -> str:
     return "\n".join(str(row[-1]) for row in rows)
 
 
-def test_the_window_query_walks_the_served_id_index(db_url: str) -> None:
-    log_rows(db_url, generate(3000, seed=1), NOW, "1")
-    engine = sa.create_engine(db_url)
+def test_the_window_query_walks_the_served_id_index(migrated_db_url: str) -> None:
+    log_rows(migrated_db_url, generate(3000, seed=1), NOW, "1")
+    engine = sa.create_engine(migrated_db_url)
     try:
         table = sa.table(TABLE, *(sa.column(c) for c in (*LOG_COLUMNS, "served")))
         rows = window_query(table, 200, None, served=True)  # the window itself

@@ -134,10 +134,10 @@ def _audit_text(url: str) -> str:
 
 
 def test_export_erase_and_purge(
-    db_url: str, keyed: None, capsys: pytest.CaptureFixture[str]
+    migrated_db_url: str, keyed: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _seed(db_url)
-    db = ("--db", db_url, "--actor", "dpo")
+    _seed(migrated_db_url)
+    db = ("--db", migrated_db_url, "--actor", "dpo")
     code, out, err = _run(capsys, "privacy", "export", ANA, "--json", *db)
     assert code == 0, err
     exported = json.loads(out)
@@ -155,37 +155,37 @@ def test_export_erase_and_purge(
     assert code == 0 and len(out.splitlines()) == 6 and out.startswith("prediction_log\t{")
 
     # the audit row cannot be written: nothing is deleted (one transaction)
-    break_inserts(db_url, "audit_log")
+    break_inserts(migrated_db_url, "audit_log")
     code, _, err = _run(capsys, "privacy", "erase", ANA, "--reason", "ticket 7", *db)
     assert code == 1 and err.startswith("error: erase failed, nothing deleted:")
-    assert len(err.splitlines()) == 1 and _held(db_url, ANA)["prediction_log"] == 3
-    repair_inserts(db_url, "audit_log")
+    assert len(err.splitlines()) == 1 and _held(migrated_db_url, ANA)["prediction_log"] == 3
+    repair_inserts(migrated_db_url, "audit_log")
 
     code, out, err = _run(capsys, "privacy", "erase", ANA, "--reason", "ticket 7", *db)
     assert code == 0, err
     assert "prediction_log=3, outcomes=1, campaign_assignments=1" in out
     none = {"prediction_log": 0, "outcomes": 0, "campaign_assignments": 0, "campaign_contacts": 0,
             "customer_events": 0}  # fmt: skip
-    assert _held(db_url, ANA) == none
-    assert _held(db_url, BEN) == {
+    assert _held(migrated_db_url, ANA) == none
+    assert _held(migrated_db_url, BEN) == {
         **none,
         "prediction_log": 1,
         "outcomes": 1,
         "campaign_assignments": 1,
     }
-    erased = recent(1, url=db_url, actions=["privacy_erase"])[0]
+    erased = recent(1, url=migrated_db_url, actions=["privacy_erase"])[0]
     assert (erased.actor, erased.to_version) == ("dpo", customer_key(ANA, KEY))
     assert erased.reason.startswith("ticket 7 (deleted prediction_log=3")
-    assert len(recent(10, url=db_url, actions=["privacy_export"])) == 2
-    assert ANA not in _audit_text(db_url)  # never the raw ID
+    assert len(recent(10, url=migrated_db_url, actions=["privacy_export"])) == 2
+    assert ANA not in _audit_text(migrated_db_url)  # never the raw ID
 
     # an unknown customer: nothing to delete, exit 0, still audited
     code, out, err = _run(capsys, "privacy", "erase", "0000-NOONE", "--reason", "ticket 8", *db)
     assert code == 0 and "erased 0 row(s)" in out and "audited" in err
-    assert len(recent(10, url=db_url, actions=["privacy_erase"])) == 2
+    assert len(recent(10, url=migrated_db_url, actions=["privacy_erase"])) == 2
 
     # retention: the old rows go in batches, the young stay; counted and audited
-    engine = engine_for(db_url)
+    engine = engine_for(migrated_db_url)
     try:
         counts = purge(engine, 30, "tester", batch_rows=4)
     finally:
@@ -194,10 +194,10 @@ def test_export_erase_and_purge(
         "prediction_log": 6, "outcomes": 2, "customer_events": 1, "audit_log": 0,
         "campaign_assignments": 0, "campaign_contacts": 0,
     }  # fmt: skip
-    assert count_rows(db_url) == 1 and count_rows(db_url, "select count(*) from outcomes") == 1
+    assert count_rows(migrated_db_url) == 1 and count_rows(migrated_db_url, "select count(*) from outcomes") == 1
     code, out, _ = _run(capsys, "privacy", "purge", "--older-than", "30", *db)
     assert code == 0 and "prediction_log=0, outcomes=0" in out
-    purges = recent(10, url=db_url, actions=["privacy_purge"])
+    purges = recent(10, url=migrated_db_url, actions=["privacy_purge"])
     assert [p.actor for p in purges] == ["dpo", "tester"]
     deleted = (
         "prediction_log=6, outcomes=2, customer_events=1, audit_log=0, campaign_assignments=0, "
@@ -207,11 +207,11 @@ def test_export_erase_and_purge(
 
 
 def test_retention_also_purges_old_audit_rows_and_closed_campaigns_assignments(
-    db_url: str, keyed: None
+    migrated_db_url: str, keyed: None
 ) -> None:
-    _seed(db_url)
+    _seed(migrated_db_url)
     long_ago = NOW - dt.timedelta(days=100)
-    engine = engine_for(db_url)
+    engine = engine_for(migrated_db_url)
     try:
         with engine.begin() as conn:
             conn.execute(
@@ -229,9 +229,9 @@ def test_retention_also_purges_old_audit_rows_and_closed_campaigns_assignments(
         assert counts["campaign_assignments"] == 2
     finally:
         engine.dispose()
-    assert _held(db_url, BEN)["campaign_assignments"] == 0
-    assert count_rows(db_url, "select count(*) from campaigns") == 1  # the record of it stays
-    assert "203.0.113.7" not in _audit_text(db_url)
+    assert _held(migrated_db_url, BEN)["campaign_assignments"] == 0
+    assert count_rows(migrated_db_url, "select count(*) from campaigns") == 1  # the record of it stays
+    assert "203.0.113.7" not in _audit_text(migrated_db_url)
 
 
 @pytest.mark.parametrize(
