@@ -68,14 +68,14 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
 
 def test_a_campaign_end_to_end(
     trained_model: TrainedModel,
-    db_url: str,
+    migrated_db_url: str,
     keyed: None,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     customers = str(trained_model.data_path)
     contacts = tmp_path / "contacts.csv"
-    db = ("--db", db_url)
+    db = ("--db", migrated_db_url)
     code, _, err = _run(
         capsys, "campaign", "plan", "spring", "--customers", customers, "--budget", "3000",
         "--control-share", "0.5", "--out", str(contacts), "--actor", "ana", *db,
@@ -97,8 +97,8 @@ def test_a_campaign_end_to_end(
     n_control = int((plan["arm"] == "control").sum())
     assert 1350 < n_control < 1650
     assert f"{3000 - n_control} to contact, {n_control} held out" in err
-    assert _counts(db_url) == (1, 3000, 1)
-    engine = engine_for(db_url)
+    assert _counts(migrated_db_url) == (1, 3000, 1)
+    engine = engine_for(migrated_db_url)
     try:
         treated = treated_customers(engine)
     finally:
@@ -153,18 +153,24 @@ def test_a_campaign_end_to_end(
     listed = {c["name"]: c for c in json.loads(out)}
     assert listed["spring"]["closed_at"] is not None and listed["autumn"]["closed_at"] is None
     assert "salt" not in listed["spring"]
-    assert count_rows(db_url, "select count(*) from audit_log where action like 'campaign_%'") == 4
+    assert (
+        count_rows(migrated_db_url, "select count(*) from audit_log where action like 'campaign_%'")
+        == 4
+    )
 
 
 def test_bad_input_is_refused_and_changes_nothing(
-    trained_model: TrainedModel, db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    trained_model: TrainedModel,
+    migrated_db_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     customers = str(trained_model.data_path)
-    db = ("--db", db_url)
+    db = ("--db", migrated_db_url)
     out = tmp_path / "contacts.csv"
     first = ("campaign", "plan", "first", "--customers", customers, "--budget", "100", "--out")
     assert _run(capsys, *first, str(out), *db)[0] == 0
-    baseline = _counts(db_url)
+    baseline = _counts(migrated_db_url)
     out.unlink()
     raw = pd.read_csv(customers, dtype=str, keep_default_na=False)
     bad = tmp_path / "bad.csv"
@@ -193,13 +199,13 @@ def test_bad_input_is_refused_and_changes_nothing(
         assert err.startswith("error: ") and message in err, err
         assert "Traceback" not in err
         assert not out.exists()
-        assert _counts(db_url) == baseline
+        assert _counts(migrated_db_url) == baseline
 
-    break_inserts(db_url, "audit_log")  # the last write of the plan's transaction fails
+    break_inserts(migrated_db_url, "audit_log")  # the last write of the plan's transaction fails
     try:
         code, _, err = _run(capsys, *plan, customers, "--budget", "50", "--out", str(out), *db)
     finally:
-        repair_inserts(db_url, "audit_log")
+        repair_inserts(migrated_db_url, "audit_log")
     assert code == 1 and "could not record campaign second" in err and "injected fault" in err
     assert not out.exists() and not list(tmp_path.glob(".contacts.csv.*"))
-    assert _counts(db_url) == baseline
+    assert _counts(migrated_db_url) == baseline

@@ -40,9 +40,12 @@ def _plan(capsys, db, customers, name, out, *extra):  # type: ignore[no-untyped-
 
 
 def test_two_running_campaigns_never_share_a_customer_and_the_holdout_is_kept_out(
-    trained_model: TrainedModel, db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    trained_model: TrainedModel,
+    migrated_db_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    customers, db = str(trained_model.data_path), ("--db", db_url)
+    customers, db = str(trained_model.data_path), ("--db", migrated_db_url)
     code, _, err = _run(capsys, "campaign", "holdout", "--share", "0.05", "--actor", "ana", *db)
     assert code == 0 and "global hold-out set to 0.05" in err
     code, out, _ = _run(capsys, "campaign", "holdout", *db)
@@ -62,7 +65,7 @@ def test_two_running_campaigns_never_share_a_customer_and_the_holdout_is_kept_ou
     from churn.campaigns.plan import in_holdout
     from churn.db.campaigns import get_holdout
 
-    engine = engine_for(db_url)
+    engine = engine_for(migrated_db_url)
     try:
         held = get_holdout(engine)
         assert held is not None
@@ -80,13 +83,18 @@ def test_two_running_campaigns_never_share_a_customer_and_the_holdout_is_kept_ou
     code, _, err = _plan(capsys, db, customers, "c", tmp_path / "c.csv", "--budget", "1000")
     assert code == 0 and "held by running campaign b" in err and "campaign a" not in err
     assert set(pd.read_csv(tmp_path / "c.csv")["customerID"]) & set(a["customerID"])
-    assert count_rows(db_url, "select count(*) from audit_log where action = 'campaign_holdout'")
+    assert count_rows(
+        migrated_db_url, "select count(*) from audit_log where action = 'campaign_holdout'"
+    )
 
 
 def test_the_design_is_checked_at_plan_time(
-    trained_model: TrainedModel, db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    trained_model: TrainedModel,
+    migrated_db_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    customers, db = str(trained_model.data_path), ("--db", db_url)
+    customers, db = str(trained_model.data_path), ("--db", migrated_db_url)
     out = tmp_path / "x.csv"
     raw = pd.read_csv(customers, dtype=str, keep_default_na=False)
     doubled = tmp_path / "doubled.csv"  # the last row repeats the first: far outside any top N
@@ -109,7 +117,7 @@ def test_the_design_is_checked_at_plan_time(
         "--out", str(out), *db,
     )  # fmt: skip
     assert code == 1 and f"customerID {first_id!r} appears more than once" in err
-    assert count_rows(db_url, "select count(*) from campaigns") == 0
+    assert count_rows(migrated_db_url, "select count(*) from campaigns") == 0
     # --rank risk is the way to plan without a value
     code, _, err = _plan(
         capsys, db, customers, "r", out, "--budget", "200", "--saved-value", "0", "--rank", "risk"
@@ -130,16 +138,19 @@ def test_the_design_is_checked_at_plan_time(
 
 
 def test_contacts_window_and_missing_outcomes_in_the_report(
-    trained_model: TrainedModel, db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    trained_model: TrainedModel,
+    migrated_db_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    customers, db = str(trained_model.data_path), ("--db", db_url)
+    customers, db = str(trained_model.data_path), ("--db", migrated_db_url)
     code, _, err = _plan(
         capsys, db, customers, "w", tmp_path / "w.csv", "--budget", "400",
         "--control-share", "0.5", "--horizon-days", "10",
     )  # fmt: skip
     assert code == 0, err
     plan = pd.read_csv(tmp_path / "w.csv")
-    engine = engine_for(db_url)
+    engine = engine_for(migrated_db_url)
     try:
         # the campaign started 12 days ago: its 10-day window has ended (outcomes are never
         # in the future, so a test of the window moves the start back)
@@ -221,9 +232,12 @@ def test_contacts_window_and_missing_outcomes_in_the_report(
 
 
 def test_learn_is_held_to_its_evidence(
-    trained_model: TrainedModel, db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    trained_model: TrainedModel,
+    migrated_db_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    customers, db = str(trained_model.data_path), ("--db", db_url)
+    customers, db = str(trained_model.data_path), ("--db", migrated_db_url)
     code, _, err = _plan(
         capsys, db, customers, "l", tmp_path / "l.csv", "--budget", "3000", "--control-share", "0.5"
     )
@@ -244,7 +258,9 @@ def test_learn_is_held_to_its_evidence(
     code, _, err = _run(capsys, *learn[:-2], "--seed", "7", "--force", "--actor", "ana", *db)
     assert code == 0, err
     assert (
-        count_rows(db_url, "select count(*) from audit_log where reason like '%FORCED re-learn%'")
+        count_rows(
+            migrated_db_url, "select count(*) from audit_log where reason like '%FORCED re-learn%'"
+        )
         == 1
     )
     assert _run(capsys, "campaign", "close", "l", *db)[0] == 0

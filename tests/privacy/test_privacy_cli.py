@@ -194,7 +194,10 @@ def test_export_erase_and_purge(
         "prediction_log": 6, "outcomes": 2, "customer_events": 1, "audit_log": 0,
         "campaign_assignments": 0, "campaign_contacts": 0,
     }  # fmt: skip
-    assert count_rows(migrated_db_url) == 1 and count_rows(migrated_db_url, "select count(*) from outcomes") == 1
+    assert (
+        count_rows(migrated_db_url) == 1
+        and count_rows(migrated_db_url, "select count(*) from outcomes") == 1
+    )
     code, out, _ = _run(capsys, "privacy", "purge", "--older-than", "30", *db)
     assert code == 0 and "prediction_log=0, outcomes=0" in out
     purges = recent(10, url=migrated_db_url, actions=["privacy_purge"])
@@ -230,7 +233,9 @@ def test_retention_also_purges_old_audit_rows_and_closed_campaigns_assignments(
     finally:
         engine.dispose()
     assert _held(migrated_db_url, BEN)["campaign_assignments"] == 0
-    assert count_rows(migrated_db_url, "select count(*) from campaigns") == 1  # the record of it stays
+    assert (
+        count_rows(migrated_db_url, "select count(*) from campaigns") == 1
+    )  # the record of it stays
     assert "203.0.113.7" not in _audit_text(migrated_db_url)
 
 
