@@ -28,7 +28,7 @@ from churn.settings import get_settings
 from churn.training.compact_file import CompactFileWriter, read_rows
 from churn.training.sampling import random_positions, random_sample
 from churn.training.validation import check_file_in_chunks
-from steps.data.customers_file import CustomersFile, CustomersFileMaterializer
+from steps.data.customers_file import CustomersFile
 from steps.data.quality import quality_report
 
 logger = logging.getLogger(__name__)
@@ -86,7 +86,12 @@ def label_as_read(sample: pd.DataFrame) -> pd.DataFrame:
     return sample
 
 
-@step(enable_cache=False, output_materializers=CustomersFileMaterializer)
+# the materializer by its import path: a class here makes ZenML resolve its source at import,
+# which opens (and writes) the repository's and the user's ZenML config (the import side-effect test)
+@step(
+    enable_cache=False,
+    output_materializers="steps.data.customers_file.CustomersFileMaterializer",
+)
 def validate(
     data_file: str, quality_sample_rows: int | None = None, seed: int = 42
 ) -> Annotated[CustomersFile, "customers"]:
