@@ -12,6 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
+
+# prometheus_client picks single- or multi-process values once, when first imported: first here,
+# before any test imports Feast (directly or through ZenML's feature-store component), whose import
+# sets PROMETHEUS_MULTIPROC_DIR; imported after that, every metric of the process would share one
+# slot per name (the Flask UI's counters of two apps adding up)
+import prometheus_client  # noqa: F401
 import pytest
 
 from churn.settings import Settings

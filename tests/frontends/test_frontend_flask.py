@@ -258,14 +258,37 @@ def test_metrics_count_requests_latency_and_service_calls(
     # run on a stack with the feature-store component elsewhere in this pytest process, sets
     # PROMETHEUS_MULTIPROC_DIR at import (churn's own Feast imports restore it)
     monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    counted = (
+        ("churn_flask_requests_total", {"endpoint": "ui.score", "status": "200"}),
+        ("churn_flask_requests_total", {"endpoint": "unmatched", "status": "404"}),
+        ("churn_flask_service_calls_total", {"endpoint": "predict", "outcome": "ok"}),
+        ("churn_flask_service_calls_total", {"endpoint": "explain", "outcome": "ok"}),
+    )
+    # the counters live in the process's registry: another test's app in this pytest process may
+    # have counted before, so each is read before and after (one request, one more)
+    before = _samples(client.get("/metrics").get_data(as_text=True))
     client.post("/score", data=EXAMPLE_RECORD)
     client.get("/nope")
     text = client.get("/metrics").get_data(as_text=True)
-    assert 'churn_flask_requests_total{endpoint="ui.score",status="200"} 1.0' in text
-    assert 'churn_flask_requests_total{endpoint="unmatched",status="404"} 1.0' in text
-    assert 'churn_flask_service_calls_total{endpoint="predict",outcome="ok"} 1.0' in text
-    assert 'churn_flask_service_calls_total{endpoint="explain",outcome="ok"} 1.0' in text
+    after = _samples(text)
+    for name, labels in counted:
+        key = (name, tuple(sorted(labels.items())))
+        assert after.get(key, 0.0) - before.get(key, 0.0) == 1.0, (
+            key,
+            before.get(key),
+            after.get(key),
+        )
     assert "churn_flask_request_duration_seconds_bucket" in text
+
+
+def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 def test_unexpected_errors_never_show_a_traceback(service_url: str, tmp_path: Path) -> None:
