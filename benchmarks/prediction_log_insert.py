@@ -29,7 +29,8 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bentos.prediction_log import RowInsert, open_database
+from bentos.prediction_log import open_database
+from bentos.row_insert import RowInsert
 from churn.db.tables import prediction_log
 from churn.generator import generate
 from churn.schema import FEATURES, ID_COLUMN

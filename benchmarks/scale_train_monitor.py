@@ -3,7 +3,7 @@
 Each measurement is the command a user types, under `/usr/bin/time -v` (peak RSS of the whole
 process): `churn train --config configs/training.yaml --data FILE` on customers from `churn
 generate --rows N`, and `churn monitor` over a window of N logged predictions. The log is filled
-straight through the service's prediction-log writer (`bentos.prediction_log.RowInsert`), not over
+straight through the service's prediction-log writer (`bentos.row_insert.RowInsert`), not over
 HTTP: a pool of generated customers scored by the production model, each row with its own request
 id, spread over the last 24 hours; `OUTCOMES` of the pool's customers have an outcome (their
 generated label) observed at the window's end, as the realized metrics read them. With `--repeat K`
@@ -143,7 +143,8 @@ def production_scorer() -> tuple[str, Any]:
 
 def fill_log(url: str, rows: int) -> None:
     """`rows` logged predictions written by the service's writer, newest last."""
-    from bentos.prediction_log import RowInsert, open_database
+    from bentos.prediction_log import open_database
+    from bentos.row_insert import RowInsert
     from churn.db import outcomes
     from churn.db.tables import prediction_log
     from churn.generator import generate

@@ -290,7 +290,8 @@ def test_the_driver_level_insert_stores_what_sqlalchemy_would(migrated_db_url: s
     request_id already stored is skipped."""
     from sqlalchemy.dialects import postgresql, sqlite
 
-    from bentos.prediction_log import RowInsert, open_database
+    from bentos.prediction_log import open_database
+    from bentos.row_insert import RowInsert
 
     engine = open_database(migrated_db_url)
     table = prediction_log
