@@ -15,19 +15,8 @@ if TYPE_CHECKING:
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
-def _value_class_of_this_environment() -> None:
-    """prometheus_client picks its value class (multiprocess files or memory) once, at import, from
-    PROMETHEUS_MULTIPROC_DIR. Imported by Feast's import, which sets that variable for a moment
-    (feature_repo.import_feast puts it back), it would stay in multiprocess mode with no folder;
-    the choice is made again here from the environment as it is."""
-    from prometheus_client import values
-
-    values.ValueClass = values.get_value_class()
-
-
 class EventMetrics:
     def __init__(self, registry: prom.CollectorRegistry | None = None) -> None:
-        _value_class_of_this_environment()
         self.registry = registry or prom.CollectorRegistry()
         r = self.registry
         self.consumed = prom.Counter(
